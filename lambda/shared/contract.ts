@@ -1,0 +1,58 @@
+/**
+ * Names shared by the infrastructure (lib/), the handlers (lambda/) and the local stack (local/).
+ * One place, so the construct that sets a value and the code that reads it cannot drift apart.
+ */
+
+/** Environment the BoundedQueueConsumer construct sets on every consumer function. */
+export const CONSUMER_ENV = {
+  /** Size of the I/O lane (S3, DynamoDB, SQS calls in flight per invocation). */
+  ioConcurrency: 'FLOODGATE_IO_CONCURRENCY',
+  /** Size of the CPU lane (sharp pipelines in flight per invocation). */
+  cpuConcurrency: 'FLOODGATE_CPU_CONCURRENCY',
+  /** Stop starting records when less than this many ms remain. */
+  softMarginMs: 'FLOODGATE_SOFT_MARGIN_MS',
+  /** Abort in-flight I/O when less than this many ms remain. */
+  hardMarginMs: 'FLOODGATE_HARD_MARGIN_MS',
+  /** URL of the dead-letter queue; permanent failures are sent there by the handler itself. */
+  deadLetterQueueUrl: 'FLOODGATE_DLQ_URL',
+  /** The source queue's maxReceiveCount (the handler reports it in DLQ attributes). */
+  maxReceiveCount: 'FLOODGATE_MAX_RECEIVE_COUNT',
+} as const;
+
+/** Environment the image pipeline stack sets on the image worker (and, where relevant, the job API). */
+export const PIPELINE_ENV = {
+  jobsTable: 'JOBS_TABLE_NAME',
+  idempotencyTable: 'IDEMPOTENCY_TABLE_NAME',
+  lockTable: 'LOCK_TABLE_NAME',
+  uploadsBucket: 'UPLOADS_BUCKET_NAME',
+  renditionsBucket: 'RENDITIONS_BUCKET_NAME',
+  jobQueueUrl: 'JOB_QUEUE_URL',
+  maxUploadBytes: 'MAX_UPLOAD_BYTES',
+} as const;
+
+/** Key prefixes inside the buckets; IAM grants are scoped to them. */
+export const UPLOADS_PREFIX = 'uploads/';
+export const RENDITIONS_PREFIX = 'renditions/';
+
+/** CloudFormation output keys of the image pipeline stack (what clients, tests and tools read). */
+export const STACK_OUTPUTS = {
+  uploadsBucket: 'UploadsBucketName',
+  renditionsBucket: 'RenditionsBucketName',
+  jobQueueUrl: 'JobQueueUrl',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  jobsTable: 'JobsTableName',
+  idempotencyTable: 'IdempotencyTableName',
+  lockTable: 'LockTableName',
+  workerFunction: 'ImageWorkerFunctionName',
+  apiUrl: 'ApiUrl',
+  dashboard: 'DashboardName',
+} as const;
+
+/** The stack's id in bin/app.ts (and its name unless overridden). */
+export const STACK_NAME = 'FloodgateImagePipeline';
+
+/**
+ * Context key: Lambda architecture for the image worker, `arm64` (default, see README) or `x86_64`.
+ * The local stack sets it to the host's architecture so the bundled sharp binary loads.
+ */
+export const ARCH_CONTEXT = 'floodgate:architecture';
