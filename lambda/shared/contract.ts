@@ -56,3 +56,13 @@ export const STACK_NAME = 'FloodgateImagePipeline';
  * The local stack sets it to the host's architecture so the bundled sharp binary loads.
  */
 export const ARCH_CONTEXT = 'floodgate:architecture';
+
+/**
+ * Key and TTL attribute names of the stack's tables (lib/ creates them, lambda/ and local/ use them).
+ * TTL attributes hold epoch SECONDS (DynamoDB ignores other units); items without one never expire.
+ */
+export const TABLE_ATTRIBUTES = {
+  jobs: { partitionKey: 'jobId', ttl: 'expiresAt' },
+  idempotency: { partitionKey: 'id', ttl: 'expiresAt' },
+  locks: { partitionKey: 'lockKey', ttl: 'expiresAt' },
+} as const;
