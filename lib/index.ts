@@ -1,0 +1,6 @@
+export * from './consumer-settings';
+export * from './bounded-queue-consumer';
+export * from './keyed-ttl-table';
+export * from './idempotency-table';
+export * from './lock-table';
+export * from './image-pipeline-stack';
