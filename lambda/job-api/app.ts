@@ -92,7 +92,7 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
     const t = now();
     const claim = await deps.idempotency.claim(
       id,
-      { status: 'in_progress', payloadHash: hash, jobId: freshJobId, leaseToken, leaseExpiresAtMs: t + leaseMs, expiration: Math.floor(t / 1000) + IDEMPOTENCY_RETENTION_SECONDS },
+      { status: 'in_progress', payloadHash: hash, jobId: freshJobId, leaseToken, leaseExpiresAtMs: t + leaseMs, expiresAt: Math.floor(t / 1000) + IDEMPOTENCY_RETENTION_SECONDS },
       t,
     );
     let jobId: string;

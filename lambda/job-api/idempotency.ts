@@ -11,14 +11,15 @@
  * stale invocation cannot overwrite a newer owner's record.
  */
 import { createHash } from 'node:crypto';
+import { TABLE_ATTRIBUTES } from '../shared/contract';
 
 /** Keys of the API share the idempotency table with the worker (keyed by job id): namespace both. */
 export const API_IDEMPOTENCY_NAMESPACE = 'api#';
 
-/** Partition key attribute of the idempotency table (Powertools' default name, shared with the worker). */
-export const IDEMPOTENCY_KEY_ATTRIBUTE = 'id';
-/** TTL attribute of the idempotency table (epoch seconds; Powertools' default name). */
-export const IDEMPOTENCY_TTL_ATTRIBUTE = 'expiration';
+/** Partition key attribute of the idempotency table (shared with the worker). */
+export const IDEMPOTENCY_KEY_ATTRIBUTE = TABLE_ATTRIBUTES.idempotency.partitionKey;
+/** TTL attribute of the idempotency table (epoch seconds); `IdempotencyRecord.expiresAt` is stored under it. */
+export const IDEMPOTENCY_TTL_ATTRIBUTE = TABLE_ATTRIBUTES.idempotency.ttl;
 
 /** How long a completed key is remembered (Stripe: at least 24 hours). */
 export const IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60;
@@ -35,7 +36,7 @@ export type IdempotencyRecord =
       readonly jobId: string;
       readonly leaseToken: string;
       readonly leaseExpiresAtMs: number;
-      readonly expiration: number;
+      readonly expiresAt: number;
     }
   | {
       readonly status: 'completed';
@@ -44,7 +45,7 @@ export type IdempotencyRecord =
       readonly responseStatus: number;
       /** The exact body bytes returned the first time (replays return this string unchanged). */
       readonly responseBody: string;
-      readonly expiration: number;
+      readonly expiresAt: number;
     };
 
 export type ExistingKeyDecision =
@@ -57,7 +58,7 @@ export type ExistingKeyDecision =
 
 /** What to do when the claim found an existing record for the key. */
 export function decideOnExistingKey(existing: IdempotencyRecord, payloadHash: string, nowMs: number): ExistingKeyDecision {
-  if (existing.expiration * 1000 <= nowMs) return { kind: 'expired' };
+  if (existing.expiresAt * 1000 <= nowMs) return { kind: 'expired' };
   if (existing.payloadHash !== payloadHash) return { kind: 'mismatch' };
   if (existing.status === 'completed') {
     return { kind: 'replay', statusCode: existing.responseStatus, body: existing.responseBody };
@@ -91,13 +92,13 @@ export function payloadHash(route: string, payload: unknown): string {
 /** Parses a DynamoDB item (already unmarshalled) into a record; null when it is not one of ours. */
 export function toIdempotencyRecord(item: Record<string, unknown> | undefined): IdempotencyRecord | null {
   if (item === undefined) return null;
-  const { status, payloadHash: hash, jobId, expiration } = item;
-  if (typeof hash !== 'string' || typeof jobId !== 'string' || typeof expiration !== 'number') return null;
+  const { status, payloadHash: hash, jobId, expiresAt } = item;
+  if (typeof hash !== 'string' || typeof jobId !== 'string' || typeof expiresAt !== 'number') return null;
   if (status === 'completed' && typeof item.responseStatus === 'number' && typeof item.responseBody === 'string') {
-    return { status, payloadHash: hash, jobId, expiration, responseStatus: item.responseStatus, responseBody: item.responseBody };
+    return { status, payloadHash: hash, jobId, expiresAt, responseStatus: item.responseStatus, responseBody: item.responseBody };
   }
   if (status === 'in_progress' && typeof item.leaseToken === 'string' && typeof item.leaseExpiresAtMs === 'number') {
-    return { status, payloadHash: hash, jobId, expiration, leaseToken: item.leaseToken, leaseExpiresAtMs: item.leaseExpiresAtMs };
+    return { status, payloadHash: hash, jobId, expiresAt, leaseToken: item.leaseToken, leaseExpiresAtMs: item.leaseExpiresAtMs };
   }
   return null;
 }

@@ -58,7 +58,7 @@ describe('request validation names the field', () => {
 
 describe('idempotency decisions', () => {
   const now = 1_800_000_000_000;
-  const base = { payloadHash: 'h', jobId: 'j1', expiration: now / 1000 + 3600 };
+  const base = { payloadHash: 'h', jobId: 'j1', expiresAt: now / 1000 + 3600 };
   const inProgress = (leaseExpiresAtMs: number): IdempotencyRecord => ({ ...base, status: 'in_progress', leaseToken: 't1', leaseExpiresAtMs });
   const completed: IdempotencyRecord = { ...base, status: 'completed', responseStatus: 202, responseBody: '{"jobId":"j1","status":"queued"}' };
 
@@ -77,14 +77,14 @@ describe('idempotency decisions', () => {
     expect(decideOnExistingKey(inProgress(now), 'h', now)).toEqual({ kind: 'take-over', jobId: 'j1', previousLeaseToken: 't1' });
   });
   it('treats a record past its retention as expired', () => {
-    expect(decideOnExistingKey({ ...completed, expiration: now / 1000 - 1 }, 'h', now)).toEqual({ kind: 'expired' });
+    expect(decideOnExistingKey({ ...completed, expiresAt: now / 1000 - 1 }, 'h', now)).toEqual({ kind: 'expired' });
   });
   it('namespaces keys so they cannot collide with the worker (keyed by job id)', () => {
     expect(idempotencyRecordId('abc')).toBe('api#abc');
   });
   it('parses only well-formed records', () => {
     expect(toIdempotencyRecord({ ...completed })).toEqual(completed);
-    expect(toIdempotencyRecord({ status: 'completed', payloadHash: 'h', jobId: 'j', expiration: 1 })).toBeNull();
+    expect(toIdempotencyRecord({ status: 'completed', payloadHash: 'h', jobId: 'j', expiresAt: 1 })).toBeNull();
     expect(toIdempotencyRecord(undefined)).toBeNull();
   });
 });
