@@ -52,6 +52,12 @@ export interface ImagePipelineStackProps extends StackProps {
    * @default Duration.seconds(60)
    */
   readonly workerTimeout?: Duration;
+  /**
+   * Entry file (TypeScript, exporting `handler`) of the image worker function. Exists so the benchmark
+   * can deploy a comparison consumer in the very same stack (bench/app.ts); applications keep the default.
+   * @default - lambda/image-worker/handler.ts (the Floodgate worker)
+   */
+  readonly workerEntry?: string;
 }
 
 /**
@@ -121,7 +127,7 @@ export class ImagePipelineStack extends Stack {
     this.lockTable = new LockTable(this, 'LockTable', { removalPolicy });
 
     this.worker = new BoundedQueueConsumer(this, 'ImageWorker', {
-      entry: IMAGE_WORKER_ENTRY,
+      entry: props.workerEntry ?? IMAGE_WORKER_ENTRY,
       architecture: props.architecture ?? architectureFromContext(this),
       nodeModules: ['sharp'],
       memorySize: props.workerMemorySize ?? 2048,
