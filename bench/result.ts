@@ -1,0 +1,110 @@
+/**
+ * The shape of one benchmark run: what `--json` prints as its last line and what the table and
+ * bench/report.html are drawn from. A figure that could not be measured is `null` with the reason in
+ * `error`, never a made-up number.
+ */
+
+export interface MachineInfo {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly totalMemMb: number;
+  readonly node: string;
+  readonly sharp: string;
+  readonly libvips: string;
+  readonly platform: string;
+}
+
+export interface LimitResult {
+  /** Best images/s over the concurrencies tried. */
+  readonly imagesPerSec: number | null;
+  readonly bestConcurrency: number | null;
+  /** images/s per concurrency tried (1..4). */
+  readonly byConcurrency: Readonly<Record<string, number>>;
+  readonly images: number;
+  readonly renditions: readonly string[];
+  readonly machine: MachineInfo;
+  readonly error?: string;
+}
+
+export interface PipelineResult {
+  readonly imagesPerSec: number | null;
+  readonly ratioToLimit: number | null;
+  /** Highest VmHWM of any execution environment, MB. */
+  readonly peakRssMb: number | null;
+  /** DynamoDB data-plane requests (counted at the wire) per record processed. */
+  readonly ddbRequestsPerRecord: number | null;
+  readonly images: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly elapsedMs: number | null;
+  readonly maxConcurrentExecutions: number | null;
+  /** DynamoDB requests by operation during the measured phase. */
+  readonly ddbByOperation: Readonly<Record<string, number>>;
+  readonly error?: string;
+}
+
+export interface MemoryResult {
+  readonly peakRssMb: number | null;
+  readonly images: number;
+  readonly elapsedMs: number | null;
+  /** Most images being rendered at the same moment. */
+  readonly maxInFlightRender: number | null;
+  readonly error?: string;
+}
+
+export interface OverheadSide {
+  readonly recordsPerSec: number | null;
+  readonly ddbRequestsPerRecord: number | null;
+  readonly ddbByOperation: Readonly<Record<string, number>>;
+  readonly elapsedMs: number | null;
+  readonly error?: string;
+}
+
+export interface OverheadResult {
+  readonly records: number;
+  readonly floodgate: OverheadSide;
+  readonly powertools: OverheadSide;
+}
+
+export interface ScalingRun {
+  readonly jobs: number;
+  readonly elapsedMs: number;
+  readonly msPerJob: number;
+  readonly peakRssMb: number;
+}
+
+export interface ScalingResult {
+  readonly runs: readonly ScalingRun[];
+  /** ms/job of the largest run divided by ms/job of the smallest: ~1 means linear time. */
+  readonly timePerJobGrowth: number | null;
+  /** Peak RSS of the largest run divided by the smallest: ~1 means memory does not grow with jobs. */
+  readonly memoryGrowth: number | null;
+  readonly error?: string;
+}
+
+export interface ColdStartSide {
+  readonly bundleBytes: number | null;
+  /** Median time to import the bundle in a fresh process. */
+  readonly initMsMedian: number | null;
+  readonly initMsSamples: readonly number[];
+  readonly error?: string;
+}
+
+export interface ColdStartResult {
+  readonly samples: number;
+  readonly floodgate: ColdStartSide;
+  readonly powertools: ColdStartSide;
+}
+
+export interface BenchResult {
+  readonly limit: LimitResult;
+  readonly floodgate: PipelineResult;
+  readonly powertools: PipelineResult;
+  readonly bounded: MemoryResult;
+  readonly unbounded: MemoryResult;
+  readonly overhead: OverheadResult;
+  readonly scaling: ScalingResult;
+  readonly coldStart: ColdStartResult;
+}
+
+export const RESULT_KEYS = ['limit', 'floodgate', 'powertools', 'bounded', 'unbounded', 'overhead', 'scaling', 'coldStart'] as const;

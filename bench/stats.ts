@@ -1,0 +1,119 @@
+/** Small pure helpers for turning measurements into the figures the report shows. */
+import type { BenchResult } from './result';
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** a / b, or null when either is missing or b is 0. */
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a == null || b == null || b === 0 || !Number.isFinite(a) || !Number.isFinite(b)) return null;
+  return a / b;
+}
+
+/** Rounds to `digits` decimals, keeping null. */
+export function round(n: number | null, digits = 2): number | null {
+  if (n === null) return null;
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+export function perSecond(count: number, elapsedMs: number | null): number | null {
+  if (elapsedMs === null || elapsedMs <= 0) return null;
+  return (count * 1000) / elapsedMs;
+}
+
+export function kbToMb(kb: number): number {
+  return kb / 1024;
+}
+
+/** Parses VmHWM (peak resident set size) out of a /proc/<pid>/status text, in KiB. */
+export function parseVmHwmKb(status: string): number | null {
+  const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+  return m ? Number(m[1]) : null;
+}
+
+/** The best entry of a concurrency sweep: highest throughput, ties to the lower concurrency. */
+export function bestOf(byConcurrency: Readonly<Record<string, number>>): { concurrency: number; value: number } | null {
+  let best: { concurrency: number; value: number } | null = null;
+  for (const [k, v] of Object.entries(byConcurrency)) {
+    const c = Number(k);
+    if (!Number.isFinite(v)) continue;
+    if (best === null || v > best.value || (v === best.value && c < best.concurrency)) best = { concurrency: c, value: v };
+  }
+  return best;
+}
+
+/** Requests per record, from counted requests. */
+export function requestsPerRecord(requests: Readonly<Record<string, number>>, records: number): number | null {
+  if (records <= 0) return null;
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  return total / records;
+}
+
+export type TargetStatus = 'pass' | 'fail' | 'unknown';
+
+export interface TargetCheck {
+  readonly id: string;
+  readonly description: string;
+  readonly status: TargetStatus;
+  /** The measured figure(s) behind the verdict, as text. */
+  readonly detail: string;
+}
+
+function verdict(ok: boolean | null): TargetStatus {
+  return ok === null ? 'unknown' : ok ? 'pass' : 'fail';
+}
+
+function fmt(n: number | null | undefined, digits = 2): string {
+  return n == null ? 'n/a' : n.toFixed(digits);
+}
+
+/** The issue's four targets (plus the scaling shape), judged from a result. Unmeasured = unknown. */
+export function evaluateTargets(r: BenchResult): TargetCheck[] {
+  const limitRatio = r.floodgate.ratioToLimit;
+  const thr = ratio(r.floodgate.imagesPerSec, r.powertools.imagesPerSec);
+  const mem = ratio(r.bounded.peakRssMb, r.unbounded.peakRssMb);
+  const ddbE2e = [r.floodgate.ddbRequestsPerRecord, r.powertools.ddbRequestsPerRecord];
+  const ddbOverhead = [r.overhead.floodgate.ddbRequestsPerRecord, r.overhead.powertools.ddbRequestsPerRecord];
+  const ddbPairs = [ddbE2e, ddbOverhead].filter((p): p is [number, number] => p[0] != null && p[1] != null);
+  return [
+    {
+      id: 'floodgate-vs-limit',
+      description: 'floodgate / limit >= 0.85',
+      status: verdict(limitRatio === null ? null : limitRatio >= 0.85),
+      detail: `ratio ${fmt(limitRatio)} (${fmt(r.floodgate.imagesPerSec)} vs ${fmt(r.limit.imagesPerSec)} img/s)`,
+    },
+    {
+      id: 'floodgate-vs-powertools',
+      description: 'floodgate >= powertools (throughput)',
+      status: verdict(thr === null ? null : thr >= 1),
+      detail: `${fmt(r.floodgate.imagesPerSec)} vs ${fmt(r.powertools.imagesPerSec)} img/s (x${fmt(thr)})`,
+    },
+    {
+      id: 'bounded-memory',
+      description: 'bounded peak RSS <= 0.5 x unbounded',
+      status: verdict(mem === null ? null : mem <= 0.5),
+      detail: `${fmt(r.bounded.peakRssMb, 0)} vs ${fmt(r.unbounded.peakRssMb, 0)} MB (x${fmt(mem)})`,
+    },
+    {
+      id: 'ddb-requests',
+      description: "DynamoDB requests/record <= Powertools'",
+      status: verdict(ddbPairs.length === 0 ? null : ddbPairs.every(([f, p]) => f <= p)),
+      detail: `end to end ${fmt(ddbE2e[0])} vs ${fmt(ddbE2e[1])}; no-op step ${fmt(ddbOverhead[0])} vs ${fmt(ddbOverhead[1])}`,
+    },
+    {
+      id: 'scaling',
+      description: 'scaling: time/job flat (<= 1.5x), memory flat (<= 1.5x) from smallest to largest run',
+      status: verdict(
+        r.scaling.timePerJobGrowth === null || r.scaling.memoryGrowth === null
+          ? null
+          : r.scaling.timePerJobGrowth <= 1.5 && r.scaling.memoryGrowth <= 1.5,
+      ),
+      detail: `time/job x${fmt(r.scaling.timePerJobGrowth)}, peak RSS x${fmt(r.scaling.memoryGrowth)}`,
+    },
+  ];
+}
