@@ -1,0 +1,55 @@
+/**
+ * Decode strategies for renderImage, measured side by side in one run on a generated 12 MP photo-like JPEG:
+ *   per-rendition: one sharp pipeline per rendition from the input (JPEG shrink-on-load per rendition)
+ *   decode-once:   decode + resize once to the largest rendition (raw), derive the others from it
+ * Rounds are interleaved (ABAB...) so machine noise hits both alike. Prints medians and ratios.
+ *
+ *   npx tsx bench/image-decode-strategies.ts [rounds=7] [sharpThreads=1]
+ */
+import os from 'node:os';
+import sharp from 'sharp';
+import { renderImage, type DecodeStrategy } from '../lambda/image-worker/image';
+import type { RenditionName } from '../lambda/shared/job-message';
+import { photo } from '../test/fixtures/images';
+
+const rounds = Number(process.argv[2] ?? 7);
+const threads = Number(process.argv[3] ?? 1);
+sharp.concurrency(threads);
+sharp.cache(false);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+const input = await (await photo(4000, 3000)).jpeg({ quality: 90 }).toBuffer();
+console.log(`input: 4000x3000 JPEG q90, ${(input.length / 1024 / 1024).toFixed(1)} MB; sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}; ` +
+  `sharp.concurrency=${sharp.concurrency()}; ${os.availableParallelism()} vCPUs; ${rounds} rounds, interleaved`);
+
+const cases: { label: string; renditions: RenditionName[]; watermark?: { text: string } }[] = [
+  { label: 'thumb+medium+large', renditions: ['thumb', 'medium', 'large'] },
+  { label: 'thumb+medium+large, text watermark', renditions: ['thumb', 'medium', 'large'], watermark: { text: 'Floodgate' } },
+  { label: 'thumb+medium', renditions: ['thumb', 'medium'] },
+  { label: 'thumb only', renditions: ['thumb'] },
+];
+const strategies: DecodeStrategy[] = ['per-rendition', 'decode-once'];
+
+for (const c of cases) {
+  const request = { renditions: c.renditions, ...(c.watermark ? { watermark: c.watermark } : {}) };
+  for (const s of strategies) await renderImage(input, request, { strategy: s }); // warm-up
+  const ms: Record<DecodeStrategy, number[]> = { 'per-rendition': [], 'decode-once': [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 ? [...strategies].reverse() : strategies) ms[s].push(await time(() => renderImage(input, request, { strategy: s })));
+  }
+  const a = median(ms['per-rendition']);
+  const b = median(ms['decode-once']);
+  console.log(`${c.label.padEnd(36)} per-rendition ${a.toFixed(0).padStart(5)} ms   decode-once ${b.toFixed(0).padStart(5)} ms   ` +
+    `per-rendition/decode-once = ${(a / b).toFixed(2)}`);
+}
