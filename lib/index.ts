@@ -4,3 +4,4 @@ export * from './keyed-ttl-table';
 export * from './idempotency-table';
 export * from './lock-table';
 export * from './image-pipeline-stack';
+export * from './job-api';
