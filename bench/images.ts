@@ -56,7 +56,7 @@ export function mulberry32(seed: number): () => number {
 
 /** Cache folder name: changes whenever the spec (or the generator version) changes. */
 export function imageSetKey(spec: ImageSetSpec): string {
-  return `v1-${spec.seed}-${spec.jpegs}x${spec.jpegWidth}x${spec.jpegHeight}-${spec.pngs}x${spec.pngWidth}x${spec.pngHeight}`;
+  return `v2-${spec.seed}-${spec.jpegs}x${spec.jpegWidth}x${spec.jpegHeight}-${spec.pngs}x${spec.pngWidth}x${spec.pngHeight}`;
 }
 
 /**
@@ -132,8 +132,13 @@ function s4alpha(u: number, v: number): number {
 export const JPEG_NOISE = 22;
 export const PNG_NOISE = 0;
 
-export async function generateJpeg(width: number, height: number, seed: number): Promise<Buffer> {
-  const raw = synthesizePixels(width, height, 3, seed, JPEG_NOISE);
+/** Grain varies per photo (14..30) so file sizes spread over ~3-5.5 MB like a real camera roll. */
+export function jpegNoiseFor(index: number): number {
+  return JPEG_NOISE - 8 + (index % 5) * 4;
+}
+
+export async function generateJpeg(width: number, height: number, seed: number, noise = JPEG_NOISE): Promise<Buffer> {
+  const raw = synthesizePixels(width, height, 3, seed, noise);
   return sharp(raw, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 92, chromaSubsampling: '4:2:0', mozjpeg: false })
     .withMetadata({ orientation: 1 })
@@ -158,18 +163,18 @@ export async function ensureImageSet(
   await mkdir(dir, { recursive: true });
   const present = new Set(await readdir(dir));
   const out: BenchImage[] = [];
-  const todo: { name: string; format: 'jpeg' | 'png'; width: number; height: number; seed: number }[] = [];
+  const todo: { name: string; format: 'jpeg' | 'png'; width: number; height: number; seed: number; noise: number }[] = [];
   for (let i = 0; i < spec.jpegs; i++) {
-    todo.push({ name: `photo-${String(i).padStart(2, '0')}.jpg`, format: 'jpeg', width: spec.jpegWidth, height: spec.jpegHeight, seed: spec.seed * 1000 + i });
+    todo.push({ name: `photo-${String(i).padStart(2, '0')}.jpg`, format: 'jpeg', width: spec.jpegWidth, height: spec.jpegHeight, seed: spec.seed * 1000 + i, noise: jpegNoiseFor(i) });
   }
   for (let i = 0; i < spec.pngs; i++) {
-    todo.push({ name: `graphic-${String(i).padStart(2, '0')}.png`, format: 'png', width: spec.pngWidth, height: spec.pngHeight, seed: spec.seed * 1000 + 500 + i });
+    todo.push({ name: `graphic-${String(i).padStart(2, '0')}.png`, format: 'png', width: spec.pngWidth, height: spec.pngHeight, seed: spec.seed * 1000 + 500 + i, noise: PNG_NOISE });
   }
   for (const t of todo) {
     const path = join(dir, t.name);
     if (!present.has(t.name)) {
       onProgress?.(`generating ${t.name} (${t.width}x${t.height})`);
-      const data = t.format === 'jpeg' ? await generateJpeg(t.width, t.height, t.seed) : await generatePng(t.width, t.height, t.seed);
+      const data = t.format === 'jpeg' ? await generateJpeg(t.width, t.height, t.seed, t.noise) : await generatePng(t.width, t.height, t.seed);
       await writeFile(`${path}.tmp`, data);
       await rename(`${path}.tmp`, path);
     }

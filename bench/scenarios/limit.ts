@@ -1,0 +1,52 @@
+/**
+ * `limit`: raw sharp on this machine. One child process per concurrency (1..4) so each gets a clean heap
+ * and libvips state; the best images/s is the limit the pipelines are compared against.
+ */
+import { cpus, totalmem, platform, arch } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { RenditionName } from '../../lambda/shared/job-message';
+import { runChild } from '../child';
+import type { LimitResult, MachineInfo } from '../result';
+import { bestOf } from '../stats';
+
+const CHILD = fileURLToPath(new URL('../children/limit.ts', import.meta.url));
+
+export function machineInfo(): MachineInfo {
+  const c = cpus();
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    totalMemMb: Math.round(totalmem() / 1024 / 1024),
+    node: process.versions.node,
+    sharp: sharp.versions.sharp ?? 'unknown',
+    libvips: sharp.versions.vips,
+    platform: `${platform()}-${arch()}`,
+  };
+}
+
+export async function runLimit(
+  paths: readonly string[],
+  renditions: readonly RenditionName[],
+  concurrencies: readonly number[],
+  log: (m: string) => void,
+): Promise<LimitResult> {
+  const byConcurrency: Record<string, number> = {};
+  const machine = machineInfo();
+  try {
+    for (const concurrency of concurrencies) {
+      const r = await runChild<{ images: number; elapsedMs: number }>(
+        CHILD,
+        { paths, concurrency, renditions },
+        { env: { MALLOC_ARENA_MAX: '2' } },
+      );
+      byConcurrency[String(concurrency)] = (r.images * 1000) / r.elapsedMs;
+      log(`limit: ${concurrency} at a time -> ${byConcurrency[String(concurrency)]!.toFixed(2)} img/s`);
+    }
+    const best = bestOf(byConcurrency);
+    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine };
+  } catch (err) {
+    const best = bestOf(byConcurrency);
+    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, error: (err as Error).message };
+  }
+}
