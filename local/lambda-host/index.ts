@@ -12,6 +12,8 @@ import { createInterface } from 'node:readline';
 import { endpointEnv, LOCAL_REGION, type LocalEndpoints } from '../emulators';
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url));
+/** Where the project's AWS SDK is resolved from (the repository root). */
+const SDK_FROM_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface FunctionHostOptions {
   /** The function's (deployed) name: AWS_LAMBDA_FUNCTION_NAME and context.functionName. */
@@ -34,6 +36,11 @@ export interface FunctionHostOptions {
   readonly onLog?: (entry: LogEntry) => void;
   /** Account id used in ARNs. @default '000000000000' */
   readonly accountId?: string;
+  /**
+   * Let `@aws-sdk/*` imports the bundle left external resolve to the project's SDK, as Lambda's
+   * runtime provides one. @default true
+   */
+  readonly provideAwsSdk?: boolean;
 }
 
 export interface LogEntry {
@@ -132,6 +139,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     maxEnvironments = 10,
     endpoints,
     accountId = '000000000000',
+    provideAwsSdk = true,
   } = options;
   if (maxEnvironments < 1) throw new Error(`maxEnvironments must be >= 1 (got ${maxEnvironments})`);
   const region = endpoints?.region ?? LOCAL_REGION;
@@ -199,7 +207,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       if (src) createInterface({ input: src, crlfDelay: Infinity }).on('line', (line) => emitLine(env, stream, line));
     }
     child.on('message', (msg: { type: string; id?: string; ok?: boolean; value?: unknown; undefinedValue?: boolean; error?: { errorType: string; errorMessage: string }; initDurationMs?: number }) => {
-      if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler });
+      if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? SDK_FROM_DIR : undefined });
       else if (msg.type === 'ready') resolveReady({ initDurationMs: msg.initDurationMs ?? 0 });
       else if (msg.type === 'initError') {
         rejectReady({ kind: 'init', errorType: msg.error?.errorType ?? 'Runtime.InitError', errorMessage: msg.error?.errorMessage ?? 'init failed' });

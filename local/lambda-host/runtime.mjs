@@ -2,11 +2,40 @@
 // then runs invocations sent by the host over the IPC channel, one at a time, warm.
 // Plain JavaScript on purpose: it runs on bare Node 24 with no TypeScript loader, like Lambda's runtime.
 import { existsSync, readFileSync } from 'node:fs';
-import Module from 'node:module';
+import Module, { createRequire, registerHooks } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const send = (msg) => process.send?.(msg);
+
+/**
+ * Lambda's Node.js runtimes ship the AWS SDK v3: a bundle that leaves `@aws-sdk/*` external (the
+ * NodejsFunction default) finds it there. Locally, those imports fall back to the project's copy.
+ */
+function provideAwsSdk(fromDir) {
+  if (!fromDir) return;
+  const projectRequire = createRequire(join(fromDir, 'noop.js'));
+  const isSdk = (s) => s.startsWith('@aws-sdk/');
+  registerHooks({
+    resolve(specifier, context, next) {
+      try {
+        return next(specifier, context);
+      } catch (err) {
+        if (!isSdk(specifier)) throw err;
+        return next(pathToFileURL(projectRequire.resolve(specifier)).href, context);
+      }
+    },
+  });
+  const originalResolve = Module._resolveFilename;
+  Module._resolveFilename = function (request, parent, ...rest) {
+    try {
+      return originalResolve.call(this, request, parent, ...rest);
+    } catch (err) {
+      if (!isSdk(request)) throw err;
+      return projectRequire.resolve(request);
+    }
+  };
+}
 
 /** Lambda's rule: `.js` is CommonJS unless a package.json inside the task root says "type": "module". */
 function isEsm(file, taskRoot) {
@@ -103,6 +132,7 @@ process.on('message', async (msg) => {
   if (msg.type === 'init') {
     const t0 = performance.now();
     try {
+      provideAwsSdk(msg.sdkFromDir);
       handlerFn = await load(msg.taskRoot, msg.handler);
       send({ type: 'ready', initDurationMs: performance.now() - t0 });
     } catch (err) {
