@@ -24,6 +24,10 @@ const megapixels = (pixels: number): string => {
   return mp >= 10 ? mp.toFixed(0) : mp.toFixed(1).replace(/\.0$/, '');
 };
 
+/** "900 megapixels, limit is 100" - or plain pixel counts when the limit is under a megapixel. */
+const pixelsVsLimit = (pixels: number, limit: number): string =>
+  limit < 1_000_000 ? `${pixels} pixels, limit is ${limit}` : `${megapixels(pixels)} megapixels, limit is ${megapixels(limit)}`;
+
 /** Throws a PermanentError (TooLarge, CorruptImage or UnsupportedFormat) when the header must not be decoded. */
 export function checkHeader(format: AcceptedFormat, header: ImageHeader, limits: ImageLimits): void {
   const name = describeFormat(format);
@@ -40,7 +44,7 @@ export function checkHeader(format: AcceptedFormat, header: ImageHeader, limits:
   if (pixels > limits.maxPixels) {
     throw new PermanentError(
       'TooLarge',
-      `${name} header declares ${width}x${frameHeight} = ${megapixels(pixels)} megapixels, limit is ${megapixels(limits.maxPixels)}`,
+      `${name} header declares ${width}x${frameHeight} = ${pixelsVsLimit(pixels, limits.maxPixels)}`,
     );
   }
   if (header.channels !== undefined && header.channels > limits.maxChannels) {
