@@ -237,6 +237,12 @@ export class BoundedQueueConsumer extends Construct {
           throw new Error(`${this.node.path}: '${key}' applies only with 'entry'; configure it on your consumerFunction.`);
         }
       }
+      if (owned === undefined && existing.role === undefined) {
+        throw new Error(
+          `${this.node.path}: the imported consumerFunction has no role, so the construct cannot grant it the queue ` +
+            'and the DLQ. Import it with lambda.Function.fromFunctionAttributes({ functionArn, role }).',
+        );
+      }
       if (owned === undefined && props.environment !== undefined) {
         throw new Error(`${this.node.path}: cannot set 'environment' on an imported consumerFunction; set it on the function.`);
       }

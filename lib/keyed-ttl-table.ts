@@ -3,6 +3,18 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
+/** What a handler needs on a small keyed table: single-item reads and conditional writes, and queries. */
+export const KEYED_TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+] as const;
+
 /** Properties shared by the small key-value tables (idempotency records, leases). */
 export interface KeyedTtlTableProps {
   /**
@@ -70,8 +82,12 @@ export abstract class KeyedTtlTable extends Construct {
     return this.table.tableArn;
   }
 
-  /** Item reads and writes on this table only (no scans of other tables, no admin actions). */
+  /**
+   * Item reads and conditional writes on this table only: no Scan, no stream or admin actions
+   * (transactions are authorized per item action). Includes the customer-managed key, if any.
+   */
   grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadWriteData(grantee);
+    this.table.encryptionKey?.grantEncryptDecrypt(grantee);
+    return this.table.grant(grantee, ...KEYED_TABLE_ITEM_ACTIONS);
   }
 }
