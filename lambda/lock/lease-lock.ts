@@ -114,7 +114,10 @@ export class LeaseLock {
       const left = start + waitMs - this.now();
       if (left <= 0) throw new RetryableError('LockContention', `lock ${lockKey} is held by another owner (waited ${waitMs} ms)`);
       const delay = Math.min(left, backoffDelay(attempt, options.baseDelayMs ?? 50, options.maxDelayMs ?? 1000, this.random()));
-      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined);
+      // Rethrow the caller's reason, not the timer's generic AbortError.
+      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined).catch((err: unknown) => {
+        throw options.signal?.aborted ? options.signal.reason : err;
+      });
     }
   }
 
