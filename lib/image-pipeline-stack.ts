@@ -16,6 +16,7 @@ import {
 } from '../lambda/shared/contract';
 import { BoundedQueueConsumer } from './bounded-queue-consumer';
 import { IdempotencyTable } from './idempotency-table';
+import { JobApi } from './job-api';
 import { LockTable } from './lock-table';
 
 const IMAGE_WORKER_ENTRY = fileURLToPath(new URL('../lambda/image-worker/handler.ts', import.meta.url));
@@ -90,6 +91,8 @@ export class ImagePipelineStack extends Stack {
   /** The image worker: job queue, dead-letter queue, function, event source, alarms. */
   readonly worker: BoundedQueueConsumer;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The job API (producer side): presigned uploads, jobs with Idempotency-Key, job status. */
+  readonly api: JobApi;
 
   constructor(scope: Construct, id: string, props: ImagePipelineStackProps = {}) {
     super(scope, id, props);
@@ -148,7 +151,13 @@ export class ImagePipelineStack extends Stack {
 
     this.dashboard = this.createDashboard();
 
-    // (The job API is added here: it needs uploadsBucket, jobsTable, worker.queue.)
+    this.api = new JobApi(this, 'JobApi', {
+      jobsTable: this.jobsTable,
+      idempotencyTable: this.idempotencyTable.table,
+      uploadsBucket: this.uploadsBucket,
+      renditionsBucket: this.renditionsBucket,
+      queue: this.worker.queue,
+    });
 
     const outputs: Record<string, string> = {
       [STACK_OUTPUTS.uploadsBucket]: this.uploadsBucket.bucketName,
@@ -160,6 +169,7 @@ export class ImagePipelineStack extends Stack {
       [STACK_OUTPUTS.lockTable]: this.lockTable.tableName,
       [STACK_OUTPUTS.workerFunction]: this.worker.function.functionName,
       [STACK_OUTPUTS.dashboard]: this.dashboard.dashboardName,
+      [STACK_OUTPUTS.apiUrl]: this.api.url,
     };
     for (const [key, value] of Object.entries(outputs)) new CfnOutput(this, key, { value });
   }

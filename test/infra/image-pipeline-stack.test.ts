@@ -108,7 +108,9 @@ describe('ImagePipelineStack: the "Done when" properties', () => {
   });
 
   it('scopes the worker object access to the uploads/ (read) and renditions/ (write) prefixes', () => {
-    const statements = ofType('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement) as any[];
+    // The worker's policies only (the job API's role has its own, tested in test/api/construct.test.ts).
+    const workerPolicies = ofType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('ImageWorker'));
+    const statements = workerPolicies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement) as any[];
     const s3Statements = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('s3:')));
     const byAction = (a: string) => s3Statements.filter((s) => [s.Action].flat().includes(a));
     expect(byAction('s3:GetObject').map((s) => JSON.stringify(s.Resource))).toEqual([expect.stringMatching(/UploadsBucket.*"\/uploads\/\*"/)]);
