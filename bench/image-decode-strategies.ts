@@ -2,6 +2,7 @@
  * Decode strategies for renderImage, measured side by side in one run on a generated 12 MP photo-like JPEG:
  *   per-rendition: one sharp pipeline per rendition from the input (JPEG shrink-on-load per rendition)
  *   decode-once:   decode + resize once to the largest rendition (raw), derive the others from it
+ *   cascade:       decode once, then large -> medium -> thumb, each from the previous one's pixels
  * Rounds are interleaved (ABAB...) so machine noise hits both alike. Prints medians and ratios.
  *
  *   npx tsx bench/image-decode-strategies.ts [rounds=7] [sharpThreads=1]
@@ -39,17 +40,18 @@ const cases: { label: string; renditions: RenditionName[]; watermark?: { text: s
   { label: 'thumb+medium', renditions: ['thumb', 'medium'] },
   { label: 'thumb only', renditions: ['thumb'] },
 ];
-const strategies: DecodeStrategy[] = ['per-rendition', 'decode-once'];
+const strategies: DecodeStrategy[] = ['per-rendition', 'decode-once', 'cascade'];
 
 for (const c of cases) {
   const request = { renditions: c.renditions, ...(c.watermark ? { watermark: c.watermark } : {}) };
   for (const s of strategies) await renderImage(input, request, { strategy: s }); // warm-up
-  const ms: Record<DecodeStrategy, number[]> = { 'per-rendition': [], 'decode-once': [] };
+  const ms: Record<DecodeStrategy, number[]> = { 'per-rendition': [], 'decode-once': [], cascade: [] };
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 ? [...strategies].reverse() : strategies) ms[s].push(await time(() => renderImage(input, request, { strategy: s })));
   }
   const a = median(ms['per-rendition']);
   const b = median(ms['decode-once']);
-  console.log(`${c.label.padEnd(36)} per-rendition ${a.toFixed(0).padStart(5)} ms   decode-once ${b.toFixed(0).padStart(5)} ms   ` +
-    `per-rendition/decode-once = ${(a / b).toFixed(2)}`);
+  const c3 = median(ms.cascade);
+  console.log(`${c.label.padEnd(36)} per-rendition ${a.toFixed(0).padStart(4)} ms  decode-once ${b.toFixed(0).padStart(4)} ms  ` +
+    `cascade ${c3.toFixed(0).padStart(4)} ms   per-rendition/decode-once ${(a / b).toFixed(2)}  per-rendition/cascade ${(a / c3).toFixed(2)}`);
 }

@@ -57,8 +57,10 @@ export interface RenderedImage {
  *   decode can use JPEG/WebP shrink-on-load for its own reduction factor).
  * - 'decode-once': decode and resize once to the largest rendition (as raw 8-bit pixels), then derive
  *   every rendition from that buffer.
+ * - 'cascade': decode once like 'decode-once', then each rendition from the next larger one's pixels
+ *   (large -> medium -> thumb), so every resize reads the smallest possible source.
  */
-export type DecodeStrategy = 'per-rendition' | 'decode-once';
+export type DecodeStrategy = 'per-rendition' | 'decode-once' | 'cascade';
 
 /** Chosen by measurement (bench/image-decode-strategies.ts; figures in the README). */
 export const DEFAULT_DECODE_STRATEGY: DecodeStrategy = 'decode-once';
@@ -105,7 +107,10 @@ export async function renderImage(input: Buffer, request: RenderRequest, options
   const job: Job = { input, format, limits, deadline, watermark, logo };
   const strategy = options.strategy ?? DEFAULT_DECODE_STRATEGY;
   try {
-    const rendered = strategy === 'decode-once' ? await renderDecodeOnce(job, specs) : await renderPerRendition(job, specs);
+    const rendered =
+      strategy === 'decode-once' ? await renderDecodeOnce(job, specs)
+      : strategy === 'cascade' ? await renderCascade(job, specs)
+      : await renderPerRendition(job, specs);
     // Back in the order the caller asked for.
     return request.renditions.filter((n, i, all) => all.indexOf(n) === i).map((n) => {
       const r = rendered.find((x) => x.name === n);
@@ -213,6 +218,25 @@ async function renderDecodeOnce(job: Job, specs: RenditionSpec[]): Promise<Rende
     } else {
       out.push(await renditionFrom(job, spec, () => sharp(base.data, rawInput(base))));
     }
+  }
+  return out;
+}
+
+async function renderCascade(job: Job, specs: RenditionSpec[]): Promise<RenderedImage[]> {
+  const [largest] = specs;
+  if (!largest) return [];
+  let source = await toRaw(
+    sharp(job.input, inputOptions(job.limits)).resize(fitBox(largest)).toColourspace('srgb').timeout({ seconds: job.deadline.sharpSeconds() }),
+    job.deadline,
+  );
+  const out: RenderedImage[] = [];
+  for (const spec of specs) {
+    // specs are largest first: each step shrinks the previous step's (unwatermarked) pixels.
+    if (spec !== largest) {
+      const from = source;
+      source = await toRaw(sharp(from.data, rawInput(from)).resize(fitBox(spec)).timeout({ seconds: job.deadline.sharpSeconds() }), job.deadline);
+    }
+    out.push(await encode(job, spec, sharp(source.data, rawInput(source)), source));
   }
   return out;
 }
