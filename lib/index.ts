@@ -5,3 +5,4 @@ export * from './idempotency-table';
 export * from './lock-table';
 export * from './image-pipeline-stack';
 export * from './job-api';
+export * from './job-api';
