@@ -24,6 +24,9 @@ export type { DownstreamBudget } from './consumer-settings';
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __floodgateCreateRequire } from 'node:module'; const require = __floodgateCreateRequire(import.meta.url);";
 
+/** Functions already wired to a consumer (construct path), to refuse a second one. */
+const CONSUMED_FUNCTIONS = new WeakMap<lambda.IFunction, string>();
+
 /** Properties of a {@link BoundedQueueConsumer}. */
 export interface BoundedQueueConsumerProps {
   /**
@@ -246,6 +249,18 @@ export class BoundedQueueConsumer extends Construct {
       if (owned === undefined && props.environment !== undefined) {
         throw new Error(`${this.node.path}: cannot set 'environment' on an imported consumerFunction; set it on the function.`);
       }
+    }
+
+    if (existing !== undefined) {
+      const previous = CONSUMED_FUNCTIONS.get(existing);
+      if (previous !== undefined) {
+        throw new Error(
+          `${this.node.path}: consumerFunction already consumes ${previous}. Use one BoundedQueueConsumer per ` +
+            'function: its environment names one dead-letter queue, and its reserved concurrency would have to ' +
+            'cover the sum of both event-source caps.',
+        );
+      }
+      CONSUMED_FUNCTIONS.set(existing, this.node.path);
     }
 
     const timeout = this.resolveTimeout(props, owned);

@@ -244,6 +244,19 @@ describe('BoundedQueueConsumer with an existing function', () => {
     });
   });
 
+  it('refuses a second consumer on the same function', () => {
+    const stack = unbundledStack();
+    const fn = new lambda.Function(stack, 'Existing', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('x'),
+    });
+    new BoundedQueueConsumer(stack, 'First', { consumerFunction: fn, maxConcurrency: 2 });
+    expect(() => new BoundedQueueConsumer(stack, 'Second', { consumerFunction: fn, maxConcurrency: 2 })).toThrow(
+      /TestStack\/Second: consumerFunction already consumes TestStack\/First/,
+    );
+  });
+
   it('validates a reserved concurrency already set on the function', () => {
     const stack = unbundledStack();
     const fn = new lambda.Function(stack, 'Existing', {
