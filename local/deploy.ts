@@ -234,8 +234,12 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         }
         if (props.RedrivePolicy !== undefined) attrs.RedrivePolicy = typeof props.RedrivePolicy === 'string' ? props.RedrivePolicy : JSON.stringify(props.RedrivePolicy);
         if (props.RedriveAllowPolicy !== undefined) attrs.RedriveAllowPolicy = typeof props.RedriveAllowPolicy === 'string' ? props.RedriveAllowPolicy : JSON.stringify(props.RedriveAllowPolicy);
-        const { QueueUrl } = await c.sqs.send(new CreateQueueCommand({ QueueName, Attributes: attrs }));
-        if (!QueueUrl) throw new Error(`CreateQueue ${QueueName} returned no URL`);
+        const created0 = await c.sqs.send(new CreateQueueCommand({ QueueName, Attributes: attrs }));
+        if (!created0.QueueUrl) throw new Error(`CreateQueue ${QueueName} returned no URL`);
+        // fauxqs answers `http://sqs.<region>.<host>:<port>/...`; with host 127.0.0.1 that is not a valid
+        // WHATWG URL and the SDK (useQueueUrlAsEndpoint) would send there. Publish the endpoint-based
+        // form instead, which fauxqs resolves by queue name: what AWS returns is also `<endpoint>/<account>/<name>`.
+        const QueueUrl = `${endpoints.sqs.replace(/\/$/, '')}/${accountId}/${QueueName}`;
         created.queues.push(QueueUrl);
         const got = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
         const QueueArn = got.Attributes?.QueueArn ?? arn('sqs', QueueName);

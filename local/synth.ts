@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ARCH_CONTEXT } from '../lambda/shared/contract';
@@ -73,32 +73,57 @@ export function inputHash(projectDir: string, inputs: readonly string[], context
   return h.digest('hex');
 }
 
+/**
+ * The assembly for given inputs lives in `<outDir>/<input hash>`: content-addressed, written to a temp
+ * directory and renamed into place, so concurrent runs (several test runs, `npm start`) never see a
+ * half-written assembly or have one replaced under them. The newest few are kept.
+ */
 export async function synthesize(options: SynthOptions = {}): Promise<SynthResult> {
   const projectDir = resolve(options.projectDir ?? process.cwd());
-  const assemblyDir = resolve(projectDir, options.outDir ?? DEFAULT_ASSEMBLY_DIR);
+  const root = resolve(projectDir, options.outDir ?? DEFAULT_ASSEMBLY_DIR);
   const context = { [ARCH_CONTEXT]: hostArchitecture(), ...options.context };
   const inputs = options.inputs ?? ['bin', 'lib', 'lambda', 'cdk.json', 'package-lock.json'];
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   const hash = inputHash(projectDir, inputs, context);
-  const hashFile = join(assemblyDir, HASH_FILE);
-  if (!options.force && existsSync(join(assemblyDir, 'manifest.json')) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) {
+  const assemblyDir = join(root, hash.slice(0, 16));
+  if (!options.force && existsSync(join(assemblyDir, 'manifest.json')) && existsSync(join(assemblyDir, HASH_FILE))) {
     log(`synth: inputs unchanged, reusing ${relative(projectDir, assemblyDir)}`);
     return { assemblyDir, synthesized: false, durationMs: performance.now() - started };
   }
   log(`synth: cdk synth (${ARCH_CONTEXT}=${context[ARCH_CONTEXT]}) -> ${relative(projectDir, assemblyDir)}`);
-  rmSync(assemblyDir, { recursive: true, force: true });
-  mkdirSync(assemblyDir, { recursive: true });
-  const args = ['cdk', 'synth', '-q', '-o', assemblyDir, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  mkdirSync(root, { recursive: true });
+  const tmp = mkdtempSync(join(root, `.tmp-${hash.slice(0, 8)}-`));
+  const args = ['cdk', 'synth', '-q', '-o', tmp, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   try {
     await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' } });
   } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(`cdk synth failed:\n${(e.stderr || e.stdout || e.message).trim().slice(-4000)}`, { cause: err });
   }
   // Bundles are CommonJS unless they say otherwise (as under /var/task): shield them from the
   // repository's "type": "module" package scope.
-  writeFileSync(join(assemblyDir, 'package.json'), '{ "type": "commonjs" }\n');
-  writeFileSync(hashFile, hash);
+  writeFileSync(join(tmp, 'package.json'), '{ "type": "commonjs" }\n');
+  writeFileSync(join(tmp, HASH_FILE), hash);
+  if (options.force) rmSync(assemblyDir, { recursive: true, force: true });
+  try {
+    renameSync(tmp, assemblyDir);
+  } catch {
+    // Another run produced the same assembly first: use theirs.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  prune(root, assemblyDir);
   return { assemblyDir, synthesized: true, durationMs: performance.now() - started };
+}
+
+/** Keeps the newest KEEP assemblies (and leftovers of crashed runs younger than an hour). */
+const KEEP = 3;
+function prune(root: string, current: string): void {
+  const dirs = readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => ({ path: join(root, d.name), tmp: d.name.startsWith('.tmp-'), mtime: statSync(join(root, d.name)).mtimeMs }));
+  const done = dirs.filter((d) => !d.tmp && d.path !== current).sort((a, b) => b.mtime - a.mtime);
+  for (const d of done.slice(KEEP - 1)) rmSync(d.path, { recursive: true, force: true });
+  for (const d of dirs.filter((x) => x.tmp && Date.now() - x.mtime > 3_600_000)) rmSync(d.path, { recursive: true, force: true });
 }
