@@ -19,8 +19,9 @@ export const DEFAULT_LIMITS: ImageLimits = Object.freeze({
   maxChannels: 5,
   // A 10 s GIF at 50 fps; a file with more frames is a bomb or a video in disguise.
   maxFrames: 500,
-  // A 100 MP JPEG takes ~3-4 s on one vCPU here; 30 s leaves room for slow AVIF without letting one image
-  // eat a whole invocation.
+  // Measured here (1 libvips thread, decode-once): a 100 MP, 35 MB JPEG -> thumb+medium+large in ~0.8 s,
+  // helped by JPEG shrink-on-load (PNG, TIFF, AVIF have none, so they cost more per pixel). 30 s is
+  // far above any sane input and still stops one image from eating a whole invocation.
   timeoutMs: 30_000,
 });
 

@@ -13,7 +13,7 @@
  * their first frame only (pages: 1): a still thumbnail is what a rendition is, and decoding one frame
  * bounds the work by one frame's pixels.
  */
-import sharp, { type OverlayOptions, type ResizeOptions, type Sharp, type SharpOptions, type Metadata } from 'sharp';
+import sharp, { type Metadata, type ResizeOptions, type Sharp, type SharpOptions } from 'sharp';
 import type { RenditionName, Watermark } from '../../shared/job-message';
 import { PermanentError } from '../../shared/errors';
 import { describeFormat, detectFormat, isAcceptedFormat, type AcceptedFormat } from './formats';

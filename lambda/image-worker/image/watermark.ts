@@ -6,7 +6,7 @@
  * so deployments that use text watermarks must provide one (e.g. a layer with a TTF and FONTCONFIG_PATH);
  * without a font, glyphs render as boxes or not at all.
  */
-import sharp, { type OverlayOptions, type ResizeOptions, type Sharp, type SharpOptions } from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import type { Watermark } from '../../shared/job-message';
 import { PermanentError } from '../../shared/errors';
 import { detectFormat, describeFormat } from './formats';
@@ -110,6 +110,10 @@ export async function logoOverlay(logo: PreparedLogo, width: number, height: num
   return { input: data, raw: { width: info.width, height: info.height, channels: 4 }, gravity };
 }
 
+const OPPOSITE_VERTICAL: Record<Gravity, Gravity> = {
+  northwest: 'southwest', northeast: 'southeast', southwest: 'northwest', southeast: 'northeast', centre: 'southeast',
+};
+
 /** The composite layers for one rendition of size width x height. */
 export async function watermarkLayers(
   watermark: Watermark,
@@ -122,7 +126,9 @@ export async function watermarkLayers(
   const layers: OverlayOptions[] = [];
   if (logo) layers.push(await logoOverlay(logo, width, height, gravity));
   if (watermark.text !== undefined) {
-    layers.push({ input: Buffer.from(textWatermarkSvg(watermark.text, width, height, opacity, gravity)), top: 0, left: 0 });
+    // With a logo too, the text goes to the vertically opposite edge so the two never overlap.
+    const textGravity = logo ? OPPOSITE_VERTICAL[gravity] : gravity;
+    layers.push({ input: Buffer.from(textWatermarkSvg(watermark.text, width, height, opacity, textGravity)), top: 0, left: 0 });
   }
   return layers;
 }

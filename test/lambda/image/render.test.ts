@@ -206,6 +206,25 @@ describe('renderImage: watermark', () => {
     expectColour(far.rgb, (await pixel(byName(plain, 'medium').data, medium.width - 40, medium.height - 40)).rgb, 8);
   });
 
+  it('with both logo and text, puts the text on the opposite vertical edge', async () => {
+    const input = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const logo = await sharp({ create: { width: 100, height: 100, channels: 4, background: { r: 255, g: 255, b: 0, alpha: 1 } } }).png().toBuffer();
+    const [plain] = await renderImage(input, { renditions: ['medium'] });
+    const [both] = await renderImage(input, { renditions: ['medium'], watermark: { text: 'FLOODGATE', logoKey: 'uploads/l.png', gravity: 'southeast', opacity: 1 }, logo });
+    if (!plain || !both) throw new Error('no medium');
+    const a = await sharp(plain.data).raw().toBuffer();
+    const b = await sharp(both.data).raw().toBuffer();
+    const { width, height } = both;
+    const changedIn = (x0: number, y0: number, x1: number, y1: number) => {
+      let n = 0;
+      for (let y = Math.floor(y0); y < y1; y++) for (let x = Math.floor(x0); x < x1; x++) { const i = (y * width + x) * 3; if (Math.abs((a[i] ?? 0) - (b[i] ?? 0)) > 60) n++; }
+      return n;
+    };
+    expect(changedIn(width / 2, height / 2, width, height)).toBeGreaterThan(1000); // logo, south-east
+    expect(changedIn(width / 2, 0, width, height / 2)).toBeGreaterThan(100); // text, north-east
+    expect(changedIn(0, 0, width / 2, height / 2)).toBe(0);
+  });
+
   it('rejects a logo that is not PNG or WebP, naming the logo', async () => {
     const err = await rejection(renderImage(await inFormat('png'), { renditions: ['large'], watermark: { logoKey: 'uploads/l.jpg' }, logo: await inFormat('jpeg') }));
     expect(err.errorClass).toBe('UnsupportedFormat');
