@@ -3,7 +3,7 @@
  * `expiresAt` (the IdempotencyTable construct). One UpdateItem claims AND bumps the fence; completion,
  * failure and release are one UpdateItem each, conditioned on the owner token.
  */
-import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { conditionFailedItem, N, num, S, str, type Item } from '../runtime/ddb-attrs';
 import { explainRefusal, type ClaimOutcome, type ClaimRequest, type IdempotencyRecord, type IdempotencyStatus } from './model';
@@ -120,6 +120,23 @@ export class IdempotencyStore {
   /** Gives the claim up so a redelivery can take it at once; keeps the record (and its fence). */
   release(claim: Claim, signal?: AbortSignal): Promise<boolean> {
     return this.finish(claim, 'SET #s = :to, leaseExpiresAt = :zero REMOVE #o', { ':to': S('released'), ':zero': N(0) }, signal);
+  }
+
+  /**
+   * The claim's completion as a transaction item, so the caller can complete its own result and the claim
+   * in ONE request (TransactWriteItems): no crash window between the two, one round trip fewer.
+   */
+  completionTransactItem(claim: Claim): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { id: S(claim.id) },
+        ConditionExpression: '#o = :owner AND #s = :inProgress',
+        UpdateExpression: 'SET #s = :to, expiresAt = :exp',
+        ExpressionAttributeNames: { '#s': 'status', '#o': 'owner' },
+        ExpressionAttributeValues: { ':to': S('completed'), ':exp': N(this.expiry()), ':owner': S(claim.owner), ':inProgress': S('in_progress') },
+      },
+    };
   }
 
   private expiry(): number {

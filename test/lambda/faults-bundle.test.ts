@@ -66,7 +66,8 @@ describe('fault injection', () => {
     process.env['FLOODGATE_FAULTS'] = JSON.stringify({ seed: 11, awsErrorRate: 1 });
     resetFaults();
     const always = createHandlerClients(process.env, 2);
-    const err = await always.dynamodb.send(new ListTablesCommand({})).catch((e: unknown) => e as Error & { $metadata?: { attempts?: number } });
+    const err = await always.dynamodb.send(new ListTablesCommand({})).then(() => undefined, (e: unknown) => e as Error & { $metadata?: { attempts?: number } });
+    if (!err) throw new Error('expected the call to fail');
     expect(['ThrottlingException', 'InternalServerError']).toContain(err.name);
     expect(err.$metadata?.attempts).toBe(2);
     expect(always.requests.get('dynamodb')).toBe(2);

@@ -14,6 +14,14 @@ describe('idempotency claim + fenced job writes (model)', () => {
       { numRuns: 400 },
     );
   });
+  it('the same with atomic completion (job + claim in one transaction, as the worker does)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 6 }), fc.boolean(), jobCommands(6, 120), async (actors, clockJumps, cmds) => {
+        await runJobSimulation(new ModelJobBackend(), cmds, { actors, leaseMs: LEASE, clockJumps, atomicCompletion: true });
+      }),
+      { numRuns: 400 },
+    );
+  });
   it('with agreeing clocks the published renditions always carry the record fence', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 2, max: 6 }), jobCommands(6, 120), async (actors, cmds) => {

@@ -99,7 +99,7 @@ const fakeImages = (names: string[]): RenderedOutput[] =>
   names.map((name) => ({ name: name as RenderedOutput['name'], format: 'jpeg', ext: 'jpg', contentType: 'image/jpeg', width: 10, height: 10, bytes: 3, data: Buffer.from('abc') }));
 
 describe('image worker handler', () => {
-  it('happy path: renditions with fence metadata, completed job record, 4 DynamoDB requests per record; a duplicate is skipped', async () => {
+  it('happy path: renditions with fence metadata, completed job record, 3 DynamoDB requests per record; a duplicate is skipped', async () => {
     const render = counting(renderImage as RenderFn);
     const c = clients();
     const handler = createImageWorkerHandler({ env, clients: c, render });
@@ -109,7 +109,7 @@ describe('image worker handler', () => {
     const res = await handler({ Records: [record(msg)] }, ctx());
     expect(res).toEqual({ batchItemFailures: [] });
     expect(render.calls).toBe(1);
-    expect(c.requests.get('dynamodb')).toBe(4); // claim, processing, completed, claim completed
+    expect(c.requests.get('dynamodb')).toBe(3); // claim, processing, completed + claim closed (one transaction)
 
     const item = await jobItem(jobId);
     expect(item?.['status']?.S).toBe('completed');
@@ -284,7 +284,7 @@ describe('image worker handler', () => {
     expect(report.maxInFlight.io).toBeGreaterThan(1);
     expect(report.maxInFlight.cpu).toBeLessThanOrEqual(2);
     expect(cpuPeak).toBeLessThanOrEqual(2);
-    expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(4);
+    expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(3);
   }, 120_000);
 });
 

@@ -104,6 +104,40 @@ describe('fenced jobs-table writes', () => {
   });
 });
 
+describe('atomic completion (job record + claim in one transaction)', () => {
+  it('completes both in one request; writes nothing when the claim was taken over; refuses a stale fence', async () => {
+    let now = T0;
+    const counter = new RequestCounter();
+    const client = localClients().dynamodb;
+    addRequestCounter(client, counter, 'ddb');
+    const store = new IdempotencyStore({ client, tableName: idemTable, now: () => now });
+    const jobs = new JobsTable(client, jobsTable, undefined, () => now);
+    const id = randomUUID();
+    const a = await store.claim(id, 'h', now + 1_000);
+    if (a.type !== 'claimed') throw new Error(a.type);
+    await jobs.markProcessing(id, 'uploads/a.jpg', a.claim.fence);
+    now += 1_001;
+    const b = await store.claim(id, 'h', now + 1_000);
+    if (b.type !== 'claimed') throw new Error(b.type);
+    // a's lease ran out and b claimed (but has not written yet): a's completion must write nothing.
+    const ra = await jobs.completeWithClaim(id, a.claim.fence, [], store.completionTransactItem(a.claim));
+    expect(ra.claimLost).toBe(true);
+    expect((await jobItem(id))?.['status']?.S).toBe('processing');
+    await jobs.markProcessing(id, 'uploads/a.jpg', b.claim.fence);
+    const before = counter.get('ddb');
+    expect(await jobs.completeWithClaim(id, b.claim.fence, [], store.completionTransactItem(b.claim))).toEqual({ verdict: 'accept', claimLost: false });
+    expect(counter.get('ddb') - before).toBe(1);
+    expect(await store.claim(id, 'h', now + 1_000)).toEqual({ type: 'completed' });
+    const item = await jobItem(id);
+    expect(item?.['status']?.S).toBe('completed');
+    expect(item?.['completions']?.N).toBe('1');
+  });
+});
+
+async function jobItem(jobId: string) {
+  return (await dynamodb.send(new GetItemCommand({ TableName: jobsTable, Key: { jobId: { S: jobId } }, ConsistentRead: true }))).Item;
+}
+
 describe('LeaseLock', () => {
   it('grants free or expired leases with increasing fences; renew and release need owner + token', async () => {
     let now = T0;
@@ -175,8 +209,8 @@ describe('LeaseLock', () => {
 describe('simulations against DynamoDB Local (fewer runs than the model)', () => {
   it('job claim + fenced writes: no two live owners, no stale write accepted, exactly one completion', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), jobCommands(4, 50), async (actors, cmds) => {
-        await runJobSimulation(new DdbJobBackend(dynamodb, idemTable, jobsTable, randomUUID()), cmds, { actors, leaseMs: LEASE, clockJumps: true });
+      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.boolean(), jobCommands(4, 50), async (actors, atomicCompletion, cmds) => {
+        await runJobSimulation(new DdbJobBackend(dynamodb, idemTable, jobsTable, randomUUID()), cmds, { actors, leaseMs: LEASE, clockJumps: true, atomicCompletion });
       }),
       { numRuns: 15 },
     );

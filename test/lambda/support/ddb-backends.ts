@@ -38,6 +38,11 @@ export class DdbJobBackend implements JobBackend {
   private claimOf(owner: string, fence: number) {
     return { id: this.jobId, owner, fence, leaseExpiresAt: this.leases.get(owner) ?? 0 };
   }
+  async completeAtomic(owner: string, fence: number, now: number) {
+    this.clock = now;
+    const r = await this.jobs.completeWithClaim(this.jobId, fence, [], this.store.completionTransactItem(this.claimOf(owner, fence)));
+    return { verdict: r.verdict, ...(r.previous?.status ? { previousStatus: r.previous.status } : {}), claimLost: r.claimLost };
+  }
   async completeClaim(owner: string, fence: number, now: number) {
     this.clock = now;
     return this.store.complete(this.claimOf(owner, fence));

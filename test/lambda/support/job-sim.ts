@@ -6,7 +6,7 @@
  * every step and at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { applyClaim, applyFinish, type IdempotencyRecord } from '../../../lambda/idempotency/model';
+import { applyClaim, applyFinish, isOwner, type IdempotencyRecord } from '../../../lambda/idempotency/model';
 import { judgeFencedWrite, type FenceVerdict } from '../../../lambda/lock/fence';
 import type { JobStatus } from '../../../lambda/shared/job-record';
 
@@ -16,6 +16,8 @@ export interface JobBackend {
   mark(fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus }>;
   complete(fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus }>;
   completeClaim(owner: string, fence: number, now: number): Promise<boolean>;
+  /** Job completion and claim completion in one atomic write (what the worker does). */
+  completeAtomic(owner: string, fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus; claimLost: boolean }>;
   release(owner: string, fence: number, now: number): Promise<boolean>;
   /** The idempotency record's current owner (for the "two live owners" invariant). */
   currentOwner(): Promise<string | undefined>;
@@ -39,6 +41,14 @@ export class ModelJobBackend implements JobBackend {
   }
   async mark(fence: number) { return this.write(fence, 'processing'); }
   async complete(fence: number) { return this.write(fence, 'completed'); }
+  async completeAtomic(owner: string, fence: number, now: number) {
+    if (!isOwner(this.idem, owner)) return { verdict: 'not-forward' as const, claimLost: true };
+    const verdict = judgeFencedWrite(this.jobRec, fence, 'completed');
+    if (verdict !== 'accept') return { verdict, ...(this.jobRec.status ? { previousStatus: this.jobRec.status } : {}), claimLost: false };
+    this.write(fence, 'completed');
+    await this.completeClaim(owner, fence, now);
+    return { verdict, claimLost: false };
+  }
   async completeClaim(owner: string, _fence: number, now: number) {
     const r = applyFinish(this.idem, owner, { to: 'completed', expiresAt: Math.ceil(now / 1000) + 86_400 });
     this.idem = r.record;
@@ -67,6 +77,8 @@ export interface SimOptions {
   readonly leaseMs: number;
   /** When false, clock jumps are ignored (then published renditions must carry the record's fence). */
   readonly clockJumps: boolean;
+  /** Complete the job and the claim in one atomic write (the worker's TransactWriteItems). */
+  readonly atomicCompletion?: boolean;
 }
 
 export interface SimResult {
@@ -121,6 +133,15 @@ export async function runJobSimulation(backend: JobBackend, commands: readonly C
         a.phase = 'put';
         return;
       case 'put': {
+        if (opts.atomicCompletion) {
+          const r = await backend.completeAtomic(a.owner!, a.fence!, now);
+          if (r.claimLost) reset(a);
+          else if (r.verdict === 'accept') { accepted(a.fence!); a.phase = 'done'; }
+          else if (r.verdict === 'stale') { staleRejected++; reset(a); }
+          else if (r.previousStatus === 'completed') { await backend.completeClaim(a.owner!, a.fence!, now); a.phase = 'done'; }
+          else reset(a);
+          return;
+        }
         const r = await backend.complete(a.fence!, now);
         if (r.verdict === 'accept') { accepted(a.fence!); a.phase = 'jobDone'; }
         else if (r.verdict === 'stale') { staleRejected++; reset(a); }
