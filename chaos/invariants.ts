@@ -104,9 +104,18 @@ export function checkInvariants(o: Observations): ChaosVerdict {
     const rec = records.get(job.jobId);
     if (job.poison) {
       poison++;
-      const letters = [...(dlqByJob.get(job.jobId) ?? []), ...(job.body !== undefined ? (dlqBodies.get(job.body) ?? []) : [])];
       // Classified: a permanent failure with a reason (not a retries-exhausted move, which has none).
-      const classified = letters.some((d) => d.kind === 'permanent' && d.reason.trim() !== '' && d.errorClass !== 'RetriesExhausted');
+      const isClassified = (d: DeadLetter) => d.kind === 'permanent' && d.reason.trim() !== '' && d.errorClass !== 'RetriesExhausted';
+      let classified = (dlqByJob.get(job.jobId) ?? []).some(isClassified);
+      if (!classified && job.body !== undefined) {
+        // Matched by body: each DLQ message vouches for one job only (two jobs may share a body).
+        const letters = dlqBodies.get(job.body) ?? [];
+        const i = letters.findIndex(isClassified);
+        if (i >= 0) {
+          letters.splice(i, 1);
+          classified = true;
+        }
+      }
       if (classified) poisonInDlqWithReason++;
       else poisonMissingFromDlq.push(job.jobId);
       // A poison job whose record exists must say failed (a bad payload may have no record at all).

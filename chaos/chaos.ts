@@ -1,0 +1,39 @@
+/**
+ * `npm run chaos -- [--jobs N] [--seed S] [--json] [--no-api] [--budget-seconds T]`
+ * Prints the invariant report; with --json the LAST line of stdout is one JSON object. Exit code 1 when
+ * an invariant fails (or the run could not settle in its time budget), 2 on usage errors.
+ */
+import { parseArgs } from 'node:util';
+import { formatReport } from './invariants';
+import { runChaos } from './run-chaos';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+    'no-api': { type: 'boolean', default: false },
+    'budget-seconds': { type: 'string', default: '540' },
+  },
+});
+const jobs = Number(values.jobs);
+const seed = Number(values.seed);
+const budget = Number(values['budget-seconds']);
+if (!Number.isInteger(jobs) || jobs < 1 || !Number.isInteger(seed) || !(budget > 0)) {
+  process.stderr.write('usage: npm run chaos -- [--jobs N>=1] [--seed INT] [--json] [--no-api] [--budget-seconds T]\n');
+  process.exit(2);
+}
+// Progress goes to stderr so that stdout stays the report (and the JSON line last).
+const result = await runChaos({ jobs, seed, useApi: !values['no-api'], timeBudgetMs: budget * 1000, log: (l) => process.stderr.write(`${l}\n`) });
+const { report, failures, details } = result.verdict;
+const out = (s: string) => process.stdout.write(`${s}\n`);
+out(`producer: ${result.producer === 'api' ? 'through the job API (local front, SigV4 signed)' : 'direct: S3 PutObject + job record + SendMessage (no HTTP API in the template)'}`);
+out(`local overrides: ${Object.entries(result.overrides).map(([k, v]) => `${k} ${v}`).join('; ') || 'none'}`);
+out(`faults: ${JSON.stringify(result.faults)}; submissions ${result.submissions}; invocations ${result.invocations}; killed ${(result.killedShare * 100).toFixed(1)}% of invocations`);
+out(`log events: ${JSON.stringify(result.logEvents)}; API retries by status: ${JSON.stringify(result.apiRetries)}`);
+out(formatReport(report));
+if (!result.settled) out('NOT SETTLED: the time budget ran out before every job reached its end state');
+if (failures.length > 0) for (const f of failures) out(`INVARIANT FAILED: ${f}`);
+else out('all invariants hold');
+if (values.json) out(JSON.stringify({ ...report, passed: failures.length === 0 && result.settled, producer: result.producer, failures, details: { ...details, lostJobs: details.lostJobs.slice(0, 20) } }));
+process.exit(failures.length === 0 && result.settled ? 0 : 1);
