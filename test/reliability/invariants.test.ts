@@ -118,6 +118,14 @@ describe('chaos invariants', () => {
     expect(v.failures.some((f) => f.startsWith('poisonInDlqWithReason=0 < poison=2'))).toBe(true);
   });
 
+  it('a DLQ message matched by body vouches for one poison job only', () => {
+    const o = healthy();
+    const v = checkInvariants({ ...o, jobs: [...o.jobs, { jobId: 'p3', poison: true, body: '{"v":1,"jobId":' }] });
+    expect(v.report.poison).toBe(3);
+    expect(v.report.poisonInDlqWithReason).toBe(2);
+    expect(v.details.poisonMissingFromDlq).toEqual(['p3']);
+  });
+
   it('a poison job whose record does not say failed is lost', () => {
     const o = healthy();
     const v = checkInvariants({ ...o, records: o.records.map((r) => (r.jobId === 'p1' ? { ...r, status: 'processing' as const } : r)) });
