@@ -3,8 +3,8 @@
  * the job message, i.e. from users) or a PNG/WebP logo, both with opacity and gravity.
  *
  * Text needs a font: librsvg finds fonts through fontconfig. The Lambda Node.js runtime image ships no fonts,
- * so deployments that use text watermarks must provide one (e.g. a layer with a TTF and FONTCONFIG_PATH);
- * without a font, glyphs render as boxes or not at all.
+ * so deployments that use text watermarks must provide one (a TTF plus a fonts.conf named by
+ * FONTCONFIG_FILE, see README); without a font, glyphs render as boxes.
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Watermark } from '../../shared/job-message';
