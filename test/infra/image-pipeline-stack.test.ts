@@ -185,6 +185,26 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => nagApp.synth()).not.toThrow();
   });
 
+  it('acknowledges only specific findings (rule + resource), each with a specific reason', () => {
+    const acks = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      // Each entry is { '<namespace>::<rule id>': reason }.
+      .flatMap((m) => Object.entries(m.data as Record<string, string>))
+      .map(([id, reason]) => ({ id: id.replace(/^[A-Za-z]+::/, ''), reason }));
+    expect(acks.length).toBeGreaterThanOrEqual(2);
+    for (const ack of acks) {
+      expect(ack.id, JSON.stringify(ack)).toMatch(/^AwsSolutions-[A-Z0-9]+\[.+\]$/);
+      expect(ack.reason.length, ack.reason).toBeGreaterThanOrEqual(40);
+    }
+    expect(acks.map((a) => a.id)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<UploadsBucket[0-9A-F]+\.Arn>\/uploads\/\*\]$/),
+        expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<RenditionsBucket[0-9A-F]+\.Arn>\/renditions\/\*\]$/),
+      ]),
+    );
+  });
+
   it('fails synthesis on a finding (the check above can fail)', () => {
     const nagApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const s = new Stack(nagApp, 'Bad');
