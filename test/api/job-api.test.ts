@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambda/job-api/app';
-import { sqsJobQueue } from '../../lambda/job-api/aws-adapters';
+import { dynamoIdempotencyStore, sqsJobQueue } from '../../lambda/job-api/aws-adapters';
 import type { JobQueue } from '../../lambda/job-api/ports';
 import { RetryableError } from '../../lambda/shared/errors';
 import { parseJobMessage } from '../../lambda/shared/job-message';
@@ -138,6 +138,32 @@ describe('POST /jobs', () => {
     expect(again.body).toBe(retried.body);
     const messages = (await drainQueue(r.queueUrl)).map(parseJobMessage).filter((m) => m.sourceKey === payload.sourceKey);
     expect(messages.map((m) => m.jobId)).toEqual([orphanJobId]);
+  });
+
+  it('never moves a job record backwards: a take-over after the worker finished leaves it completed', async () => {
+    let clock = Date.now();
+    const now = () => clock;
+    const key = uniqueKey();
+    const payload = { sourceKey: 'uploads/late.jpg' };
+    const doc = DynamoDBDocumentClient.from(localClients().dynamodb);
+    // Process 1 sends the message, then dies before storing the response.
+    const real = dynamoIdempotencyStore(localClients().dynamodb, r.idempotencyTable);
+    const dying = { ...real, complete: () => new Promise<never>(() => {}) };
+    void apiFor(r, { idempotency: dying, now }, 10_000)(job(key, payload));
+    let jobId: string | undefined;
+    for (let i = 0; i < 50 && jobId === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      const msgs = (await drainQueue(r.queueUrl)).map(parseJobMessage).filter((m) => m.sourceKey === payload.sourceKey);
+      jobId = msgs[0]?.jobId;
+    }
+    expect(jobId).toBeDefined();
+    // The worker completes the job meanwhile.
+    const rec = (await doc.send(new GetCommand({ TableName: r.jobsTable, Key: { jobId } }))).Item ?? {};
+    await doc.send(new PutCommand({ TableName: r.jobsTable, Item: { ...rec, status: 'completed', renditions: [] } }));
+    clock += 10_001;
+    const retried = await apiFor(r, { now })(job(key, payload));
+    expect(JSON.parse(retried.body)).toEqual({ jobId, status: 'queued' });
+    expect((await doc.send(new GetCommand({ TableName: r.jobsTable, Key: { jobId } }))).Item?.status).toBe('completed');
   });
 
   it('503 + Retry-After when SQS fails, and the key is released so the retry succeeds at once with the same job id', async () => {
