@@ -11,7 +11,7 @@ import { IdempotencyStore } from '../idempotency/store';
 import { createHandlerClients, type HandlerClients } from '../runtime/aws-clients';
 import { runBatch, type BatchReport } from '../runtime/batch';
 import { readRuntimeConfig, type RuntimeConfig } from '../runtime/config';
-import { deadLetterMessage, sendToDeadLetterQueue } from '../runtime/dead-letter';
+import { deadLetterMessage, receiveCount, sendToDeadLetterQueue } from '../runtime/dead-letter';
 import { planDeadline } from '../runtime/deadline';
 import { createLanes } from '../runtime/lanes';
 import { configureSharp, DEFAULT_LIMITS, renderImage } from './image/index';
@@ -106,6 +106,7 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
         states.set(record.messageId, state);
         await processRecord(record, ctx, state, plan.deadlineAt);
       },
+      isLastReceive: (record) => config.maxReceiveCount !== undefined && receiveCount(record) >= config.maxReceiveCount,
       onFailure: (record, failure) => {
         const state = states.get(record.messageId);
         logger.warn('record failed', { messageId: record.messageId, jobId: state?.jobId, errorKind: failure.kind, errorClass: failure.class, errorReason: failure.reason });
@@ -113,9 +114,9 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
       onPermanent: async (record, failure, _err, ctx) => {
         if (!config.deadLetterQueueUrl) throw new Error('FLOODGATE_DLQ_URL is not set: the permanent failure is left to the redrive policy');
         const state = states.get(record.messageId);
-        await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, config.deadLetterQueueUrl!, new Date(now()), state?.jobId), ctx.signal));
+        await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, config.deadLetterQueueUrl!, new Date(now()), state?.jobId, config.maxReceiveCount), ctx.signal));
         // After the DLQ has it: duplicates of this message are then skipped instead of failing again.
-        if (state?.claim) await ctx.io(() => idempotency.fail(state.claim!, failure.class, failure.reason, ctx.signal));
+        if (failure.kind === 'permanent' && state?.claim) await ctx.io(() => idempotency.fail(state.claim!, failure.class, failure.reason, ctx.signal));
       },
     });
     lastReport = report;
@@ -125,6 +126,7 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
     metrics.addMetric('PermanentFailures', MetricUnit.Count, report.counts.permanent);
     metrics.addMetric('RetryableFailures', MetricUnit.Count, report.counts.retryable);
     metrics.addMetric('RecordsNotStarted', MetricUnit.Count, report.counts['not-started']);
+    metrics.addMetric('RetriesExhausted', MetricUnit.Count, report.counts.exhausted);
     for (const name of ['Processed', 'DuplicatesSkipped', 'InProgressElsewhere', 'StaleWritesRejected', 'ClaimsLost']) {
       metrics.addMetric(name, MetricUnit.Count, counters.get(name) ?? 0);
     }

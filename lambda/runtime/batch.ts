@@ -8,7 +8,8 @@
  * - Soft deadline: records not started by then are reported as failures without being touched.
  * - Hard deadline: `ctx.signal` aborts; the runtime stops waiting for in-flight records and reports them.
  * - Failures are classified (classify.ts): permanent ones go to `onPermanent` (the handler sends them to
- *   the DLQ) and count as done; retryable ones become batch item failures.
+ *   the DLQ) and count as done; retryable ones become batch item failures, except on the message's last
+ *   receive, where they are dead-lettered with their reason too.
  */
 import type { ClassifiedFailure } from '../shared/errors';
 import { RetryableError } from '../shared/errors';
@@ -25,7 +26,11 @@ export interface RecordContext {
   cpu<T>(task: () => Promise<T>): Promise<T>;
 }
 
-export type OutcomeStatus = 'done' | 'permanent' | 'retryable' | 'not-started';
+/**
+ * done; permanent (dead-lettered at once); exhausted (a retryable failure on the message's last receive,
+ * dead-lettered by the handler so the DLQ holds its reason); retryable / not-started (batch item failures).
+ */
+export type OutcomeStatus = 'done' | 'permanent' | 'exhausted' | 'retryable' | 'not-started';
 
 export interface RecordOutcome {
   readonly id: string;
@@ -51,6 +56,12 @@ export interface RunBatchOptions<R> {
    * retryable failure instead, so a permanent error is never dropped silently.
    */
   readonly onPermanent?: (record: R, failure: ClassifiedFailure, error: unknown, ctx: RecordContext) => Promise<void>;
+  /**
+   * True when this is the message's last receive (ApproximateReceiveCount >= maxReceiveCount): a retryable
+   * failure is then dead-lettered through `onPermanent` with its reason, instead of being moved there by the
+   * redrive policy without one. Records stopped by the deadline are left to the redrive policy.
+   */
+  readonly isLastReceive?: (record: R) => boolean;
   /** Called for every classified failure (logging, metrics). */
   readonly onFailure?: (record: R, failure: ClassifiedFailure, error: unknown) => void;
   readonly lanes: Lanes;
@@ -103,6 +114,13 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
           options.onFailure?.(record, f2, sendErr);
           fail('retryable', { kind: 'retryable', class: f2.class, reason: `permanent failure (${failure.class}) not dead-lettered: ${f2.reason}` });
         }
+      } else if (failure.kind === 'retryable' && !hard.signal.aborted && options.onPermanent && options.isLastReceive?.(record)) {
+        try {
+          await options.onPermanent(record, failure, err, ctx);
+          fail('exhausted', failure);
+        } catch {
+          fail('retryable', failure); // the redrive policy still moves it
+        }
       } else {
         fail('retryable', failure.kind === 'retryable' ? failure : { kind: 'retryable', class: 'Unknown', reason: `${failure.class}: ${failure.reason} (no dead-letter handler)` });
       }
@@ -134,7 +152,7 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
       ? { id, status: 'retryable', failure: { kind: 'retryable', class: 'Timeout', reason: 'still running at the hard deadline' }, durationMs: 0 }
       : { id, status: 'not-started', failure: { kind: 'retryable', class: 'Timeout', reason: 'not started: soft deadline reached' }, durationMs: 0 };
   });
-  const counts: Record<OutcomeStatus, number> = { done: 0, permanent: 0, retryable: 0, 'not-started': 0 };
+  const counts: Record<OutcomeStatus, number> = { done: 0, permanent: 0, exhausted: 0, retryable: 0, 'not-started': 0 };
   for (const o of result) counts[o.status]++;
   return {
     batchItemFailures: result.filter((o) => o.status === 'retryable' || o.status === 'not-started').map((o) => ({ itemIdentifier: o.id })),

@@ -8,7 +8,7 @@ import type { ClassifiedFailure } from '../shared/errors';
 
 /** SQS allows at most 10 message attributes; ours come first, the original ones fill the rest. */
 export const MAX_MESSAGE_ATTRIBUTES = 10;
-export const DLQ_ATTRIBUTES = ['ErrorClass', 'ErrorKind', 'ErrorReason', 'JobId', 'FirstFailureAt', 'SourceMessageId'] as const;
+export const DLQ_ATTRIBUTES = ['ErrorClass', 'ErrorKind', 'ErrorReason', 'JobId', 'FirstFailureAt', 'SourceMessageId', 'ReceiveCount'] as const;
 
 /** Best effort jobId of an invalid message (for the JobId attribute). */
 export function sniffJobId(body: string): string | undefined {
@@ -20,8 +20,13 @@ export function sniffJobId(body: string): string | undefined {
   }
 }
 
-/** Pure: the SendMessage input for a permanently failed record. */
-export function deadLetterMessage(record: SQSRecord, failure: ClassifiedFailure, queueUrl: string, now: Date, jobId?: string): {
+/** SQS's receive count of a record (1 on the first delivery). */
+export function receiveCount(record: SQSRecord): number {
+  return Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+}
+
+/** Pure: the SendMessage input for a permanently failed (or, on its last receive, exhausted) record. */
+export function deadLetterMessage(record: SQSRecord, failure: ClassifiedFailure, queueUrl: string, now: Date, jobId?: string, maxReceiveCount?: number): {
   QueueUrl: string;
   MessageBody: string;
   MessageAttributes: Record<string, MessageAttributeValue>;
@@ -37,6 +42,8 @@ export function deadLetterMessage(record: SQSRecord, failure: ClassifiedFailure,
     JobId: str(jobId ?? sniffJobId(record.body) ?? '(unknown)'),
     FirstFailureAt: str(firstFailureAt),
     SourceMessageId: str(record.messageId),
+    // "receives/maxReceiveCount": how many attempts the message had when it was dead-lettered.
+    ReceiveCount: str(`${record.attributes?.ApproximateReceiveCount ?? '?'}/${maxReceiveCount ?? '?'}`),
   };
   for (const [name, value] of Object.entries(original)) {
     if (Object.keys(attrs).length >= MAX_MESSAGE_ATTRIBUTES) break;

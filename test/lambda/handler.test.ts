@@ -224,11 +224,19 @@ describe('image worker handler', () => {
     const r = record(msg);
     expect(await handler({ Records: [r] }, ctx())).toEqual({ batchItemFailures: [{ itemIdentifier: r.messageId }] });
     expect(handler.lastReport()?.outcomes[0]?.failure?.class).toBe('Throttled');
+    // On the last receive (5 of maxReceiveCount 5) the handler dead-letters it with the reason itself.
+    const last = record(msg);
+    (last.attributes as { ApproximateReceiveCount: string }).ApproximateReceiveCount = '5';
+    expect(await handler({ Records: [last] }, ctx())).toEqual({ batchItemFailures: [] });
+    const dl = (await dlqMessages()).find((m) => m.MessageAttributes?.['SourceMessageId']?.StringValue === last.messageId);
+    expect(dl?.MessageAttributes?.['ErrorKind']?.StringValue).toBe('retryable');
+    expect(dl?.MessageAttributes?.['ErrorClass']?.StringValue).toBe('Throttled');
+    expect(dl?.MessageAttributes?.['ReceiveCount']?.StringValue).toBe('5/5');
     fail = false;
     expect(await handler({ Records: [record(msg)] }, ctx())).toEqual({ batchItemFailures: [] });
     const item = await jobItem(jobId);
     expect(item?.['status']?.S).toBe('completed');
-    expect(item?.['fence']?.N).toBe('2'); // the released claim was retaken at once, with a newer fence
+    expect(item?.['fence']?.N).toBe('3'); // each released claim was retaken at once, with a newer fence
   });
 
   it('deadline: records not finished by the hard margin come back in batchItemFailures, the rest succeed', async () => {

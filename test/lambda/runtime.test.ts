@@ -129,8 +129,24 @@ describe('runBatch', () => {
     });
     expect(report.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }, { itemIdentifier: 'm3' }]);
     expect(dlq).toEqual(['m1']);
-    expect(report.counts).toEqual({ done: 1, permanent: 1, retryable: 2, 'not-started': 0 });
+    expect(report.counts).toEqual({ done: 1, permanent: 1, exhausted: 0, retryable: 2, 'not-started': 0 });
     expect(report.outcomes[2]!.failure).toMatchObject({ class: 'Throttled' });
+  });
+
+  it('dead-letters a retryable failure with its reason on the last receive, and only then', async () => {
+    const dlq: string[] = [];
+    const report = await runBatch({
+      records: ['first', 'last'],
+      idOf: (r) => r,
+      lanes: createLanes(2, 1),
+      plan: planDeadline(Date.now(), 60_000, 1_000, 500),
+      isLastReceive: (r) => r === 'last',
+      process: async () => { throw Object.assign(new Error('down'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }); },
+      onPermanent: async (r, failure) => { dlq.push(`${r}:${failure.kind}:${failure.class}`); },
+    });
+    expect(dlq).toEqual(['last:retryable:ServiceUnavailable']);
+    expect(report.batchItemFailures).toEqual([{ itemIdentifier: 'first' }]);
+    expect(report.counts.exhausted).toBe(1);
   });
 
   it('turns a permanent failure into a retryable one when it cannot be dead-lettered', async () => {
@@ -203,16 +219,17 @@ describe('runBatch', () => {
 
 describe('dead-letter message', () => {
   const record = (attrs: SQSRecord['messageAttributes'] = {}): SQSRecord => ({
-    messageId: 'mid-1', receiptHandle: 'rh', body: '{"v":1,"jobId":"job-7"}', attributes: {} as SQSRecord['attributes'],
+    messageId: 'mid-1', receiptHandle: 'rh', body: '{"v":1,"jobId":"job-7"}', attributes: { ApproximateReceiveCount: '1' } as SQSRecord['attributes'],
     messageAttributes: attrs, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1',
   });
   it('carries class, kind, reason, jobId, first failure time and the original attributes', () => {
-    const m = deadLetterMessage(record({ tenant: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'CorruptImage', reason: 'truncated' }, 'http://dlq', new Date('2026-01-01T00:00:00Z'));
+    const m = deadLetterMessage(record({ tenant: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'CorruptImage', reason: 'truncated' }, 'http://dlq', new Date('2026-01-01T00:00:00Z'), undefined, 5);
     expect(m.QueueUrl).toBe('http://dlq');
     expect(m.MessageBody).toBe('{"v":1,"jobId":"job-7"}');
     expect(m.MessageAttributes).toMatchObject({
       ErrorClass: { StringValue: 'CorruptImage' }, ErrorKind: { StringValue: 'permanent' }, ErrorReason: { StringValue: 'truncated' },
       JobId: { StringValue: 'job-7' }, FirstFailureAt: { StringValue: '2026-01-01T00:00:00.000Z' }, SourceMessageId: { StringValue: 'mid-1' },
+      ReceiveCount: { StringValue: '1/5' },
       tenant: { DataType: 'String', StringValue: 'acme' },
     });
   });
