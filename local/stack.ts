@@ -40,6 +40,8 @@ export interface LocalStackOptions {
   readonly log?: (line: string) => void;
   /** Every log line of every execution environment. */
   readonly onLog?: (entry: LogEntry) => void;
+  /** Start polling at once; false leaves it to `startRunners()` (e.g. to enqueue a burst first). @default true */
+  readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
   readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
 }
@@ -63,6 +65,8 @@ export interface LocalStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly api?: { readonly url: string };
   stats(): LocalStackStats;
+  /** Starts the event source runners (when created with startRunners: false). */
+  startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
   stop(options?: { destroy?: boolean }): Promise<void>;
 }
@@ -167,7 +171,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (deployed !== undefined) outputs[STACK_OUTPUTS.apiUrl] = front.url.replace(/\/$/, '') + (deployed.endsWith('/') ? '/' : '');
     }
     if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
-    for (const r of runners.values()) r.start();
+    if (options.startRunners !== false) for (const r of runners.values()) r.start();
 
     let stopped = false;
     return {
@@ -180,6 +184,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       runners,
       hosts,
       ...(api ? { api } : {}),
+      startRunners() {
+        for (const r of runners.values()) r.start();
+      },
       stats() {
         const runnerStats = [...runners.values()].map((r) => r.stats());
         return {

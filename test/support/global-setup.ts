@@ -1,23 +1,39 @@
 /**
  * vitest globalSetup: the emulators start once per test run and are stopped on every exit path.
  * Test files read the endpoints with `inject('endpoints')` (see test/support/local-env.ts).
+ * When the run includes the integration tests, the real app is synthesized once (cached by input hash)
+ * and its assembly directory is provided as `assemblyDir` (see test/support/local-stack.ts).
  */
 import type { TestProject } from 'vitest/node';
 import { startEmulators, type LocalEndpoints } from '../../local/emulators';
+import { synthesize } from '../../local/synth';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     endpoints: LocalEndpoints;
+    /** Synthesized assembly of the real app, or '' when this run has no integration tests. */
+    assemblyDir: string;
   }
 }
 
+/** True when the CLI filters select the integration tests (or there are no filters: the whole suite). */
+function runIncludesIntegration(argv: readonly string[]): boolean {
+  const filters = argv.slice(2).filter((a) => !a.startsWith('-') && a !== 'run' && a !== 'watch' && !a.endsWith('vitest.mjs'));
+  return filters.length === 0 || filters.some((f) => f.includes('integration'));
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const emulators = await startEmulators();
+  const [emulators, assemblyDir] = await Promise.all([
+    startEmulators(),
+    // A failed synth is reported by the integration tests themselves (they synthesize again, uncached).
+    runIncludesIntegration(process.argv) ? synthesize().then((r) => r.assemblyDir, () => '') : Promise.resolve(''),
+  ]);
   project.provide('endpoints', {
     sqs: emulators.sqs,
     s3: emulators.s3,
     dynamodb: emulators.dynamodb,
     region: emulators.region,
   });
+  project.provide('assemblyDir', assemblyDir);
   return () => emulators.stop();
 }
