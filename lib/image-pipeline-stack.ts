@@ -5,6 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import {
   ARCH_CONTEXT,
@@ -93,6 +94,11 @@ export class ImagePipelineStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
   /** The job API (producer side): presigned uploads, jobs with Idempotency-Key, job status. */
   readonly api: JobApi;
+
+  /** The job queue (the worker's source queue): producers send job messages here. */
+  get jobQueue(): sqs.IQueue {
+    return this.worker.queue;
+  }
 
   constructor(scope: Construct, id: string, props: ImagePipelineStackProps = {}) {
     super(scope, id, props);

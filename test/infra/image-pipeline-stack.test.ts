@@ -213,3 +213,12 @@ describe('cdk-nag AwsSolutions', () => {
     expect(() => nagApp.synth()).toThrow(/[Vv]alidation/);
   });
 });
+
+describe('ImagePipelineStack: pieces for other constructs', () => {
+  it('exposes the job queue, buckets, tables and worker', () => {
+    expect(stack.jobQueue).toBe(stack.worker.queue);
+    expect(stack.worker.settings.maxConcurrency).toBe(10);
+    expect(stack.idempotencyTable.partitionKey).toBe(TABLE_ATTRIBUTES.idempotency.partitionKey);
+    expect(stack.lockTable.timeToLiveAttribute).toBe(TABLE_ATTRIBUTES.locks.ttl);
+  });
+});
