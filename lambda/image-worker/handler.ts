@@ -88,6 +88,8 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
 
   const handler = async (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>): Promise<SQSBatchResponse> => {
     const plan = planDeadline(now(), context.getRemainingTimeInMillis(), config.softMarginMs, config.hardMarginMs);
+    // Request id, function name and cold start on every log line when Lambda gives us a full context.
+    if (context.awsRequestId && context.functionName) logger.addContext(context as Context);
     // Fresh lanes per invocation: the peaks are per invocation, and nothing from an aborted batch leaks in.
     const lanes = createLanes(config.ioConcurrency, config.cpuConcurrency);
     const states = new Map<string, RecordState>();

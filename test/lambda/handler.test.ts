@@ -134,6 +134,21 @@ describe('image worker handler', () => {
     expect((await jobItem(jobId))?.['completions']?.N).toBe('1');
   });
 
+  it('the same job twice in one batch: one does the work, the other is told to retry, then skipped as a duplicate', async () => {
+    const render = counting(async (_b, req) => fakeImages(req.renditions));
+    const handler = createImageWorkerHandler({ env, clients: clients(), render });
+    const jobId = newJob();
+    await upload(`uploads/${jobId}.jpg`);
+    const msg = { v: 1, jobId, sourceKey: `uploads/${jobId}.jpg` };
+    const res = await handler({ Records: [record(msg), record(msg)] }, ctx());
+    expect(res.batchItemFailures).toHaveLength(1);
+    expect(handler.lastReport()?.outcomes.find((o) => o.status === 'retryable')?.failure?.class).toBe('InProgressElsewhere');
+    expect(render.calls).toBe(1);
+    expect(await handler({ Records: [record(msg)] }, ctx())).toEqual({ batchItemFailures: [] });
+    expect(render.calls).toBe(1);
+    expect((await jobItem(jobId))?.['completions']?.N).toBe('1');
+  });
+
   it('in progress elsewhere -> batch item failure; same key with another payload -> DLQ PayloadMismatch, job untouched', async () => {
     const handler = createImageWorkerHandler({ env, clients: clients(), render: async (_b, req) => fakeImages(req.renditions) });
     const jobId = newJob();
