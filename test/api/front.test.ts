@@ -22,7 +22,10 @@ import { apiFor, createApiResources, type ApiResources } from './support';
 
 const run = promisify(execFile);
 
+const templates = new Map<string, CfnTemplate>();
 function jobApiTemplate(rate: number, burst: number): CfnTemplate {
+  const cached = templates.get(`${rate}/${burst}`);
+  if (cached) return cached;
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'S');
   const t = (id: string, k: string) => new dynamodb.TableV2(stack, id, { partitionKey: { name: k, type: dynamodb.AttributeType.STRING } });
@@ -35,7 +38,9 @@ function jobApiTemplate(rate: number, burst: number): CfnTemplate {
     throttlingRateLimit: rate,
     throttlingBurstLimit: burst,
   });
-  return Template.fromStack(stack).toJSON() as CfnTemplate;
+  const template = Template.fromStack(stack).toJSON() as CfnTemplate;
+  templates.set(`${rate}/${burst}`, template);
+  return template;
 }
 
 async function signedFetch(url: string, init: { method: string; body?: string; headers?: Record<string, string> }, secret = 'test') {
