@@ -4,7 +4,7 @@ import { DEFAULT_RENDITIONS, renderImage, type RenderedImage } from '../../../la
 import { FloodgateError, PermanentError, RetryableError } from '../../../lambda/shared/errors';
 import type { RenditionName } from '../../../lambda/shared/job-message';
 import {
-  GPS_MARKER, PDF_HEADER, QUADRANT_COLOURS, SVG_IMAGE, TEXT_FILE, alphaPng, animatedGif, cmykJpeg, generateCorpus, inFormat,
+  GPS_MARKER, PDF_HEADER, edgeCases, QUADRANT_COLOURS, SVG_IMAGE, TEXT_FILE, alphaPng, animatedGif, cmykJpeg, generateCorpus, inFormat,
   isoBmffHeader, jpegLyingHeader, CMYK_SAFE_COLOURS, type QuadrantColours, oriented, photo, png16, pngBomb, pngLyingHeader, truncate, withGps, type Rgb,
 } from '../../fixtures/images';
 
@@ -103,6 +103,22 @@ describe('renderImage: accepted inputs', () => {
       expectColour(pa.rgb, pb.rgb, 16);
     }
     expect(byName(b, 'large')).toMatchObject({ width: 2048, height: 1365 });
+  });
+
+  it('renders grey, grey + alpha, palette, 1x1, 30000x1 strips and the first page of a multi-page TIFF', async () => {
+    for (const e of await edgeCases()) {
+      for (const strategy of ['decode-once', 'per-rendition'] as const) {
+        const out = await renderImage(e.data, { renditions: ALL, watermark: { text: 'wm' } }, { strategy });
+        for (const r of out) {
+          const box = DEFAULT_RENDITIONS[r.name].maxEdge;
+          const scale = Math.min(1, box / Math.max(e.width, e.height));
+          expect([r.width, r.height], `${e.name} ${r.name} ${strategy}`).toEqual([Math.max(1, Math.round(e.width * scale)), Math.max(1, Math.round(e.height * scale))]);
+          const meta = await sharp(r.data).metadata();
+          expect(meta.space).toBe('srgb');
+          expect(meta.channels).toBe(r.format === 'jpeg' ? 3 : meta.hasAlpha ? 4 : 3);
+        }
+      }
+    }
   });
 
   it('converts CMYK to sRGB', async () => {
