@@ -46,8 +46,13 @@ export class ApiClient {
     this.random = options.random ?? Math.random;
   }
 
-  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+  /** Sends `body` as JSON. */
+  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return this.requestText(method, path, body === undefined ? undefined : JSON.stringify(body), headers);
+  }
+
+  /** Sends `payload` as it is (malformed JSON included), content type application/json. */
+  async requestText(method: string, path: string, payload: string | undefined, headers: Record<string, string> = {}): Promise<ApiResponse> {
     for (let attempt = 1; ; attempt++) {
       let res: Response | undefined;
       let text = '';

@@ -28,15 +28,20 @@ export interface CorpusMessage {
   readonly body: string;
   /** Accepted classes (key errors may be reported as InvalidKey or as InvalidMessage naming the field). */
   readonly expect: readonly PermanentErrorClass[];
-  /** Whether the same payload at the job API must be a 400 (false: the API cannot know, e.g. a missing key). */
+  /**
+   * Whether the job API must answer 400 to the same request (`apiRequestBody`: the message without the
+   * queue-only fields v and jobId). False where the fault is in those fields, or only the worker can tell.
+   */
   readonly apiRejects: boolean;
 }
 
 export type CorpusItem = CorpusImage | CorpusMessage;
 
 export interface CorpusOptions {
-  /** Include the file larger than DEFAULT_LIMITS.maxBytes (50 MB in memory while it exists). @default true */
+  /** Include a file one byte over `maxBytes` (held in memory while it exists). @default true */
   readonly oversized?: boolean;
+  /** The byte limit the oversized file exceeds. @default DEFAULT_LIMITS.maxBytes (50 MiB) */
+  readonly maxBytes?: number;
 }
 
 /** Every bad (and a few good but awkward) input file. */
@@ -53,9 +58,11 @@ export async function corpusImages(options: CorpusOptions = {}): Promise<CorpusI
   if (options.oversized ?? true) {
     // A real JPEG head padded past the byte limit: must be refused from ContentLength, before reading it.
     const head = await inFormat('jpeg', 64, 64);
-    const data = Buffer.alloc(DEFAULT_LIMITS.maxBytes + 1);
+    const limit = options.maxBytes ?? DEFAULT_LIMITS.maxBytes;
+    const data = Buffer.alloc(limit + 1);
     head.copy(data);
-    byName.set('oversized-50MB.jpg', { kind: 'image', name: 'oversized-50MB.jpg', data, expect: 'TooLarge' });
+    const name = `oversized-${Math.round(limit / 1024 / 1024)}MiB-plus-1.jpg`;
+    byName.set(name, { kind: 'image', name, data, expect: 'TooLarge' });
   }
   return [...byName.values()];
 }
@@ -77,15 +84,15 @@ export function corpusMessages(): CorpusMessage[] {
     msg('json-null', 'null'),
     msg('json-string', '"{JOB}"'),
     msg('blank', ' '),
-    msg('missing-v', { jobId: '{JOB}', sourceKey: '{SOURCE}' }),
-    msg('missing-jobId', { v: 1, sourceKey: '{SOURCE}' }),
+    msg('missing-v', { jobId: '{JOB}', sourceKey: '{SOURCE}' }, INVALID, false),
+    msg('missing-jobId', { v: 1, sourceKey: '{SOURCE}' }, INVALID, false),
     msg('missing-sourceKey', { v: 1, jobId: '{JOB}' }),
-    msg('jobId-number', { ...ok, jobId: 12345 }),
-    msg('jobId-traversal', { ...ok, jobId: '../{JOB}' }),
+    msg('jobId-number', { ...ok, jobId: 12345 }, INVALID, false),
+    msg('jobId-traversal', { ...ok, jobId: '../{JOB}' }, INVALID, false),
     msg('sourceKey-array', { ...ok, sourceKey: ['{SOURCE}'] }),
-    msg('v-string', { ...ok, v: '1' }),
-    msg('version-2', { ...ok, v: 2 }),
-    msg('version-0', { ...ok, v: 0 }),
+    msg('v-string', { ...ok, v: '1' }, INVALID, false),
+    msg('version-2', { ...ok, v: 2 }, INVALID, false),
+    msg('version-0', { ...ok, v: 0 }, INVALID, false),
     msg('unknown-field', { ...ok, priority: 'urgent' }),
     msg('renditions-string', { ...ok, renditions: 'thumb' }),
     msg('renditions-unknown', { ...ok, renditions: ['thumb', 'poster'] }),
@@ -106,6 +113,20 @@ export function corpusMessages(): CorpusMessage[] {
     msg('key-does-not-exist', { ...ok, sourceKey: 'uploads/does-not-exist/{JOB}.jpg' }, ['SourceNotFound'], false),
     msg('oversize-payload', { ...ok, watermark: { text: 'x' }, padding: 'p'.repeat(MAX_MESSAGE_BYTES + 1) }),
   ];
+}
+
+/** The job API request for a corpus message: the body without the queue-only fields `v` and `jobId`. */
+export function apiRequestBody(filledBody: string): string {
+  try {
+    const json: unknown = JSON.parse(filledBody);
+    if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+      const { v: _v, jobId: _jobId, ...rest } = json as Record<string, unknown>;
+      return JSON.stringify(rest);
+    }
+  } catch {
+    // Not JSON: sent as it is.
+  }
+  return filledBody;
 }
 
 /** Replaces the placeholders of a corpus message body. */

@@ -59,7 +59,7 @@ export interface ChaosResult {
 }
 
 /** Records per invocation seen in chaos runs (the producer is slower than the consumers). */
-const TYPICAL_RECORDS_PER_INVOCATION = 2;
+const TYPICAL_RECORDS_PER_INVOCATION = 4;
 
 const WATCHED_EVENTS = ['stale-fenced-write-rejected', 'stale-fenced-write-accepted', 'fault-crash', 'fault-pause'] as const;
 
@@ -85,7 +85,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     seed,
     awsErrorRate: rates.awsErrorRate,
     // Sized per fault point so that about killRate of invocations die: batches fill only partly while the
-    // producer trickles jobs in (about 2 records per batch here, measured), and each record passes
+    // producer trickles jobs in (about 4 records per batch in a 1,000-job run here, measured), and each record passes
     // FAULT_POINTS_PER_RECORD points. The measured share of killed invocations is reported.
     crashRate: Number(crashRateFor(rates.killRate, FAULT_POINTS_PER_RECORD * TYPICAL_RECORDS_PER_INVOCATION).toFixed(5)),
     pauseRate: rates.pauseRate,
