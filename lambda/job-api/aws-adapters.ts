@@ -153,8 +153,10 @@ export function sqsJobQueue(client: SQSClient, queueUrl: string): JobQueue {
 }
 
 /**
- * Presigned URLs. The S3 client must be created with `requestChecksumCalculation: 'WHEN_REQUIRED'`:
- * otherwise the SDK signs a CRC32 of the EMPTY body into the PUT URL and S3 rejects every real upload.
+ * Presigned URLs. The S3 client must be created with `requestChecksumCalculation: 'WHEN_REQUIRED'`
+ * (otherwise the SDK signs a CRC32 of the EMPTY body into the PUT URL and S3 rejects every real upload)
+ * and `responseChecksumValidation: 'WHEN_REQUIRED'` (otherwise GET URLs carry `x-amz-checksum-mode`,
+ * which plain HTTP clients do not expect; aws-sdk-js-v3#6994).
  */
 export function s3Presigner(client: S3Client, uploadsBucket: string, renditionsBucket: string): Presigner {
   return {

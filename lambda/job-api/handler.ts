@@ -25,7 +25,7 @@ export function handlerFromEnv(env: NodeJS.ProcessEnv = process.env): JobApiHand
   if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1) throw new Error(`${PIPELINE_ENV.maxUploadBytes} must be a positive integer`);
   const leaseMs = env[JOB_API_LEASE_MS_ENV] === undefined ? undefined : Number(env[JOB_API_LEASE_MS_ENV]);
   const localEndpoint = env.AWS_ENDPOINT_URL_S3 !== undefined || env.AWS_ENDPOINT_URL !== undefined;
-  const s3 = new S3Client({ forcePathStyle: localEndpoint, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  const s3 = new S3Client({ forcePathStyle: localEndpoint, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const dynamodb = new DynamoDBClient({});
   const sqs = new SQSClient({});
   return createJobApi(

@@ -211,6 +211,7 @@ describe('GET /jobs/{jobId}', () => {
     await doc.send(new PutCommand({ TableName: r.jobsTable, Item: { ...rec, status: 'completed', renditions: [{ name: 'thumb', key, width: 320, height: 200, bytes: 8, format: 'jpeg' }] } }));
     const view = JSON.parse((await api(event(ROUTES.getJob, { pathParameters: { jobId } }))).body) as { status: string; renditions: { url: string }[] };
     expect(view).toMatchObject({ status: 'completed', renditions: [{ name: 'thumb', width: 320, height: 200, bytes: 8, format: 'jpeg' }] });
+    expect(new URL(view.renditions[0]?.url ?? '').searchParams.has('x-amz-checksum-mode')).toBe(false);
     const got = await fetch(view.renditions[0]?.url ?? '');
     expect(await got.text()).toBe('JPEGDATA');
   });

@@ -41,7 +41,7 @@ export async function createApiResources(): Promise<ApiResources> {
 
 export function presigningS3(): S3Client {
   const e = localEndpoints();
-  return new S3Client({ region: e.region, endpoint: e.s3, forcePathStyle: true, credentials: LOCAL_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  return new S3Client({ region: e.region, endpoint: e.s3, forcePathStyle: true, credentials: LOCAL_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 }
 
 /** Real AWS adapters on the emulators; override any port (e.g. a queue that crashes) per test. */
