@@ -106,20 +106,21 @@ export async function renderImage(input: Buffer, request: RenderRequest, options
 
   const job: Job = { input, format, limits, deadline, watermark, logo };
   const strategy = options.strategy ?? DEFAULT_DECODE_STRATEGY;
+  let rendered: RenderedImage[];
   try {
-    const rendered =
+    rendered =
       strategy === 'decode-once' ? await renderDecodeOnce(job, specs)
       : strategy === 'cascade' ? await renderCascade(job, specs)
       : await renderPerRendition(job, specs);
-    // Back in the order the caller asked for.
-    return request.renditions.filter((n, i, all) => all.indexOf(n) === i).map((n) => {
-      const r = rendered.find((x) => x.name === n);
-      if (!r) throw new Error(`rendition ${n} missing from the pipeline output`);
-      return r;
-    });
   } catch (err) {
     throw classifySharpError(err, format, deadline.sharpSeconds());
   }
+  // Back in the order the caller asked for (outside the try: a bug here is not a corrupt image).
+  return request.renditions.filter((n, i, all) => all.indexOf(n) === i).map((n) => {
+    const r = rendered.find((x) => x.name === n);
+    if (!r) throw new Error(`rendition ${n} missing from the pipeline output`);
+    return r;
+  });
 }
 
 /**
@@ -147,7 +148,8 @@ async function readHeader(input: Buffer, format: AcceptedFormat, limits: ImageLi
  */
 export const FAIL_ON = 'warning' as const;
 
-function inputOptions(limits: ImageLimits): SharpOptions {
+/** Options of every sharp() call on the untrusted input (exported so tests can pin the fences). */
+export function inputOptions(limits: ImageLimits): SharpOptions {
   return {
     failOn: FAIL_ON,
     limitInputPixels: limits.maxPixels,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkHeader, checkSize, DEFAULT_LIMITS, resolveLimits } from '../../../lambda/image-worker/image';
 import { PermanentError } from '../../../lambda/shared/errors';
+import { inputOptions } from '../../../lambda/image-worker/image/render';
 
 function thrown(fn: () => void): PermanentError {
   try {
@@ -54,5 +55,12 @@ describe('checkSize', () => {
   it('refuses limits that would disable a fence', () => {
     expect(() => resolveLimits({ maxPixels: 0 })).toThrow(/maxPixels/);
     expect(() => resolveLimits({ timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+  });
+});
+
+describe('decode options (the second fence on every sharp() call)', () => {
+  it('carry the pixel and channel limits, fail on warnings, orient and read one frame', () => {
+    const limits = resolveLimits({ maxPixels: 1234, maxChannels: 4 });
+    expect(inputOptions(limits)).toEqual({ failOn: 'warning', limitInputPixels: 1234, limitInputChannels: 4, autoOrient: true, pages: 1 });
   });
 });
