@@ -197,6 +197,23 @@ describe('LeaseLock', () => {
     expect(await held.release()).toBe(false);
   });
 
+  it('when renewals keep failing (network), the lease is given up at its expiry by our own clock', async () => {
+    const key = randomUUID();
+    const client = localClients().dynamodb;
+    let broken = false;
+    client.middlewareStack.add((next) => async (args) => {
+      if (broken) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'breakNetwork' });
+    const lock = new LeaseLock({ client, tableName: lockTable, leaseMs: 400, heartbeatMs: 100 });
+    const held = lock.hold((await lock.tryAcquire(key))!);
+    broken = true;
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => held.signal.addEventListener('abort', () => resolve(), { once: true }));
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(String((held.signal.reason as Error).message)).toMatch(/expired/);
+  });
+
   it('withLock runs the work under the lease and releases it', async () => {
     const key = randomUUID();
     const lock = new LeaseLock({ client: dynamodb, tableName: lockTable, leaseMs: 5_000 });
