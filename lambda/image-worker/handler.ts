@@ -135,6 +135,7 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
     metrics.addMetric('LockContention', MetricUnit.Count, counters.get('InProgressElsewhere') ?? 0);
     metrics.addMetric('MaxInFlightIo', MetricUnit.Count, report.maxInFlight.io);
     metrics.addMetric('MaxInFlightCpu', MetricUnit.Count, report.maxInFlight.cpu);
+    metrics.addMetric('MaxInFlightMemory', MetricUnit.Count, report.maxInFlight.memory);
     metrics.addMetric('DynamoDbRequests', MetricUnit.Count, ddbRequests);
     for (const stage of STAGES) {
       const s = stages.get(stage);

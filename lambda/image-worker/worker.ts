@@ -163,15 +163,19 @@ export function createWorker(deps: WorkerDeps) {
         throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: a newer owner (fence ${marked.previous?.fence}) holds it; ours is ${fence}`);
       }
 
-      const source = await timed('download', () => ctx.io(() => readSource(deps.s3, deps.uploadsBucket, message.sourceKey, deps.maxSourceBytes, ctx.signal, 'source image')));
-      const logoKey = message.watermark?.logoKey;
-      const logo = logoKey ? await ctx.io(() => readSource(deps.s3, deps.uploadsBucket, logoKey, deps.maxSourceBytes, ctx.signal, 'watermark logo')) : undefined;
-      const renditions = message.renditions ?? [...RENDITION_NAMES];
-      const images = await timed('render', () =>
-        ctx.cpu(() =>
-          deps.render(source, { renditions, ...(message.watermark ? { watermark: message.watermark } : {}), ...(logo ? { logo } : {}) }, { limits: { maxBytes: deps.maxSourceBytes }, signal: ctx.signal }),
-        ),
-      );
+      // Download and render inside the memory lane: only a few sources are held in memory at once, however
+      // wide the I/O lane is; the rendered outputs (small) are uploaded after the slot is freed.
+      const images = await ctx.memory(async () => {
+        const source = await timed('download', () => ctx.io(() => readSource(deps.s3, deps.uploadsBucket, message.sourceKey, deps.maxSourceBytes, ctx.signal, 'source image')));
+        const logoKey = message.watermark?.logoKey;
+        const logo = logoKey ? await ctx.io(() => readSource(deps.s3, deps.uploadsBucket, logoKey, deps.maxSourceBytes, ctx.signal, 'watermark logo')) : undefined;
+        const renditions = message.renditions ?? [...RENDITION_NAMES];
+        return timed('render', () =>
+          ctx.cpu(() =>
+            deps.render(source, { renditions, ...(message.watermark ? { watermark: message.watermark } : {}), ...(logo ? { logo } : {}) }, { limits: { maxBytes: deps.maxSourceBytes }, signal: ctx.signal }),
+          ),
+        );
+      });
 
       // A holder whose lease (= its deadline) has passed must not publish: a newer owner may exist.
       ctx.signal.throwIfAborted();

@@ -24,6 +24,8 @@ export interface RecordContext {
   io<T>(task: () => Promise<T>): Promise<T>;
   /** Runs `task` in the CPU lane. */
   cpu<T>(task: () => Promise<T>): Promise<T>;
+  /** Runs `task` in the memory lane: wrap the span during which the record holds a large buffer. */
+  memory<T>(task: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface BatchReport {
   readonly batchItemFailures: { itemIdentifier: string }[];
   readonly outcomes: RecordOutcome[];
   readonly counts: Record<OutcomeStatus, number>;
-  readonly maxInFlight: { readonly io: number; readonly cpu: number; readonly records: number };
+  readonly maxInFlight: { readonly io: number; readonly cpu: number; readonly memory: number; readonly records: number };
   readonly hardDeadlineHit: boolean;
 }
 
@@ -84,7 +86,7 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
     msUntilHard(plan, now()),
   );
   const hardReached = new Promise<'hard'>((resolve) => hard.signal.addEventListener('abort', () => resolve('hard'), { once: true }));
-  const ctx: RecordContext = { signal: hard.signal, io: laneRunner(lanes.io, hard.signal), cpu: laneRunner(lanes.cpu, hard.signal) };
+  const ctx: RecordContext = { signal: hard.signal, io: laneRunner(lanes.io, hard.signal), cpu: laneRunner(lanes.cpu, hard.signal), memory: laneRunner(lanes.memory, hard.signal) };
 
   const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
   const recordConcurrency = Math.max(1, options.recordConcurrency ?? lanes.io.size + lanes.cpu.size);
@@ -158,7 +160,7 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
     batchItemFailures: result.filter((o) => o.status === 'retryable' || o.status === 'not-started').map((o) => ({ itemIdentifier: o.id })),
     outcomes: result,
     counts,
-    maxInFlight: { io: lanes.io.maxInFlight, cpu: lanes.cpu.maxInFlight, records: maxRecords },
+    maxInFlight: { io: lanes.io.maxInFlight, cpu: lanes.cpu.maxInFlight, memory: lanes.memory.maxInFlight, records: maxRecords },
     hardDeadlineHit: finished === 'hard',
   };
 }

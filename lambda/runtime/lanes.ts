@@ -52,8 +52,18 @@ export class Lane {
 export interface Lanes {
   readonly io: Lane;
   readonly cpu: Lane;
+  /**
+   * Records holding a large buffer at once (a downloaded source waiting for, or in, the CPU lane). Without
+   * it, a 16-wide I/O lane could park 16 x 50 MB sources in memory in front of a 2-wide CPU lane.
+   */
+  readonly memory: Lane;
 }
 
-export function createLanes(ioSize: number, cpuSize: number): Lanes {
-  return { io: new Lane('io', ioSize), cpu: new Lane('cpu', cpuSize) };
+/** Default memory lane: one buffer rendering plus one prefetched per CPU slot. */
+export function defaultMemoryLaneSize(cpuSize: number): number {
+  return Math.max(2, cpuSize * 2);
+}
+
+export function createLanes(ioSize: number, cpuSize: number, memorySize = defaultMemoryLaneSize(cpuSize)): Lanes {
+  return { io: new Lane('io', ioSize), cpu: new Lane('cpu', cpuSize), memory: new Lane('memory', memorySize) };
 }

@@ -306,6 +306,7 @@ describe('image worker handler', () => {
     expect(report.maxInFlight.io).toBeLessThanOrEqual(8);
     expect(report.maxInFlight.io).toBeGreaterThan(1);
     expect(report.maxInFlight.cpu).toBeLessThanOrEqual(2);
+    expect(report.maxInFlight.memory).toBeLessThanOrEqual(4); // sources held at once: 2 x the CPU lane
     expect(cpuPeak).toBeLessThanOrEqual(2);
     expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(3);
   }, 120_000);

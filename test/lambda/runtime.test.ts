@@ -205,7 +205,10 @@ describe('runBatch', () => {
       plan: planDeadline(Date.now(), 120_000, 1_000, 500),
       process: async (_r, ctx) => {
         await ctx.io(() => tick(0));
-        await ctx.cpu(async () => undefined);
+        await ctx.memory(async () => {
+          await ctx.io(() => tick(0));
+          await ctx.cpu(async () => undefined);
+        });
         await ctx.io(() => tick(0));
       },
     });
@@ -213,6 +216,7 @@ describe('runBatch', () => {
     expect(report.maxInFlight.io).toBeLessThanOrEqual(16);
     expect(report.maxInFlight.io).toBeGreaterThan(1);
     expect(report.maxInFlight.cpu).toBeLessThanOrEqual(2);
+    expect(report.maxInFlight.memory).toBeLessThanOrEqual(4);
     expect(report.maxInFlight.records).toBeLessThanOrEqual(18);
   });
 });
