@@ -1,5 +1,5 @@
 /** JobApi construct: IAM auth on every route, stage throttling, access logs, least privilege, cdk-nag clean. */
-import { App, Size, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -96,5 +96,23 @@ describe('JobApi', () => {
   it('refuses impossible settings with a message that says what to change', () => {
     expect(() => fixture({ throttlingBurstLimit: 0 })).toThrow(/throttlingBurstLimit must be an integer >= 1/);
     expect(() => fixture({ throttlingRateLimit: 0 })).toThrow(/throttlingRateLimit must be > 0/);
+    expect(() => fixture({ timeout: Duration.seconds(30) })).toThrow(/timeout must be at most 29 seconds/);
+  });
+
+  it('sets the Idempotency-Key lease above the function timeout', () => {
+    Template.fromStack(fixture({ timeout: Duration.seconds(20) }).stack).hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 20,
+      Environment: { Variables: Match.objectLike({ FLOODGATE_API_LEASE_MS: '25000' }) },
+    });
+  });
+
+  it('offers stage metrics for 4xx (429 included), 5xx, count and latency', () => {
+    const { stack, api } = fixture();
+    const dims = stack.resolve(api.metricClientErrors().dimensions) as Record<string, unknown>;
+    expect(Object.keys(dims).sort()).toEqual(['ApiId', 'Stage']);
+    expect(api.metricClientErrors().metricName).toBe('4xx');
+    expect(api.metricServerErrors().metricName).toBe('5xx');
+    expect(api.metricCount().metricName).toBe('Count');
+    expect(api.metricLatency().statistic).toBe('p99');
   });
 });
