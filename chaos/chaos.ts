@@ -31,6 +31,7 @@ out(`producer: ${result.producer === 'api' ? 'through the job API (local front, 
 out(`local overrides: ${Object.entries(result.overrides).map(([k, v]) => `${k} ${v}`).join('; ') || 'none'}`);
 out(`faults: ${JSON.stringify(result.faults)}; submissions ${result.submissions}; invocations ${result.invocations}; killed ${(result.killedShare * 100).toFixed(1)}% of invocations`);
 out(`log events: ${JSON.stringify(result.logEvents)}; API retries by status: ${JSON.stringify(result.apiRetries)}`);
+out(`DLQ by class: ${JSON.stringify(result.deadLetterClasses)}`);
 out(formatReport(report));
 if (!result.settled) out('NOT SETTLED: the time budget ran out before every job reached its end state');
 if (failures.length > 0) for (const f of failures) out(`INVARIANT FAILED: ${f}`);

@@ -53,6 +53,8 @@ export interface ChaosResult {
   readonly faults: FaultConfig;
   readonly overrides: Record<string, string>;
   readonly logEvents: Record<string, number>;
+  /** DLQ messages by ErrorClass (a message dead-lettered twice after a crash between send and claim update counts twice). */
+  readonly deadLetterClasses: Record<string, number>;
   readonly apiRetries: Record<string, number>;
   /** Whether every job reached its end state before the time budget ran out. */
   readonly settled: boolean;
@@ -242,11 +244,14 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     const cap = harness.reservedConcurrency;
     const executionsKilled = (workerStats?.crashes ?? 0) + (workerStats?.timeouts ?? 0);
     const invocations = runnerStats?.invocations ?? 0;
+    const deadLetters = await readDeadLetters(sqs, dlqUrl);
+    const deadLetterClasses: Record<string, number> = {};
+    for (const d of deadLetters) deadLetterClasses[d.errorClass] = (deadLetterClasses[d.errorClass] ?? 0) + 1;
     const verdict = checkInvariants({
       jobs: submitted,
       records: await scanJobs(dynamodb, jobsTable),
       renditions: await listRenditions(s3, renditionsBucket),
-      deadLetters: await readDeadLetters(sqs, dlqUrl),
+      deadLetters,
       maxConcurrentExecutions: stats.maxConcurrentExecutions,
       reservedConcurrency: cap,
       concurrencySamplesAboveCap: (runnerStats?.samples ?? []).filter((s) => s.inFlight > cap).length,
@@ -264,6 +269,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       faults,
       overrides: harness.overrides,
       logEvents: events,
+      deadLetterClasses,
       apiRetries: Object.fromEntries([...(api?.retriedStatuses ?? new Map<number, number>())].map(([k, v]) => [String(k), v])),
       settled,
     };
