@@ -3,15 +3,15 @@
  * bundled worker on the local stack, with crashes, pauses, SDK-level AWS errors, duplicate submissions
  * and poison jobs. Every invariant must hold.
  */
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../chaos/invariants';
 import { runChaos } from '../../chaos/run-chaos';
-import { synthesize } from '../../local/synth';
 import { localEndpoints } from '../support/local-env';
+import { testAssembly } from './assembly';
 
 describe('chaos (100 jobs, seeded)', () => {
   it('loses nothing, does nothing twice, holds the cap, dead-letters every poison job with its reason', async () => {
-    const assemblyDir = inject('assemblyDir') || (await synthesize()).assemblyDir;
+    const assemblyDir = await testAssembly();
     const lines: string[] = [];
     const result = await runChaos({
       jobs: 100,

@@ -6,7 +6,7 @@
  */
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../chaos/api-client';
 import { apiRequestBody, corpusImages, corpusMessages, fillMessage, type CorpusImage } from '../../chaos/corpus';
 import { startHarness, type Harness } from '../../chaos/harness';
@@ -14,8 +14,8 @@ import { queueDepth, readDeadLetters, scanJobs } from '../../chaos/observe';
 import type { DeadLetter } from '../../chaos/invariants';
 import { PIPELINE_ENV, RENDITIONS_PREFIX, STACK_OUTPUTS, UPLOADS_PREFIX } from '../../lambda/shared/contract';
 import type { JobRecord } from '../../lambda/shared/job-record';
-import { synthesize } from '../../local/synth';
 import { localClients, localEndpoints } from '../support/local-env';
+import { testAssembly } from './assembly';
 
 const { s3, sqs, dynamodb } = localClients();
 let h: Harness;
@@ -24,7 +24,7 @@ const crashes: string[] = [];
 const OVERSIZE_LIMIT = 8 * 1024 * 1024;
 
 beforeAll(async () => {
-  const assemblyDir = inject('assemblyDir') || (await synthesize()).assemblyDir;
+  const assemblyDir = await testAssembly();
   h = await startHarness({
     endpoints: localEndpoints(),
     assemblyDir,
