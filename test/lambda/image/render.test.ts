@@ -5,7 +5,7 @@ import { FloodgateError, PermanentError, RetryableError } from '../../../lambda/
 import type { RenditionName } from '../../../lambda/shared/job-message';
 import {
   GPS_MARKER, PDF_HEADER, edgeCases, QUADRANT_COLOURS, SVG_IMAGE, TEXT_FILE, alphaPng, animatedGif, cmykJpeg, generateCorpus, inFormat,
-  isoBmffHeader, jpegLyingHeader, CMYK_SAFE_COLOURS, type QuadrantColours, oriented, photo, png16, pngBomb, pngLyingHeader, truncate, withGps, type Rgb,
+  isoBmffHeader, jpegExtraneousBytes, jpegLyingHeader, CMYK_SAFE_COLOURS, type QuadrantColours, oriented, photo, png16, pngBomb, pngLyingHeader, truncate, withGps, type Rgb,
 } from '../../fixtures/images';
 
 const ALL: RenditionName[] = ['thumb', 'medium', 'large'];
@@ -261,6 +261,7 @@ describe('renderImage: rejected inputs', () => {
     ['a PNG header that claims more pixels than its data', () => pngLyingHeader(400, 400), 'CorruptImage', /PNG/],
     ['a JPEG header that claims 60000x60000', () => jpegLyingHeader(60_000, 60_000), 'TooLarge', /3600 megapixels/],
     ['a JPEG header that claims more rows than its data', () => jpegLyingHeader(3000, 3000), 'CorruptImage', /JPEG/],
+    ['a JPEG with extraneous bytes between markers (failOn warning: a chosen cost)', () => jpegExtraneousBytes(), 'CorruptImage', /extraneous bytes/],
     ['an animated GIF with more frames than the limit', () => animatedGif(600, 8, 8), 'TooLarge', /600 frames, limit is 500/],
   ];
   it.each(cases)('%s -> %s', async (_label, make, errorClass, reason) => {
