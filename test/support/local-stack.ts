@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import sharp from 'sharp';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { synthesize } from '../../local/synth';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -102,18 +101,4 @@ export async function deployIntegrationStack(options: Omit<LocalStackOptions, 'e
   };
 }
 
-/** A small photo-like image (gradient + noise) in the given format. */
-export async function sampleImage(format: 'jpeg' | 'png' | 'webp', width = 640, height = 480, seed = 1): Promise<Buffer> {
-  const raw = Buffer.alloc(width * height * 3);
-  let s = seed;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      s = (s * 1103515245 + 12345) & 0x7fffffff;
-      const i = (y * width + x) * 3;
-      raw[i] = (x * 255) / width;
-      raw[i + 1] = (y * 255) / height;
-      raw[i + 2] = (s >> 16) & 0x3f;
-    }
-  }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).toFormat(format).toBuffer();
-}
+export { sampleImage } from '../../local/samples';

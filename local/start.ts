@@ -1,0 +1,244 @@
+/**
+ * `npm start`: synthesize the app, start the emulators, deploy the stack onto them, run the consumers
+ * like Lambda would, push images through the pipeline as its producer would, and report.
+ *
+ *   npm start -- [--images DIR] [--out DIR] [--json] [--keep] [--target localstack]
+ */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { STACK_OUTPUTS } from '../lambda/shared/contract';
+import { createApiClient } from './api-client';
+import { LOCAL_CREDENTIALS, startEmulators, type RunningEmulators } from './emulators';
+import { pipelineClients, type PipelineClients } from './producer';
+import { detail, downloadRenditions, progressLine, table } from './summary';
+import { renderReport } from './report';
+import { runJobs, type Progress, type RunJobsResult } from './run-jobs';
+import { writeDefaultSamples } from './samples';
+import { startLocalStack, type LocalStack } from './stack';
+import { synthesize } from './synth';
+
+const USAGE = `Usage: npm start -- [options]
+  --images DIR          submit every file in DIR (default: generated samples + one corrupt file)
+  --out DIR             download each completed job's renditions to DIR/<file name without extension>/
+  --json                print one JSON summary object as the last line of stdout
+  --keep                keep the stack running afterwards (prints the endpoints); Ctrl-C stops it
+  --target localstack   deploy with cdklocal to LocalStack instead (also chosen when AWS_ENDPOINT_URL is set)
+  --help`;
+
+interface Args {
+  images?: string;
+  out?: string;
+  json: boolean;
+  keep: boolean;
+  target: 'local' | 'localstack';
+}
+
+function parse(argv: string[]): Args {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      images: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      target: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
+  const target = values.target ?? (process.env.AWS_ENDPOINT_URL ? 'localstack' : 'local');
+  if (target !== 'local' && target !== 'localstack') throw new UsageError(`--target must be "local" or "localstack" (got "${target}")`);
+  return { ...(values.images ? { images: values.images } : {}), ...(values.out ? { out: values.out } : {}), json: values.json, keep: values.keep, target };
+}
+
+class UsageError extends Error {}
+
+function inputFiles(args: Args): Promise<string[]> | string[] {
+  if (!args.images) return writeDefaultSamples(resolve('.floodgate/samples'));
+  const dir = resolve(args.images);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    throw new UsageError(`--images ${args.images}: ${(err as Error).message}`);
+  }
+  const files = entries
+    .map((e) => join(dir, e))
+    .filter((p) => {
+      try {
+        return statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+  if (files.length === 0) throw new UsageError(`--images ${args.images}: no files in that directory`);
+  return files;
+}
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  // With --json, stdout carries only the JSON object: everything for humans goes to stderr.
+  const human = args.json ? process.stderr : process.stdout;
+  const say = (line: string): void => void human.write(`${line}\n`);
+  if (args.target === 'localstack') {
+    const { runOnLocalStack } = await import('./localstack');
+    return runOnLocalStack({ ...args, say });
+  }
+
+  let emulators: RunningEmulators | undefined;
+  let stack: LocalStack | undefined;
+  let clients: PipelineClients | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clients?.destroy();
+      await stack?.stop();
+      await emulators?.stop();
+    })());
+  let keepWaiting: (() => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (keepWaiting) {
+      keepWaiting();
+      return;
+    }
+    say(`\n${signal}: stopping the local stack...`);
+    void shutdown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const files = await inputFiles(args);
+    const synthStarted = Date.now();
+    const { assemblyDir, synthesized } = await synthesize({ log: say });
+    if (synthesized) say(`synth: done in ${((Date.now() - synthStarted) / 1000).toFixed(1)} s`);
+    emulators = await startEmulators({ handleSignals: false });
+    stack = await startLocalStack({ assemblyDir, emulators, outputsFile: resolve('.floodgate/local/outputs.json'), log: say });
+    const runner = [...stack.runners.values()][0];
+    const reservedConcurrency = runner?.concurrencyCap;
+    say(`deployed ${stack.stackName} (prefix ${stack.deployment.prefix}); outputs in .floodgate/local/outputs.json`);
+    if (stack.api) say(`job API: ${stack.api.url} (submitting through it)`);
+    clients = pipelineClients(stack.endpoints);
+    const api = stack.api ? createApiClient({ baseUrl: stack.api.url, region: stack.endpoints.region, credentials: LOCAL_CREDENTIALS }) : undefined;
+    say(`submitting ${files.length} file(s)${args.images ? ` from ${args.images}` : ' (generated samples, one of them corrupt on purpose)'}`);
+
+    const tty = Boolean((human as NodeJS.WriteStream).isTTY);
+    let lastPlain = '';
+    let lastPlainAt = 0;
+    const onProgress = (p: Progress): void => {
+      const line = progressLine(p);
+      if (tty) human.write(`\r${line}\x1b[K`);
+      else if (line.replace(/\s+[\d.]+ s$/, '') !== lastPlain && Date.now() - lastPlainAt > 1000) {
+        lastPlain = line.replace(/\s+[\d.]+ s$/, '');
+        lastPlainAt = Date.now();
+        say(line);
+      }
+    };
+    const liveStack = stack;
+    const result: RunJobsResult = await runJobs({
+      files,
+      clients,
+      outputs: stack.outputs,
+      ...(api ? { api } : {}),
+      inFlightExecutions: () => liveStack.stats().runners.reduce((n, r) => n + r.inFlight, 0),
+      onProgress,
+    });
+    if (tty) human.write('\n');
+
+    const stats = stack.stats();
+    const completed = result.jobs.filter((j) => j.status === 'completed').length;
+    const failed = result.jobs.filter((j) => j.status === 'failed' || j.status === 'dead-lettered').length;
+    const pending = result.jobs.filter((j) => j.status === 'pending').length;
+    say('');
+    say(table([['file', 'status', 'job', 'renditions / reason'], ...result.jobs.map((j) => [basename(j.file), j.status, j.jobId ?? '-', detail(j)])]));
+    say('');
+    const fnStats = stats.functions[0];
+    say(
+      `${result.jobs.length} submitted, ${completed} completed, ${failed} failed, ${result.deadLettered} dead-lettered, ${pending} pending in ${(result.elapsedMs / 1000).toFixed(1)} s; ` +
+        `max concurrent executions ${stats.maxConcurrentExecutions} (cap ${reservedConcurrency ?? '-'}), invocations ${stats.runners.reduce((n, r) => n + r.invocations, 0)}` +
+        (fnStats ? `, peak RSS per environment ${(fnStats.maxPeakRssKb / 1024).toFixed(0)} MB, cold starts ${fnStats.coldStarts}` : ''),
+    );
+
+    if (args.out) {
+      const n = await downloadRenditions(clients, stack.outputs[STACK_OUTPUTS.renditionsBucket]!, result.jobs, resolve(args.out));
+      say(`downloaded ${n} rendition(s) to ${args.out}`);
+    }
+    const reportFile = resolve('report.html');
+    writeFileSync(
+      reportFile,
+      renderReport({
+        title: `Floodgate local run — ${new Date().toISOString()}`,
+        samples: result.samples,
+        ...(reservedConcurrency !== undefined ? { concurrencyCap: reservedConcurrency } : {}),
+        summary: {
+          submitted: result.jobs.length,
+          completed,
+          failed,
+          'dead-lettered': result.deadLettered,
+          pending,
+          'max concurrent executions': stats.maxConcurrentExecutions,
+          'concurrency cap': reservedConcurrency ?? '-',
+          'elapsed': `${(result.elapsedMs / 1000).toFixed(1)} s`,
+        },
+        jobs: result.jobs.map((j) => ({ file: basename(j.file), status: j.status, detail: detail(j) })),
+      }),
+    );
+    say(`report: ${reportFile}`);
+
+    if (args.keep) {
+      const e = stack.endpoints;
+      if (stack.api) say(`api=${stack.api.url}`);
+      say(`sqs=${e.sqs}`);
+      say(`s3=${e.s3}`);
+      say(`dynamodb=${e.dynamodb}`);
+      say(`AWS CLI: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${e.region} AWS_ENDPOINT_URL_SQS=${e.sqs} AWS_ENDPOINT_URL_S3=${e.s3} AWS_ENDPOINT_URL_DYNAMODB=${e.dynamodb}`);
+      say(`         then e.g. aws sqs list-queues; aws s3 ls s3://${stack.outputs[STACK_OUTPUTS.renditionsBucket]}/ --recursive; aws dynamodb scan --table-name ${stack.outputs[STACK_OUTPUTS.jobsTable]}`);
+      say('Running. Ctrl-C stops everything.');
+    }
+    if (args.json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          submitted: result.jobs.length,
+          completed,
+          failed,
+          deadLettered: result.deadLettered,
+          pending,
+          maxConcurrentExecutions: stats.maxConcurrentExecutions,
+          reservedConcurrency: reservedConcurrency ?? null,
+          elapsedMs: Math.round(result.elapsedMs),
+          jobs: result.jobs.map((j) => ({ file: basename(j.file), jobId: j.jobId, status: j.status, renditions: j.renditions, ...(j.error ? { error: j.error } : {}) })),
+        })}\n`,
+      );
+    }
+    if (args.keep) await new Promise<void>((r) => (keepWaiting = r));
+    await shutdown();
+    // Pending jobs after the timeout mean the pipeline did not finish: the run itself broke.
+    return result.timedOut ? 1 : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      say(`error: ${err.message}\n\n${USAGE}`);
+      await shutdown();
+      return 2;
+    }
+    say(`run failed: ${(err as Error).stack ?? String(err)}`);
+    await shutdown();
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`error: ${msg}\n\n${USAGE}\n`);
+    process.exit(err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+  },
+);
