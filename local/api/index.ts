@@ -271,7 +271,7 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
       const verdict = await verifySigV4({ method, path: rawPath, query: rawQueryString, headers, body }, { credentials, region, service: 'execute-api' }, now());
       if (!verdict.ok) {
         counts.forbidden++;
-        return { reply: json(403, verdict.message), routeKey: match.route.routeKey };
+        return { reply: json(403, verdict.message, { 'x-amzn-errortype': verdict.errorType }), routeKey: match.route.routeKey };
       }
       accessKeyId = verdict.accessKeyId;
     } else if (match.route.authorizationType !== 'NONE') {

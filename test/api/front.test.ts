@@ -15,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../../local/assembly';
-import { matchRoute, readApiDefinition, startApiFront, TokenBucket, type ApiFront, type RouteInvoker } from '../../local/api/index';
+import { matchRoute, readApiDefinition, startApiFront, TokenBucket, verifySigV4, type ApiFront, type RouteInvoker } from '../../local/api/index';
 import { JobApi } from '../../lib/job-api';
 import { localEndpoints } from '../support/local-env';
 import { apiFor, createApiResources, type ApiResources } from './support';
@@ -109,6 +109,7 @@ describe('signatures (403 like API Gateway)', () => {
     const res = await fetch(`${front.url}/jobs`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+    expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
     expect(seen.length).toBe(before);
   });
 
@@ -116,6 +117,7 @@ describe('signatures (403 like API Gateway)', () => {
     const res = await signedFetch(`${front.url}/jobs/abc`, { method: 'GET' }, 'not-the-secret');
     expect(res.status).toBe(403);
     expect(((await res.json()) as { message: string }).message).toMatch(/signature we calculated does not match/);
+    expect(res.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
   });
 
   it('tampered body -> 403', async () => {
@@ -196,5 +198,28 @@ describe('throttling (429 like the stage)', () => {
     } finally {
       await failing.stop();
     }
+  });
+});
+
+describe('verifySigV4 (pure)', () => {
+  const base = { method: 'GET', path: '/jobs/a', query: '', body: new Uint8Array() };
+  const expected = { credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, region: 'us-east-1', service: 'execute-api' };
+  async function sign(opts: { region?: string; key?: string; date?: Date } = {}) {
+    const signer = new SignatureV4({ credentials: { accessKeyId: opts.key ?? 'test', secretAccessKey: 'test' }, region: opts.region ?? 'us-east-1', service: 'execute-api', sha256: Sha256 });
+    const s = await signer.sign({ method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 1234, path: '/jobs/a', query: {}, headers: { host: '127.0.0.1:1234' } }, { signingDate: opts.date ?? new Date() });
+    return Object.fromEntries(Object.entries(s.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  }
+
+  it('accepts a good signature and names the access key', async () => {
+    expect(await verifySigV4({ ...base, headers: await sign() }, expected)).toEqual({ ok: true, accessKeyId: 'test' });
+  });
+  it('refuses another access key, region, a stale date, and a changed path or query', async () => {
+    expect(await verifySigV4({ ...base, headers: await sign({ key: 'other' }) }, expected)).toMatchObject({ ok: false, errorType: 'AccessDeniedException' });
+    expect(await verifySigV4({ ...base, headers: await sign({ region: 'eu-west-1' }) }, expected)).toMatchObject({ ok: false, errorType: 'IncompleteSignatureException' });
+    expect(await verifySigV4({ ...base, headers: await sign({ date: new Date(Date.now() - 20 * 60_000) }) }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
+    const h = await sign();
+    expect(await verifySigV4({ ...base, path: '/jobs/b', headers: h }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
+    expect(await verifySigV4({ ...base, query: 'x=1', headers: h }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
+    expect(await verifySigV4({ ...base, headers: { ...h, authorization: 'Bearer abc' } }, expected)).toMatchObject({ ok: false, errorType: 'IncompleteSignatureException' });
   });
 });
