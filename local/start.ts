@@ -199,7 +199,7 @@ async function main(): Promise<number> {
       say(`sqs=${e.sqs}`);
       say(`s3=${e.s3}`);
       say(`dynamodb=${e.dynamodb}`);
-      say(`AWS CLI: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${e.region} AWS_ENDPOINT_URL_SQS=${e.sqs} AWS_ENDPOINT_URL_S3=${e.s3} AWS_ENDPOINT_URL_DYNAMODB=${e.dynamodb}`);
+      say(`AWS CLI: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${e.region} AWS_DEFAULT_REGION=${e.region} AWS_ENDPOINT_URL_SQS=${e.sqs} AWS_ENDPOINT_URL_S3=${e.s3} AWS_ENDPOINT_URL_DYNAMODB=${e.dynamodb}`);
       say(`         then e.g. aws sqs list-queues; aws s3 ls s3://${stack.outputs[STACK_OUTPUTS.renditionsBucket]}/ --recursive; aws dynamodb scan --table-name ${stack.outputs[STACK_OUTPUTS.jobsTable]}`);
       say('Running. Ctrl-C stops everything.');
     }
