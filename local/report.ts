@@ -33,7 +33,9 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;',
 function niceMax(v: number): number {
   if (v <= 1) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  // Multiples whose quarters are whole numbers, so the grid labels of counts stay integers.
+  for (const m of [1, 2, 4, 8, 10]) if (m * p >= v && Number.isInteger((m * p) / 4)) return m * p;
+  for (const m of [1, 2, 4, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 

@@ -160,7 +160,10 @@ async function main(): Promise<number> {
     say('');
     say(table([['file', 'status', 'job', 'renditions / reason'], ...result.jobs.map((j) => [basename(j.file), j.status, j.jobId ?? '-', detail(j)])]));
     say('');
-    const fnStats = stats.functions[0];
+    // The consumer behind the (first) event source mapping; API functions are reported by the front.
+    const consumerId = stack.deployment.eventSourceMappings[0]?.functionLogicalId;
+    const consumerName = stack.deployment.functions.find((f) => f.logicalId === consumerId)?.functionName;
+    const fnStats = stats.functions.find((f) => f.functionName === consumerName);
     say(
       `${result.jobs.length} submitted, ${completed} completed, ${failed} failed, ${result.deadLettered} dead-lettered, ${pending} pending in ${(result.elapsedMs / 1000).toFixed(1)} s; ` +
         `max concurrent executions ${stats.maxConcurrentExecutions} (cap ${reservedConcurrency ?? '-'}), invocations ${stats.runners.reduce((n, r) => n + r.invocations, 0)}` +
