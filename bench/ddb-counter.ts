@@ -4,6 +4,7 @@
  * same way for both, outside the code under test, including SDK retries (each retry is a request the
  * table is billed for).
  */
+import { performance } from 'node:perf_hooks';
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type Server } from 'node:http';
 
 /** Operations that read or write items (the ones billed per request); control-plane calls are not counted. */
@@ -38,6 +39,8 @@ export interface DdbCounter {
   snapshot(): Record<string, number>;
   /** Sum of data-plane requests since the last reset. */
   total(): number;
+  /** Mean wire latency (request in -> response end) per operation since the last reset, ms. */
+  latencies(): Record<string, number>;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -46,9 +49,14 @@ export async function startDdbCounter(upstream: string): Promise<DdbCounter> {
   const target = new URL(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let counts: Record<string, number> = {};
+  let latencyMs: Record<string, number> = {};
   const server: Server = createServer((req, res) => {
     const op = operationFromTarget(req.headers['x-amz-target']);
-    if (op !== null && DATA_PLANE_OPERATIONS.has(op)) counts[op] = (counts[op] ?? 0) + 1;
+    if (op !== null && DATA_PLANE_OPERATIONS.has(op)) {
+      counts[op] = (counts[op] ?? 0) + 1;
+      const t0 = performance.now();
+      res.on('finish', () => (latencyMs[op] = (latencyMs[op] ?? 0) + performance.now() - t0));
+    }
     const up = httpRequest(
       {
         host: target.hostname,
@@ -77,8 +85,10 @@ export async function startDdbCounter(upstream: string): Promise<DdbCounter> {
     endpoint: `http://127.0.0.1:${addr.port}`,
     snapshot: () => ({ ...counts }),
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
+    latencies: () => Object.fromEntries(Object.entries(latencyMs).map(([op, ms]) => [op, ms / (counts[op] ?? 1)])),
     reset: () => {
       counts = {};
+      latencyMs = {};
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,85 @@
+/**
+ * Drives one worker's handler (Floodgate's or the Powertools-based one) directly with SQS events, in
+ * this process, against the local emulators: `records` jobs cut into batches of `batchSize`, one batch
+ * at a time (what one execution environment does). The image step is a no-op (returns no renditions),
+ * so what is measured is the consumer machinery: parsing, claims, S3 reads, job-record writes.
+ * Used by `overhead` (both workers, batch 10) and `scaling` (Floodgate, up to 10,000 records a batch).
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { childInput, reportResult } from '../child';
+
+interface Input {
+  readonly worker: 'floodgate' | 'powertools';
+  /** The function's environment (tables, buckets, lanes), as the local deployment resolved it. */
+  readonly env: Record<string, string>;
+  readonly records: number;
+  readonly batchSize: number;
+  readonly sourceKey: string;
+  readonly jobPrefix: string;
+  /** Remaining time each invocation is given (ms). */
+  readonly invocationMs: number;
+}
+
+const input = childInput<Input>();
+Object.assign(process.env, input.env);
+
+const noopRender = async (): Promise<never[]> => [];
+
+type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+let handler: Handler;
+if (input.worker === 'floodgate') {
+  const { createImageWorkerHandler } = await import('../../lambda/image-worker/handler');
+  handler = createImageWorkerHandler({ render: noopRender }) as unknown as Handler;
+} else {
+  const { createPowertoolsHandler } = await import('../powertools-worker/handler');
+  handler = createPowertoolsHandler({ render: noopRender });
+}
+
+function sqsRecord(i: number): SQSRecord {
+  const body = JSON.stringify({ v: 1, jobId: `${input.jobPrefix}-${i}`, sourceKey: input.sourceKey });
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: `rh-${i}`,
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'bench', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:bench',
+    awsRegion: 'us-east-1',
+  };
+}
+
+function context(deadline: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'bench',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench',
+    memoryLimitInMB: '2048',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/bench',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+let failures = 0;
+let batches = 0;
+const start = performance.now();
+for (let from = 0; from < input.records; from += input.batchSize) {
+  const n = Math.min(input.batchSize, input.records - from);
+  // Built per batch and dropped after: the driver must not hold 20,000 records for the worker.
+  const event: SQSEvent = { Records: Array.from({ length: n }, (_, k) => sqsRecord(from + k)) };
+  const res = await handler(event, context(Date.now() + input.invocationMs));
+  failures += res.batchItemFailures.length;
+  batches++;
+}
+const elapsedMs = performance.now() - start;
+reportResult({ records: input.records, batches, failures, elapsedMs });

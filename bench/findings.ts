@@ -1,0 +1,95 @@
+/**
+ * Turns a run's figures (and the worker's own stage timings) into plain-language findings: where a
+ * target is missed, which stage or request costs the difference. Pure; only measured numbers go in.
+ */
+import type { BenchResult } from './result';
+import type { StageProfile } from './scenarios/pipeline';
+import { ratio } from './stats';
+
+const f = (n: number | null | undefined, d = 2): string => (n == null ? 'n/a' : n.toFixed(d));
+
+function perRecord(ops: Readonly<Record<string, number>>, records: number): string {
+  const parts = Object.entries(ops)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([op, n]) => `${op} ${f(n / records)}`);
+  return parts.length ? parts.join(' + ') : 'none';
+}
+
+export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 'powertools', StageProfile>>): string[] {
+  const out: string[] = [];
+  const fp = profiles.floodgate;
+
+  // Throughput against the limit: where the time goes.
+  if (r.floodgate.ratioToLimit !== null && r.floodgate.ratioToLimit < 0.85) {
+    const parts = [`floodgate reaches ${f(r.floodgate.ratioToLimit)} of the sharp limit (target 0.85)`];
+    if (fp && Object.keys(fp.stagesMs).length > 0) {
+      const total = Object.values(fp.stagesMs).reduce((a, b) => a + b, 0);
+      const stages = Object.entries(fp.stagesMs)
+        .map(([s, ms]) => `${s} ${f(ms, 0)} ms (${f((ms / total) * 100, 0)}%)`)
+        .join(', ');
+      parts.push(`mean per-record stage times in the worker: ${stages}`);
+      const render = fp.stagesMs['render'];
+      if (render !== undefined && r.limit.imagesPerSec && r.limit.bestConcurrency) {
+        // In the limit run each image takes bestConcurrency / imagesPerSec seconds of wall time.
+        const limitMs = (r.limit.bestConcurrency / r.limit.imagesPerSec) * 1000;
+        parts.push(`render inside the worker ${f(render, 0)} ms vs ${f(limitMs, 0)} ms per image in the limit run at ${r.limit.bestConcurrency} in parallel`);
+      }
+    }
+    if (fp) {
+      parts.push(`${fp.coldStarts} cold starts in the measured phase (mean init ${f(fp.meanInitMs, 0)} ms) over ${fp.invocations} invocations`);
+      if (Object.keys(fp.ddbLatencyMs).length) parts.push(`DynamoDB Local latency per request: ${Object.entries(fp.ddbLatencyMs).map(([op, ms]) => `${op} ${f(ms, 1)} ms`).join(', ')}`);
+    }
+    if (r.floodgate.maxConcurrentExecutions !== null) parts.push(`max ${r.floodgate.maxConcurrentExecutions} executions at once`);
+    out.push(`${parts.join('; ')}.`);
+  }
+
+  // Throughput against Powertools.
+  const thr = ratio(r.floodgate.imagesPerSec, r.powertools.imagesPerSec);
+  if (thr !== null) {
+    out.push(
+      `throughput floodgate/powertools x${f(thr)} (${f(r.floodgate.imagesPerSec)} vs ${f(r.powertools.imagesPerSec)} img/s); ` +
+        `peak RSS per execution ${f(r.floodgate.peakRssMb, 0)} vs ${f(r.powertools.peakRssMb, 0)} MB; ` +
+        `max executions ${r.floodgate.maxConcurrentExecutions ?? 'n/a'} vs ${r.powertools.maxConcurrentExecutions ?? 'n/a'}.`,
+    );
+  }
+
+  // DynamoDB requests per record, by operation.
+  const ov = r.overhead;
+  if (ov.floodgate.ddbRequestsPerRecord !== null && ov.powertools.ddbRequestsPerRecord !== null) {
+    const msg = `DynamoDB requests per record (no-op step): floodgate ${perRecord(ov.floodgate.ddbByOperation, ov.records)} = ${f(ov.floodgate.ddbRequestsPerRecord)}; powertools ${perRecord(ov.powertools.ddbByOperation, ov.records)} = ${f(ov.powertools.ddbRequestsPerRecord)}`;
+    const extra =
+      ov.floodgate.ddbRequestsPerRecord > ov.powertools.ddbRequestsPerRecord
+        ? '. Floodgate writes claim + job "processing" + job "completed" + claim complete; the Powertools consumer writes claim (PutItem) + job "completed" + claim complete. The "processing" mark is the extra write: folding it into the claim or dropping it (the completion write is fenced anyway) would bring Floodgate to 3.'
+        : '.';
+    out.push(msg + extra);
+  }
+  if (ov.floodgate.recordsPerSec !== null && ov.powertools.recordsPerSec !== null) {
+    const x = ratio(ov.floodgate.recordsPerSec, ov.powertools.recordsPerSec);
+    out.push(`bookkeeping throughput (no-op step, batches of 10, one execution): floodgate ${f(ov.floodgate.recordsPerSec, 1)} vs powertools ${f(ov.powertools.recordsPerSec, 1)} records/s (x${f(x)}).`);
+  }
+
+  // Memory.
+  const mem = ratio(r.bounded.peakRssMb, r.unbounded.peakRssMb);
+  if (mem !== null) {
+    out.push(
+      `one batch of ${r.bounded.images} large images: bounded ${f(r.bounded.peakRssMb, 0)} MB with at most ${r.bounded.maxInFlightRender ?? 'n/a'} rendering vs unbounded ${f(r.unbounded.peakRssMb, 0)} MB with ${r.unbounded.maxInFlightRender ?? 'n/a'} rendering (x${f(mem)}); ` +
+        `time ${f((r.bounded.elapsedMs ?? 0) / 1000, 1)} vs ${f((r.unbounded.elapsedMs ?? 0) / 1000, 1)} s.`,
+    );
+  }
+
+  // Scaling.
+  if (r.scaling.runs.length > 1) {
+    out.push(
+      `scaling ${r.scaling.runs.map((s) => s.jobs).join(' / ')} jobs: ms/job ${r.scaling.runs.map((s) => f(s.msPerJob, 2)).join(' / ')}, peak RSS ${r.scaling.runs.map((s) => f(s.peakRssMb, 0)).join(' / ')} MB ` +
+        `(batches of up to 10,000 records, Lambda's maximum; the event itself grows with the batch).`,
+    );
+  }
+
+  // Cold start.
+  const cf = r.coldStart.floodgate;
+  const cp = r.coldStart.powertools;
+  if (cf.initMsMedian !== null && cp.initMsMedian !== null) {
+    out.push(`cold start: module init ${f(cf.initMsMedian, 0)} vs ${f(cp.initMsMedian, 0)} ms (median of ${r.coldStart.samples}), bundle ${f((cf.bundleBytes ?? 0) / 1024, 0)} vs ${f((cp.bundleBytes ?? 0) / 1024, 0)} KB.`);
+  }
+  return out;
+}

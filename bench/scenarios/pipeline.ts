@@ -1,0 +1,240 @@
+/**
+ * `floodgate` / `powertools`: end to end on the local stack. The assembly's template is deployed on the
+ * emulators (local/deploy.ts), the worker's bundled asset runs in the local Lambda host (one child
+ * process per execution environment, peak RSS read from /proc), and the event source runner feeds it
+ * from the queue with the mapping's batch size and concurrency cap, exactly as `npm start` does. Only the
+ * assembly differs between the two runs (bench/app.ts swaps the worker entry).
+ *
+ * Measured phase: from the first SendMessageBatch until the runner has deleted every message (success or
+ * dead-lettered); jobs are then checked in the jobs table. A warm-up round first brings up execution
+ * environments so that the measured phase is not mostly cold starts (environments created during the
+ * measured phase still pay theirs inside it; that is what Lambda would do).
+ */
+import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { readAssembly, selectStack } from '../../local/assembly';
+import { deployTemplate, type LocalDeployment } from '../../local/deploy';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
+import { concurrencyCap, createEventSourceRunner } from '../../local/event-source-runner';
+import { createFunctionHost, type LogEntry } from '../../local/lambda-host';
+import { PIPELINE_ENV, TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
+import type { DdbCounter } from '../ddb-counter';
+import type { PipelineResult } from '../result';
+import { perSecond, ratio, requestsPerRecord } from '../stats';
+
+export interface PipelineOptions {
+  readonly name: 'floodgate' | 'powertools';
+  readonly assemblyDir: string;
+  readonly endpoints: LocalEndpoints;
+  readonly counter: DdbCounter;
+  readonly images: readonly { name: string; path: string }[];
+  readonly warmupImages: readonly { name: string; path: string }[];
+  readonly limitImagesPerSec: number | null;
+  readonly log: (m: string) => void;
+  /** Give up on the measured phase after this long. @default 300000 */
+  readonly timeoutMs?: number;
+}
+
+export interface StageProfile {
+  /** Mean per-record duration of each worker stage (from the worker's EMF metrics), ms. */
+  readonly stagesMs: Record<string, number>;
+  /** Mean wire latency per DynamoDB operation during the measured phase, ms. */
+  readonly ddbLatencyMs: Record<string, number>;
+  readonly invocations: number;
+  readonly coldStarts: number;
+  readonly meanInitMs: number | null;
+}
+
+const STAGE_METRICS = ['claim', 'download', 'render', 'upload', 'complete'];
+
+/** Aggregates the worker's per-batch stage averages (EMF lines) weighted by the records in each batch. */
+export class StageCollector {
+  private readonly sums = new Map<string, { weighted: number; n: number }>();
+  add(entry: Pick<LogEntry, 'json'>): void {
+    const j = entry.json;
+    if (!j || typeof j !== 'object' || !('_aws' in j)) return;
+    const n = Number(j['RecordsSucceeded'] ?? 0) + Number(j['PermanentFailures'] ?? 0) + Number(j['RetryableFailures'] ?? 0);
+    for (const stage of STAGE_METRICS) {
+      const v = j[`${stage}DurationAvg`];
+      if (typeof v === 'number' && n > 0) {
+        const s = this.sums.get(stage) ?? { weighted: 0, n: 0 };
+        s.weighted += v * n;
+        s.n += n;
+        this.sums.set(stage, s);
+      }
+    }
+  }
+  result(): Record<string, number> {
+    return Object.fromEntries([...this.sums].map(([k, v]) => [k, v.weighted / v.n]));
+  }
+}
+
+function unmeasured(o: PipelineOptions, error: string): PipelineResult {
+  return { imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, images: o.images.length, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error };
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<{ result: PipelineResult; profile: StageProfile | null }> {
+  const { endpoints, counter, log } = o;
+  const common = { region: endpoints.region, credentials: LOCAL_CREDENTIALS };
+  const s3 = new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true });
+  const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });
+  // Talks to DynamoDB Local directly, not through the counter: the producer's and checker's requests
+  // are not the worker's.
+  const ddb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
+  let deployment: LocalDeployment | undefined;
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    // Absolute: the Lambda host resolves the asset from its own working directory.
+    const assemblyDir = resolve(o.assemblyDir);
+    const stack = selectStack(readAssembly(assemblyDir));
+    deployment = await deployTemplate({
+      template: stack.template,
+      stackName: stack.stackName,
+      assemblyDir,
+      endpoints,
+      prefix: `b${o.name.slice(0, 2)}${Date.now().toString(36).slice(-6)}`,
+      log: () => undefined,
+    });
+    const fn = deployment.functions.find((f) => f.environment[PIPELINE_ENV.jobsTable] !== undefined);
+    const mapping = deployment.eventSourceMappings.find((m) => m.functionLogicalId === fn?.logicalId);
+    if (!fn || !mapping) throw new Error('no image worker function with an SQS event source in the template');
+    const env = fn.environment;
+    const cap = concurrencyCap(mapping.maximumConcurrency, fn.reservedConcurrency);
+    const stages = new StageCollector();
+    const host = createFunctionHost({
+      functionName: fn.functionName,
+      assetDir: fn.assetDir,
+      handler: fn.handler,
+      environment: env,
+      timeoutSeconds: fn.timeoutSeconds,
+      memoryMb: fn.memoryMb,
+      maxEnvironments: cap,
+      // The worker's DynamoDB traffic goes through the counting proxy.
+      endpoints: { ...endpoints, dynamodb: counter.endpoint },
+      onLog: (e) => {
+        stages.add(e);
+        if (process.env.BENCH_DEBUG) log(`[${o.name} env ${e.environmentId}] ${e.line.slice(0, 400)}`);
+      },
+    });
+    stops.push(() => host.stop());
+    const runner = createEventSourceRunner({
+      name: mapping.logicalId,
+      queueUrl: mapping.queueUrl,
+      queueArn: mapping.queueArn,
+      host,
+      endpoints,
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowSeconds: mapping.maximumBatchingWindowSeconds,
+      ...(mapping.maximumConcurrency !== undefined ? { maximumConcurrency: mapping.maximumConcurrency } : {}),
+      ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+      reportBatchItemFailures: mapping.reportBatchItemFailures,
+      waitTimeSeconds: 1,
+      ...(process.env.BENCH_DEBUG ? { onInvocation: (r: unknown) => log(`[${o.name} invocation] ${JSON.stringify(r)}`) } : {}),
+    });
+    runner.start();
+    stops.unshift(() => runner.stop());
+    log(`${o.name}: deployed (${fn.memoryMb} MB, batch ${mapping.batchSize}, concurrency cap ${cap}, lanes io=${env['FLOODGATE_IO_CONCURRENCY']} cpu=${env['FLOODGATE_CPU_CONCURRENCY']})`);
+
+    const bucket = env[PIPELINE_ENV.uploadsBucket]!;
+    const jobsTable = env[PIPELINE_ENV.jobsTable]!;
+    const upload = async (round: string, images: PipelineOptions['images']): Promise<{ jobId: string; key: string }[]> => {
+      const jobs: { jobId: string; key: string }[] = [];
+      for (const [i, img] of images.entries()) {
+        const key = `uploads/${round}/${i}-${img.name}`;
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(img.path) }));
+        jobs.push({ jobId: `${round}-${i}`, key });
+      }
+      return jobs;
+    };
+    const sendAll = async (jobs: readonly { jobId: string; key: string }[]): Promise<void> => {
+      for (let i = 0; i < jobs.length; i += 10) {
+        const chunk = jobs.slice(i, i + 10);
+        const out = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: mapping.queueUrl,
+            Entries: chunk.map((j, k) => ({ Id: String(k), MessageBody: JSON.stringify({ v: 1, jobId: j.jobId, sourceKey: j.key }) })),
+          }),
+        );
+        if (out.Failed?.length) throw new Error(`SendMessageBatch failed for ${out.Failed.length} messages`);
+      }
+    };
+    const deadline = Date.now() + (o.timeoutMs ?? 300_000);
+    const waitDeleted = async (total: number): Promise<void> => {
+      while (runner.stats().messagesDeleted < total) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${runner.stats().messagesDeleted} of ${total} messages done`);
+        // A worker that cannot even start will never drain the queue: say why instead of waiting.
+        const broken = runner.stats().invocationLog.find((r) => r.failureKind === 'init' || r.failureKind === 'crash');
+        if (broken) throw new Error(`${o.name} worker ${broken.failureKind} failure: ${broken.reason ?? 'no reason given'}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    // Warm-up round (not measured).
+    const warmJobs = await upload(`warm-${o.name}`, o.warmupImages);
+    await sendAll(warmJobs);
+    await waitDeleted(warmJobs.length);
+    const afterWarm = runner.stats().messagesDeleted;
+    const hostWarm = host.stats();
+
+    // Measured round: sources are uploaded first, then every message is sent at once.
+    const jobs = await upload(`run-${o.name}`, o.images);
+    counter.reset();
+    const t0 = performance.now();
+    await sendAll(jobs);
+    await waitDeleted(afterWarm + jobs.length);
+    const elapsedMs = performance.now() - t0;
+    const ddbByOperation = counter.snapshot();
+    const ddbLatencyMs = counter.latencies();
+
+    // Check the outcome in the jobs table.
+    const statuses = new Map<string, string>();
+    for (let i = 0; i < jobs.length; i += 100) {
+      const keys = jobs.slice(i, i + 100).map((j) => ({ [TABLE_ATTRIBUTES.jobs.partitionKey]: { S: j.jobId } }));
+      const out = await ddb.send(new BatchGetItemCommand({ RequestItems: { [jobsTable]: { Keys: keys, ProjectionExpression: 'jobId, #s', ExpressionAttributeNames: { '#s': 'status' } } } }));
+      for (const item of out.Responses?.[jobsTable] ?? []) statuses.set(item['jobId']!.S!, item['status']!.S!);
+    }
+    const completed = jobs.filter((j) => statuses.get(j.jobId) === 'completed').length;
+    const failed = jobs.length - completed;
+    const hs = host.stats();
+    const rs = runner.stats();
+    const imagesPerSec = perSecond(completed, elapsedMs);
+    const result: PipelineResult = {
+      imagesPerSec,
+      ratioToLimit: ratio(imagesPerSec, o.limitImagesPerSec),
+      peakRssMb: hs.maxPeakRssKb / 1024,
+      ddbRequestsPerRecord: requestsPerRecord(ddbByOperation, jobs.length),
+      images: jobs.length,
+      completed,
+      failed,
+      elapsedMs,
+      maxConcurrentExecutions: rs.maxConcurrentExecutions,
+      ddbByOperation,
+      ...(failed > 0 ? { error: `${failed} of ${jobs.length} jobs did not complete` } : {}),
+    };
+    const coldStarts = hs.coldStarts - hostWarm.coldStarts;
+    const newInits = hs.initDurationsMs.slice(hostWarm.initDurationsMs.length);
+    const profile: StageProfile = {
+      stagesMs: stages.result(),
+      ddbLatencyMs,
+      invocations: hs.invocations - hostWarm.invocations,
+      coldStarts,
+      meanInitMs: newInits.length ? newInits.reduce((a, b) => a + b, 0) / newInits.length : null,
+    };
+    log(
+      `${o.name}: ${completed}/${jobs.length} in ${(elapsedMs / 1000).toFixed(1)} s = ${imagesPerSec?.toFixed(2)} img/s, peak RSS ${result.peakRssMb?.toFixed(0)} MB, ` +
+        `${result.ddbRequestsPerRecord?.toFixed(2)} DDB req/record, max ${rs.maxConcurrentExecutions} executions, ${profile.invocations} invocations (${coldStarts} cold)`,
+    );
+    return { result, profile };
+  } catch (err) {
+    return { result: unmeasured(o, (err as Error).message), profile: null };
+  } finally {
+    for (const stop of stops) await stop().catch(() => undefined);
+    await deployment?.destroy().catch(() => undefined);
+    s3.destroy();
+    sqs.destroy();
+    ddb.destroy();
+  }
+}
