@@ -41,6 +41,22 @@ export interface FunctionHostOptions {
    * runtime provides one. @default true
    */
   readonly provideAwsSdk?: boolean;
+  /**
+   * Kill an environment whose resident memory passes `memoryMb` during an invocation, as Lambda does
+   * (the V8 heap cap alone misses native memory such as sharp's buffers). Checked every 100 ms.
+   * @default true
+   */
+  readonly enforceMemoryLimit?: boolean;
+}
+
+/** Current resident set size of a live process in KiB (VmRSS), 0 where /proc is not available. */
+export function readRssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export interface LogEntry {
@@ -53,7 +69,7 @@ export interface LogEntry {
   readonly time: number;
 }
 
-export type InvokeFailureKind = 'handler' | 'timeout' | 'crash' | 'init';
+export type InvokeFailureKind = 'handler' | 'timeout' | 'crash' | 'oom' | 'init';
 
 export interface InvokeError {
   readonly kind: InvokeFailureKind;
@@ -79,7 +95,7 @@ export interface EnvironmentStats {
   /** Highest resident set size seen for this process (VmHWM), in KiB; 0 if never read. */
   readonly peakRssKb: number;
   readonly alive: boolean;
-  readonly endedBy?: 'timeout' | 'crash' | 'init' | 'stop';
+  readonly endedBy?: 'timeout' | 'crash' | 'oom' | 'init' | 'stop';
 }
 
 export interface FunctionHostStats {
@@ -88,6 +104,8 @@ export interface FunctionHostStats {
   readonly errors: number;
   readonly timeouts: number;
   readonly crashes: number;
+  /** Invocations whose environment passed memoryMb and was killed. */
+  readonly outOfMemory: number;
   readonly coldStarts: number;
   readonly durationsMs: readonly number[];
   readonly initDurationsMs: readonly number[];
@@ -140,6 +158,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     endpoints,
     accountId = '000000000000',
     provideAwsSdk = true,
+    enforceMemoryLimit = true,
   } = options;
   if (maxEnvironments < 1) throw new Error(`maxEnvironments must be >= 1 (got ${maxEnvironments})`);
   const region = endpoints?.region ?? LOCAL_REGION;
@@ -151,7 +170,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const waiters: Array<{ resolve: (env: Env) => void; reject: (err: Error) => void }> = [];
   let nextId = 1;
   let stopped = false;
-  const counters = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, coldStarts: 0 };
+  const counters = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, outOfMemory: 0, coldStarts: 0 };
   const durations: number[] = [];
   const initDurations: number[] = [];
 
@@ -321,8 +340,19 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
         kill(env, 'timeout');
         settle({ ok: false, error: { kind: 'timeout', errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${timeoutSeconds.toFixed(2)} seconds` } });
       }, Math.max(0, deadlineMs - Date.now()));
+      const memoryWatch = enforceMemoryLimit
+        ? setInterval(() => {
+            const rssKb = readRssKb(env.child.pid ?? -1);
+            if (rssKb <= memoryMb * 1024) return;
+            counters.outOfMemory++;
+            kill(env, 'oom');
+            env.peakRssKb = Math.max(env.peakRssKb, rssKb);
+            settle({ ok: false, error: { kind: 'oom', errorType: 'Runtime.OutOfMemory', errorMessage: `Runtime exited: memory ${Math.round(rssKb / 1024)} MB passed the function's ${memoryMb} MB` } });
+          }, 100)
+        : undefined;
       const settle = (r: { ok: boolean; value?: unknown; error?: InvokeError }): void => {
         clearTimeout(timer);
+        if (memoryWatch) clearInterval(memoryWatch);
         env.current = undefined;
         resolve(r);
       };

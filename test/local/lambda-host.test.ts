@@ -85,6 +85,20 @@ describe('lambda host', () => {
     expect(h.stats().crashes).toBe(1);
   });
 
+  it('kills an environment whose memory passes the function memory (native buffers included)', async () => {
+    const h = host({ memoryMb: 128, maxEnvironments: 1 });
+    const small = await h.invoke({ action: 'alloc', mb: 8, holdMs: 300 });
+    expect(small.ok).toBe(true);
+    const big = await h.invoke({ action: 'alloc', mb: 300, holdMs: 2000 });
+    expect(big.ok).toBe(false);
+    if (!big.ok) expect(big.error).toMatchObject({ kind: 'oom', errorType: 'Runtime.OutOfMemory' });
+    expect((await h.invoke({})).ok).toBe(true);
+    const s = h.stats();
+    expect(s.outOfMemory).toBe(1);
+    expect(s.environments[0]).toMatchObject({ endedBy: 'oom' });
+    expect(s.environments[0]!.peakRssKb).toBeGreaterThan(128 * 1024);
+  });
+
   it('reports handler errors without killing the environment', async () => {
     const h = host();
     const r = await h.invoke({ action: 'throw', message: 'nope' });
