@@ -16,14 +16,13 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import pLimit from 'p-limit';
 import { STACK_OUTPUTS, UPLOADS_PREFIX } from '../lambda/shared/contract';
 import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../local/emulators';
 import { quadrants } from '../test/fixtures/images';
 import { requiredOutput, startHarness } from './harness';
 import { currentRssMb, memoryTrend, type RssSample } from './memory';
 import { queueDepth, scanJobs } from './observe';
-import { renderReport } from './report-html';
+import { lineChart, renderReport, type TimelineSample } from '../local/report';
 
 const { values } = parseArgs({
   options: {
@@ -88,27 +87,36 @@ try {
   err(`burst: ${total} tiny jobs via SendMessageBatch (direct to the queue), concurrency cap ${cap}`);
 
   const samples: RssSample[] = [];
+  const timeline: TimelineSample[] = [];
   const t0 = Date.now();
   const deletedAtStart = runner.stats().messagesDeleted;
   const completed = () => runner.stats().messagesDeleted - deletedAtStart;
-  const sampler = setInterval(() => samples.push({ t: Date.now() - t0, rssMb: currentRssMb(), completed: completed() }), 500);
+  const sampler = setInterval(() => {
+    const s = runner.stats();
+    const last = s.samples.at(-1);
+    const t = Date.now() - t0;
+    const done = s.messagesDeleted - deletedAtStart;
+    samples.push({ t, rssMb: currentRssMb(), completed: done });
+    timeline.push({ t, visible: last?.visible ?? 0, inFlightMessages: last?.notVisible ?? 0, inFlightExecutions: s.inFlight, deadLettered: 0, completed: done, failed: 0 });
+  }, 500);
 
   let sent = 0;
-  const limit = pLimit(8);
   const batches = Math.ceil(total / 10);
-  const sending = Promise.all(
-    Array.from({ length: batches }, (_, b) =>
-      limit(async () => {
-        const entries = Array.from({ length: Math.min(10, total - b * 10) }, (_, i) => {
-          const n = b * 10 + i;
-          return { Id: String(i), MessageBody: JSON.stringify({ v: 1, jobId: `b${runId}-${n}`, sourceKey, renditions: ['thumb'] }) };
-        });
-        const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-        if ((res.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(res.Failed)}`);
-        sent += entries.length;
-      }),
-    ),
-  );
+  let nextBatch = 0;
+  // Eight senders pulling batch numbers: nothing is built before it is sent, so the producer's own
+  // memory does not grow with N.
+  const sender = async (): Promise<void> => {
+    for (let b = nextBatch++; b < batches; b = nextBatch++) {
+      const entries = Array.from({ length: Math.min(10, total - b * 10) }, (_, i) => {
+        const n = b * 10 + i;
+        return { Id: String(i), MessageBody: JSON.stringify({ v: 1, jobId: `b${runId}-${n}`, sourceKey, renditions: ['thumb'] }) };
+      });
+      const res = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      if ((res.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(res.Failed)}`);
+      sent += entries.length;
+    }
+  };
+  const sending = Promise.all(Array.from({ length: 8 }, () => sender()));
   let sendError: unknown;
   sending.catch((e: unknown) => (sendError = e));
 
@@ -162,28 +170,23 @@ try {
   };
   const passed = result.completed === total && doubleCompletions === 0 && result.capHeld && trend.flat;
 
-  const runnerSamples = runner.stats().samples.filter((s) => s.t >= t0 - runner.stats().startedAt);
-  const offset = t0 - runner.stats().startedAt;
-  writeFileSync(
-    values.report,
-    renderReport(
-      `Floodgate burst: ${total} tiny jobs`,
-      {
-        'jobs completed': `${completedRecords} / ${total} (double completions: ${doubleCompletions})`,
-        throughput: `${result.jobsPerSecond} jobs/s over ${(elapsedMs / 1000).toFixed(1)} s`,
-        'max concurrent executions': `${result.maxConcurrentExecutions} (cap ${cap})`,
-        'runner RSS': `start ${result.runnerRssMb.start} MB, peak ${result.runnerRssMb.peak} MB, end ${result.runnerRssMb.end} MB, late-early ${result.runnerRssMb.lateMinusEarly} MB`,
-        'peak RSS per execution environment': `${result.peakRssPerExecutionMb} MB`,
-        producer: result.producer,
-      },
-      [
-        { label: 'Queue depth (visible messages)', points: runnerSamples.map((s) => [s.t - offset, s.visible ?? 0] as const) },
-        { label: 'Concurrent executions', points: runnerSamples.map((s) => [s.t - offset, s.inFlight] as const), limit: { value: cap, label: `cap ${cap}` } },
-        { label: 'Jobs completed', points: samples.map((s) => [s.t, s.completed] as const) },
-        { label: 'Runner process RSS (MB)', points: samples.map((s) => [s.t, s.rssMb] as const) },
-      ],
-    ),
-  );
+  const html = renderReport({
+    title: `Floodgate burst: ${total} tiny jobs`,
+    samples: timeline,
+    concurrencyCap: cap,
+    summary: {
+      'jobs completed': `${completedRecords} / ${total} (double completions: ${doubleCompletions})`,
+      throughput: `${result.jobsPerSecond} jobs/s over ${(elapsedMs / 1000).toFixed(1)} s`,
+      'max concurrent executions': `${result.maxConcurrentExecutions} (cap ${cap})`,
+      'runner RSS': `start ${result.runnerRssMb.start} MB, peak ${result.runnerRssMb.peak} MB, end ${result.runnerRssMb.end} MB, late-early ${result.runnerRssMb.lateMinusEarly} MB`,
+      'peak RSS per execution environment': `${result.peakRssPerExecutionMb} MB`,
+      producer: result.producer,
+    },
+    jobs: [{ file: `${total} tiny jobs (16x16 JPEG, thumb)`, status: completedRecords === total ? 'completed' : 'failed', detail: `${completedRecords} completed, ${doubleCompletions} completed twice` }],
+  });
+  // The local stack's report plus the runner's memory over time.
+  const rssChart = lineChart('Runner process RSS (MB)', [{ name: 'RSS', color: '#0891b2', points: samples.map((x) => [x.t, x.rssMb] as [number, number]) }]);
+  writeFileSync(values.report, html.replace('<h2>Jobs</h2>', `${rssChart}\n<h2>Jobs</h2>`));
 
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`producer: ${result.producer}`);

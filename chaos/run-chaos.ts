@@ -217,7 +217,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     // Settle: every good job completed, every poison job failed or dead-lettered, and the queue empty
     // (late duplicates processed) - or the time budget is spent.
     const goodIds = new Set(submitted.filter((j) => !j.poison).map((j) => j.jobId));
-    const poisonImages = new Set(plan.filter((p) => p.kind === 'poison-image').length > 0 ? submitted.filter((j) => j.poison && j.body === undefined).map((j) => j.jobId) : []);
+    const poisonImages = new Set(submitted.filter((j) => j.poison && j.body === undefined).map((j) => j.jobId));
     const poisonMessages = submitted.filter((j) => j.body !== undefined).length;
     let settled = false;
     let lastLine = '';
