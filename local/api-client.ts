@@ -13,6 +13,8 @@ export interface ApiClientOptions {
   readonly credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
+const MAX_ATTEMPTS = 6;
+
 export class ApiRequestError extends Error {
   override readonly name = 'ApiRequestError';
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -59,15 +61,31 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     throw new ApiRequestError(status, err?.code ?? `HTTP${status}`, `${what}: ${err?.message ?? (typeof json === 'string' ? json : JSON.stringify(json))}`);
   };
 
+  /** 429 and 5xx are retried with capped exponential backoff and full jitter, like the AWS SDKs do. */
+  async function requestWithRetry(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+    for (let attempt = 1; ; attempt++) {
+      let res: { status: number; json: unknown } | undefined;
+      try {
+        res = await request(method, path, body, headers);
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS) throw err; // network error
+      }
+      if (res && !(res.status === 429 || res.status >= 500)) return res;
+      if (res && attempt >= MAX_ATTEMPTS) return res;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(8000, 200 * 2 ** attempt)));
+    }
+  }
+
   return {
     request,
     async submit(bytes, contentType) {
-      const up = await request('POST', '/uploads', { contentType, contentLength: bytes.length });
+      const up = await requestWithRetry('POST', '/uploads', { contentType, contentLength: bytes.length });
       if (up.status !== 201 && up.status !== 200) fail(up.status, up.json, 'POST /uploads');
       const u = up.json as { sourceKey: string; uploadUrl: string; headers?: Record<string, string> };
       const put = await fetch(u.uploadUrl, { method: 'PUT', headers: u.headers ?? { 'content-type': contentType }, body: bytes });
       if (!put.ok) throw new ApiRequestError(put.status, `Upload${put.status}`, `presigned PUT: ${(await put.text()).slice(0, 300)}`);
-      const job = await request('POST', '/jobs', { sourceKey: u.sourceKey }, { 'idempotency-key': randomUUID() });
+      // One key for all attempts: a retried POST whose first try did get through returns the same job.
+      const job = await requestWithRetry('POST', '/jobs', { sourceKey: u.sourceKey }, { 'idempotency-key': randomUUID() });
       if (job.status !== 202 && job.status !== 201 && job.status !== 200) fail(job.status, job.json, 'POST /jobs');
       return { jobId: (job.json as { jobId: string }).jobId, sourceKey: u.sourceKey };
     },

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import pLimit from 'p-limit';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { STACK_OUTPUTS } from '../lambda/shared/contract';
 import type { JobRecord, RenditionRecord } from '../lambda/shared/job-record';
 import { ApiRequestError, contentTypeFor, type ApiClient } from './api-client';
@@ -125,8 +126,14 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
         timedOut = true;
         break;
       }
-      const read = pLimit(16);
-      await Promise.all(open.map((s) => read(async () => (s.record = await getJob(clients, outputs, s.jobId!)))));
+      if (open.length > 25) {
+        // Many jobs: one paginated Scan of this deployment's jobs table beats a GetItem per job.
+        const byId = await scanJobs(clients, outputs[STACK_OUTPUTS.jobsTable]!);
+        for (const s of open) s.record = byId.get(s.jobId!) ?? s.record;
+      } else {
+        const read = pLimit(16);
+        await Promise.all(open.map((s) => read(async () => (s.record = await getJob(clients, outputs, s.jobId!)))));
+      }
       // A message the redrive policy moved to the DLQ (e.g. an environment that crashed every time)
       // never gets a final record: find it there.
       if (dlqUrl && Date.now() - lastDlqScan > 2000 && open.some((s) => !isFinal(s.record))) {
@@ -156,6 +163,17 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
   } finally {
     clearInterval(sampler);
   }
+}
+
+async function scanJobs(clients: PipelineClients, table: string): Promise<Map<string, JobRecord>> {
+  const out = new Map<string, JobRecord>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await clients.ddb.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    for (const item of page.Items ?? []) out.set(String(item.jobId), item as JobRecord);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
 }
 
 /** Job ids in the DLQ (each message is received with a 1 s visibility, so it is back at once). */
