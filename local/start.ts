@@ -4,8 +4,8 @@
  *
  *   npm start -- [--images DIR] [--out DIR] [--json] [--keep] [--target localstack]
  */
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STACK_OUTPUTS } from '../lambda/shared/contract';
 import { createApiClient } from './api-client';
@@ -121,10 +121,20 @@ async function main(): Promise<number> {
     const { assemblyDir, synthesized } = await synthesize({ log: say });
     if (synthesized) say(`synth: done in ${((Date.now() - synthStarted) / 1000).toFixed(1)} s`);
     emulators = await startEmulators({ handleSignals: false });
-    stack = await startLocalStack({ assemblyDir, emulators, outputsFile: resolve('.floodgate/local/outputs.json'), log: say });
+    // Every line the functions write (their JSON logs), for when a job fails and you want to know why.
+    const logFile = resolve('.floodgate/local/functions.log');
+    mkdirSync(dirname(logFile), { recursive: true });
+    const logStream = createWriteStream(logFile, { flags: 'w' });
+    stack = await startLocalStack({
+      assemblyDir,
+      emulators,
+      outputsFile: resolve('.floodgate/local/outputs.json'),
+      log: say,
+      onLog: (e) => void logStream.write(`${e.functionName}#${e.environmentId} ${e.line}\n`),
+    });
     const runner = [...stack.runners.values()][0];
     const reservedConcurrency = runner?.concurrencyCap;
-    say(`deployed ${stack.stackName} (prefix ${stack.deployment.prefix}); outputs in .floodgate/local/outputs.json`);
+    say(`deployed ${stack.stackName} (prefix ${stack.deployment.prefix}); outputs in .floodgate/local/outputs.json, function logs in .floodgate/local/functions.log`);
     if (stack.api) say(`job API: ${stack.api.url} (submitting through it)`);
     clients = pipelineClients(stack.endpoints);
     const api = stack.api ? createApiClient({ baseUrl: stack.api.url, region: stack.endpoints.region, credentials: LOCAL_CREDENTIALS }) : undefined;
