@@ -32,6 +32,17 @@ export function operationFromTarget(target: string | string[] | undefined): stri
   return m ? m[1]! : null;
 }
 
+/** Write units of a multi-item write request body (see DdbCounter.writeUnits). */
+export function writeUnitsOf(op: 'TransactWriteItems' | 'BatchWriteItem', body: string): number {
+  try {
+    const json = JSON.parse(body) as { TransactItems?: unknown[]; RequestItems?: Record<string, unknown[]> };
+    if (op === 'TransactWriteItems') return 2 * (json.TransactItems?.length ?? 0);
+    return Object.values(json.RequestItems ?? {}).reduce((a, items) => a + items.length, 0);
+  } catch {
+    return 0;
+  }
+}
+
 export interface DdbCounter {
   /** The proxy's endpoint, to use instead of DynamoDB Local's. */
   readonly endpoint: string;
@@ -41,6 +52,12 @@ export interface DdbCounter {
   total(): number;
   /** Mean wire latency (request in -> response end) per operation since the last reset, ms. */
   latencies(): Record<string, number>;
+  /**
+   * Write capacity units the counted writes would consume on DynamoDB, for items up to 1 KB: 1 per
+   * PutItem/UpdateItem/DeleteItem (conditional failures included) and per BatchWriteItem item, 2 per item
+   * of a TransactWriteItems (transactions bill every item twice).
+   */
+  writeUnits(): number;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -50,12 +67,19 @@ export async function startDdbCounter(upstream: string): Promise<DdbCounter> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let counts: Record<string, number> = {};
   let latencyMs: Record<string, number> = {};
+  let units = 0;
   const server: Server = createServer((req, res) => {
     const op = operationFromTarget(req.headers['x-amz-target']);
     if (op !== null && DATA_PLANE_OPERATIONS.has(op)) {
       counts[op] = (counts[op] ?? 0) + 1;
       const t0 = performance.now();
       res.on('finish', () => (latencyMs[op] = (latencyMs[op] ?? 0) + performance.now() - t0));
+      if (op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem') units += 1;
+      if (op === 'TransactWriteItems' || op === 'BatchWriteItem') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => (units += writeUnitsOf(op, Buffer.concat(chunks).toString('utf8'))));
+      }
     }
     const up = httpRequest(
       {
@@ -86,9 +110,11 @@ export async function startDdbCounter(upstream: string): Promise<DdbCounter> {
     snapshot: () => ({ ...counts }),
     total: () => Object.values(counts).reduce((a, b) => a + b, 0),
     latencies: () => Object.fromEntries(Object.entries(latencyMs).map(([op, ms]) => [op, ms / (counts[op] ?? 1)])),
+    writeUnits: () => units,
     reset: () => {
       counts = {};
       latencyMs = {};
+      units = 0;
     },
     stop: () =>
       new Promise<void>((resolve) => {

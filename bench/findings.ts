@@ -27,7 +27,7 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
       const stages = Object.entries(fp.stagesMs)
         .map(([s, ms]) => `${s} ${f(ms, 0)} ms (${f((ms / total) * 100, 0)}%)`)
         .join(', ');
-      parts.push(`mean per-record stage times in the worker: ${stages}`);
+      parts.push(`mean per-record stage times in the worker (each includes waiting for its lane slot): ${stages}`);
       const render = fp.stagesMs['render'];
       if (render !== undefined && r.limit.imagesPerSec && r.limit.bestConcurrency) {
         // In the limit run each image takes bestConcurrency / imagesPerSec seconds of wall time.
@@ -40,6 +40,12 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
       if (Object.keys(fp.ddbLatencyMs).length) parts.push(`DynamoDB Local latency per request: ${Object.entries(fp.ddbLatencyMs).map(([op, ms]) => `${op} ${f(ms, 1)} ms`).join(', ')}`);
     }
     if (r.floodgate.maxConcurrentExecutions !== null) parts.push(`max ${r.floodgate.maxConcurrentExecutions} executions at once`);
+    if (fp && fp.batchSizes.length) {
+      parts.push(
+        `the runner formed ${fp.batchSizes.length} invocation(s) of ${fp.batchSizes.join(', ')} records; each renders at most ${fp.cpuLane ?? 'n/a'} image(s) at a time (CPU lane from the memory size), ` +
+          `so fewer busy executions than host cores leaves CPU idle (locally every execution may use all ${r.limit.machine.cpus} cores, unlike a 2048 MB Lambda with ~1.2 vCPU)`,
+      );
+    }
     out.push(`${parts.join('; ')}.`);
   }
 
@@ -59,9 +65,19 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     const msg = `DynamoDB requests per record (no-op step): floodgate ${perRecord(ov.floodgate.ddbByOperation, ov.records)} = ${f(ov.floodgate.ddbRequestsPerRecord)}; powertools ${perRecord(ov.powertools.ddbByOperation, ov.records)} = ${f(ov.powertools.ddbRequestsPerRecord)}`;
     const extra =
       ov.floodgate.ddbRequestsPerRecord > ov.powertools.ddbRequestsPerRecord
-        ? '. Floodgate writes claim + job "processing" + job "completed" + claim complete; the Powertools consumer writes claim (PutItem) + job "completed" + claim complete. The "processing" mark is the extra write: folding it into the claim or dropping it (the completion write is fenced anyway) would bring Floodgate to 3.'
+        ? '. Floodgate writes more per record than the Powertools consumer (claim (PutItem) + job "completed" + claim complete): see the operations above for the extra one.'
         : '.';
     out.push(msg + extra);
+    if (ov.floodgate.ddbWriteUnitsPerRecord != null && ov.powertools.ddbWriteUnitsPerRecord != null) {
+      out.push(
+        `write capacity units per record (items <= 1 KB; a TransactWriteItems bills each item twice): floodgate ${f(ov.floodgate.ddbWriteUnitsPerRecord)} vs powertools ${f(ov.powertools.ddbWriteUnitsPerRecord)}` +
+          (ov.floodgate.ddbWriteUnitsPerRecord > ov.powertools.ddbWriteUnitsPerRecord ? ' - equal request counts can still cost more on an on-demand table.' : '.'),
+      );
+    }
+    const lat = (side: typeof ov.floodgate) => Object.entries(side.ddbLatencyMs ?? {}).map(([op, ms]) => `${op} ${f(ms, 1)} ms`).join(', ');
+    if (ov.floodgate.ddbLatencyMs && ov.powertools.ddbLatencyMs) {
+      out.push(`DynamoDB Local latency per request in the no-op run: floodgate ${lat(ov.floodgate)}; powertools ${lat(ov.powertools)} (the emulator serialises writes; a record's requests run one after another, so per-request latency sets the records/s of one execution).`);
+    }
   }
   if (ov.floodgate.recordsPerSec !== null && ov.powertools.recordsPerSec !== null) {
     const x = ratio(ov.floodgate.recordsPerSec, ov.powertools.recordsPerSec);

@@ -33,6 +33,8 @@ export interface PipelineResult {
   readonly peakRssMb: number | null;
   /** DynamoDB data-plane requests (counted at the wire) per record processed. */
   readonly ddbRequestsPerRecord: number | null;
+  /** Write capacity units those requests would consume (items <= 1 KB; transactions count twice). */
+  readonly ddbWriteUnitsPerRecord: number | null;
   readonly images: number;
   readonly completed: number;
   readonly failed: number;
@@ -55,7 +57,10 @@ export interface MemoryResult {
 export interface OverheadSide {
   readonly recordsPerSec: number | null;
   readonly ddbRequestsPerRecord: number | null;
+  readonly ddbWriteUnitsPerRecord: number | null;
   readonly ddbByOperation: Readonly<Record<string, number>>;
+  /** Mean wire latency per DynamoDB operation (request in -> response out at the counting proxy), ms. */
+  readonly ddbLatencyMs?: Readonly<Record<string, number>>;
   readonly elapsedMs: number | null;
   readonly error?: string;
 }

@@ -59,7 +59,7 @@ export const QUICK_PLAN: BenchPlan = {
   mode: 'quick',
   limitImages: 6,
   limitConcurrencies: [1, 2, 3, 4],
-  pipelineImages: 10,
+  pipelineImages: 20,
   warmupImages: 2,
   memoryBatch: 20,
   overheadRecords: 200,
@@ -107,10 +107,10 @@ export function pickImages(images: readonly BenchImage[], n: number, opts: { png
 }
 
 const skippedPipeline = (n: number, why: string): PipelineResult => ({
-  imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, images: n, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error: why,
+  imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, images: n, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error: why,
 });
 const skippedMemory = (n: number, why: string): MemoryResult => ({ peakRssMb: null, images: n, elapsedMs: null, maxInFlightRender: null, error: why });
-const skippedOverhead = (why: string): OverheadSide => ({ recordsPerSec: null, ddbRequestsPerRecord: null, ddbByOperation: {}, elapsedMs: null, error: why });
+const skippedOverhead = (why: string): OverheadSide => ({ recordsPerSec: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, ddbByOperation: {}, elapsedMs: null, error: why });
 const skippedCold = (why: string): ColdStartSide => ({ bundleBytes: null, initMsMedian: null, initMsSamples: [], error: why });
 
 async function main(): Promise<void> {

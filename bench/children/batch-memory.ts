@@ -1,7 +1,7 @@
 /**
  * `bounded` / `unbounded`: one batch of large images, GET from S3 -> renderImage -> PUT renditions to S3,
- * scheduled either by Floodgate's batch runtime and lanes (runBatch + createLanes, the lane sizes the
- * stack configures) or by a plain Promise.all over the same per-record function (what an unbounded
+ * scheduled either by Floodgate's batch runtime and lanes (runBatch + createLanes with the lane sizes the
+ * stack configures and the default memory lane) or by a plain Promise.all over the same per-record function (what an unbounded
  * consumer does, e.g. Powertools' BatchProcessor). Same sharp settings in both; only scheduling differs.
  * The process's VmHWM at the end is the figure.
  */
@@ -39,19 +39,26 @@ let rendering = 0;
 let maxRendering = 0;
 let failures = 0;
 
-async function processRecord(key: string, index: number, ctx: Pick<RecordContext, 'io' | 'cpu'>): Promise<void> {
-  const source = await ctx.io(async () => {
-    const res = await s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: key }));
-    return Buffer.from(await res.Body!.transformToByteArray());
-  });
-  const outputs = await ctx.cpu(async () => {
-    rendering++;
-    maxRendering = Math.max(maxRendering, rendering);
-    try {
-      return await renderImage(source, { renditions: input.renditions });
-    } finally {
-      rendering--;
-    }
+/**
+ * The worker's record shape (lambda/image-worker/worker.ts): download and render inside the memory lane
+ * (few sources held at once), the download in the I/O lane, the render in the CPU lane, uploads after
+ * the memory slot is freed. The unbounded mode passes pass-through lanes.
+ */
+async function processRecord(key: string, index: number, ctx: Pick<RecordContext, 'io' | 'cpu' | 'memory'>): Promise<void> {
+  const outputs = await ctx.memory(async () => {
+    const source = await ctx.io(async () => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: input.bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    });
+    return ctx.cpu(async () => {
+      rendering++;
+      maxRendering = Math.max(maxRendering, rendering);
+      try {
+        return await renderImage(source, { renditions: input.renditions });
+      } finally {
+        rendering--;
+      }
+    });
   });
   await Promise.all(
     outputs.map((o) =>
@@ -74,7 +81,7 @@ if (input.mode === 'bounded') {
   failures = report.batchItemFailures.length + report.counts.permanent;
 } else {
   const direct = <T>(task: () => Promise<T>): Promise<T> => task();
-  const results = await Promise.allSettled(input.keys.map((key, index) => processRecord(key, index, { io: direct, cpu: direct })));
+  const results = await Promise.allSettled(input.keys.map((key, index) => processRecord(key, index, { io: direct, cpu: direct, memory: direct })));
   failures = results.filter((r) => r.status === 'rejected').length;
 }
 const elapsedMs = performance.now() - start;

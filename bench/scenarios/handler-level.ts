@@ -68,12 +68,14 @@ export async function runOverheadSide(setup: HandlerLevelSetup, worker: 'floodga
       invocationMs: 60_000,
     });
     const counts = setup.counter.snapshot();
+    const ddbLatencyMs = setup.counter.latencies();
+    const writeUnits = setup.counter.writeUnits();
     if (r.failures > 0) throw new Error(`${r.failures} of ${records} records failed`);
     const recordsPerSec = (records * 1000) / r.elapsedMs;
-    setup.log(`overhead ${worker}: ${recordsPerSec.toFixed(1)} records/s, ${requestsPerRecord(counts, records)?.toFixed(2)} DynamoDB requests/record ${JSON.stringify(counts)}`);
-    return { recordsPerSec, ddbRequestsPerRecord: requestsPerRecord(counts, records), ddbByOperation: counts, elapsedMs: r.elapsedMs };
+    setup.log(`overhead ${worker}: ${recordsPerSec.toFixed(1)} records/s, ${requestsPerRecord(counts, records)?.toFixed(2)} DynamoDB requests/record ${JSON.stringify(counts)}, ${(writeUnits / records).toFixed(2)} write units/record, mean latency ms ${JSON.stringify(ddbLatencyMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`);
+    return { recordsPerSec, ddbRequestsPerRecord: requestsPerRecord(counts, records), ddbWriteUnitsPerRecord: writeUnits / records, ddbByOperation: counts, ddbLatencyMs, elapsedMs: r.elapsedMs };
   } catch (err) {
-    return { recordsPerSec: null, ddbRequestsPerRecord: null, ddbByOperation: {}, elapsedMs: null, error: (err as Error).message };
+    return { recordsPerSec: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, ddbByOperation: {}, elapsedMs: null, error: (err as Error).message };
   }
 }
 

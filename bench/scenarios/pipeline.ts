@@ -46,6 +46,10 @@ export interface StageProfile {
   readonly invocations: number;
   readonly coldStarts: number;
   readonly meanInitMs: number | null;
+  /** The worker's CPU lane size (FLOODGATE_CPU_CONCURRENCY), when set. */
+  readonly cpuLane: number | null;
+  /** Records per invocation in the measured phase. */
+  readonly batchSizes: readonly number[];
 }
 
 const STAGE_METRICS = ['claim', 'download', 'render', 'upload', 'complete'];
@@ -73,7 +77,7 @@ export class StageCollector {
 }
 
 function unmeasured(o: PipelineOptions, error: string): PipelineResult {
-  return { imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, images: o.images.length, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error };
+  return { imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, images: o.images.length, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error };
 }
 
 export async function runPipeline(o: PipelineOptions): Promise<{ result: PipelineResult; profile: StageProfile | null }> {
@@ -178,6 +182,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     await waitDeleted(warmJobs.length);
     const afterWarm = runner.stats().messagesDeleted;
     const hostWarm = host.stats();
+    const warmInvocations = runner.stats().invocationLog.length;
 
     // Measured round: sources are uploaded first, then every message is sent at once.
     const jobs = await upload(`run-${o.name}`, o.images);
@@ -188,6 +193,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     const elapsedMs = performance.now() - t0;
     const ddbByOperation = counter.snapshot();
     const ddbLatencyMs = counter.latencies();
+    const writeUnits = counter.writeUnits();
 
     // Check the outcome in the jobs table.
     const statuses = new Map<string, string>();
@@ -206,6 +212,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       ratioToLimit: ratio(imagesPerSec, o.limitImagesPerSec),
       peakRssMb: hs.maxPeakRssKb / 1024,
       ddbRequestsPerRecord: requestsPerRecord(ddbByOperation, jobs.length),
+      ddbWriteUnitsPerRecord: writeUnits / jobs.length,
       images: jobs.length,
       completed,
       failed,
@@ -222,6 +229,8 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       invocations: hs.invocations - hostWarm.invocations,
       coldStarts,
       meanInitMs: newInits.length ? newInits.reduce((a, b) => a + b, 0) / newInits.length : null,
+      cpuLane: env['FLOODGATE_CPU_CONCURRENCY'] ? Number(env['FLOODGATE_CPU_CONCURRENCY']) : null,
+      batchSizes: rs.invocationLog.slice(warmInvocations).map((i) => i.batchSize),
     };
     log(
       `${o.name}: ${completed}/${jobs.length} in ${(elapsedMs / 1000).toFixed(1)} s = ${imagesPerSec?.toFixed(2)} img/s, peak RSS ${result.peakRssMb?.toFixed(0)} MB, ` +

@@ -1,0 +1,210 @@
+/** Correctness of the benchmark's pure helpers (no timing assertions: benchmarks are scripts). */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { bestOf, evaluateTargets, median, parseVmHwmKb, ratio, requestsPerRecord } from '../../bench/stats';
+import { operationFromTarget, DATA_PLANE_OPERATIONS } from '../../bench/ddb-counter';
+import { parseChildResult } from '../../bench/child';
+import { collectErrors, escapeHtml, renderHtml, renderTable, barChart } from '../../bench/report';
+import { RESULT_KEYS, type BenchResult } from '../../bench/result';
+import { parseArgs, pickImages, pickKeys, FULL_PLAN, QUICK_PLAN } from '../../bench/run';
+import { StageCollector } from '../../bench/scenarios/pipeline';
+import { findings } from '../../bench/findings';
+import type { BenchImage } from '../../bench/images';
+
+const machine = { cpus: 2, cpuModel: 'test', totalMemMb: 4096, node: '24', sharp: '0.35.5', libvips: '8.18.7', platform: 'linux-x64' };
+
+function sample(over: Partial<BenchResult> = {}): BenchResult {
+  const pipeline = { imagesPerSec: 4, ratioToLimit: 0.8, peakRssMb: 300, ddbRequestsPerRecord: 4, ddbWriteUnitsPerRecord: 6, images: 40, completed: 40, failed: 0, elapsedMs: 10_000, maxConcurrentExecutions: 4, ddbByOperation: { UpdateItem: 160 } };
+  return {
+    limit: { imagesPerSec: 5, bestConcurrency: 2, byConcurrency: { '1': 3, '2': 5 }, images: 20, renditions: ['thumb'], machine },
+    floodgate: pipeline,
+    powertools: { ...pipeline, imagesPerSec: 3, ratioToLimit: 0.6, ddbRequestsPerRecord: 3, ddbWriteUnitsPerRecord: 3, ddbByOperation: { PutItem: 40, UpdateItem: 80 } },
+    bounded: { peakRssMb: 200, images: 50, elapsedMs: 1000, maxInFlightRender: 1 },
+    unbounded: { peakRssMb: 600, images: 50, elapsedMs: 900, maxInFlightRender: 50 },
+    overhead: {
+      records: 100,
+      floodgate: { recordsPerSec: 50, ddbRequestsPerRecord: 4, ddbWriteUnitsPerRecord: 6, ddbByOperation: { UpdateItem: 400 }, elapsedMs: 2000 },
+      powertools: { recordsPerSec: 100, ddbRequestsPerRecord: 3, ddbWriteUnitsPerRecord: 3, ddbByOperation: { PutItem: 100, UpdateItem: 200 }, elapsedMs: 1000 },
+    },
+    scaling: { runs: [{ jobs: 10, elapsedMs: 100, msPerJob: 10, peakRssMb: 100 }, { jobs: 100, elapsedMs: 1000, msPerJob: 10, peakRssMb: 120 }], timePerJobGrowth: 1, memoryGrowth: 1.2 },
+    coldStart: { samples: 3, floodgate: { bundleBytes: 1000, initMsMedian: 100, initMsSamples: [90, 100, 110] }, powertools: { bundleBytes: 2000, initMsMedian: 150, initMsSamples: [150] } },
+    ...over,
+  };
+}
+
+describe('stats', () => {
+  it('median of odd and even lists, null for none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNull();
+  });
+
+  it('median lies between min and max (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1 }), (xs) => {
+        const m = median(xs)!;
+        return m >= Math.min(...xs) && m <= Math.max(...xs);
+      }),
+    );
+  });
+
+  it('ratio refuses missing or zero denominators', () => {
+    expect(ratio(1, 2)).toBe(0.5);
+    expect(ratio(null, 2)).toBeNull();
+    expect(ratio(1, 0)).toBeNull();
+    expect(ratio(1, undefined)).toBeNull();
+  });
+
+  it('parses VmHWM from /proc status text', () => {
+    expect(parseVmHwmKb('Name:\tnode\nVmPeak:\t 999 kB\nVmHWM:\t  123456 kB\nVmRSS:\t 1 kB\n')).toBe(123456);
+    expect(parseVmHwmKb('Name: x\n')).toBeNull();
+  });
+
+  it('bestOf picks the highest throughput, ties to the lower concurrency', () => {
+    expect(bestOf({ '1': 3, '2': 5, '3': 5, '4': 4 })).toEqual({ concurrency: 2, value: 5 });
+    expect(bestOf({})).toBeNull();
+  });
+
+  it('requests per record sums every operation', () => {
+    expect(requestsPerRecord({ PutItem: 10, UpdateItem: 20 }, 10)).toBe(3);
+    expect(requestsPerRecord({ PutItem: 10 }, 0)).toBeNull();
+  });
+});
+
+describe('targets', () => {
+  it('judges each target from the figures', () => {
+    const t = Object.fromEntries(evaluateTargets(sample()).map((x) => [x.id, x.status]));
+    expect(t).toEqual({ 'floodgate-vs-limit': 'fail', 'floodgate-vs-powertools': 'pass', 'bounded-memory': 'pass', 'ddb-requests': 'fail', scaling: 'pass' });
+  });
+
+  it('an unmeasured figure is unknown, never pass', () => {
+    const r = sample({ floodgate: { ...sample().floodgate, ratioToLimit: null, imagesPerSec: null, ddbRequestsPerRecord: null } });
+    const r2 = { ...r, overhead: { ...r.overhead, floodgate: { ...r.overhead.floodgate, ddbRequestsPerRecord: null } } };
+    const t = Object.fromEntries(evaluateTargets(r2).map((x) => [x.id, x.status]));
+    expect(t['floodgate-vs-limit']).toBe('unknown');
+    expect(t['floodgate-vs-powertools']).toBe('unknown');
+    expect(t['ddb-requests']).toBe('unknown');
+  });
+
+  it('bounded memory passes at exactly half and fails above', () => {
+    const at = (b: number) => evaluateTargets(sample({ bounded: { ...sample().bounded, peakRssMb: b } })).find((x) => x.id === 'bounded-memory')!.status;
+    expect(at(300)).toBe('pass');
+    expect(at(301)).toBe('fail');
+  });
+});
+
+describe('DynamoDB wire counter', () => {
+  it('reads the operation from X-Amz-Target', () => {
+    expect(operationFromTarget('DynamoDB_20120810.PutItem')).toBe('PutItem');
+    expect(operationFromTarget(['DynamoDB_20120810.UpdateItem'])).toBe('UpdateItem');
+    expect(operationFromTarget('AmazonSQS.SendMessage')).toBeNull();
+    expect(operationFromTarget(undefined)).toBeNull();
+    expect(DATA_PLANE_OPERATIONS.has('CreateTable')).toBe(false);
+    expect(DATA_PLANE_OPERATIONS.has('TransactWriteItems')).toBe(true);
+  });
+});
+
+describe('child result line', () => {
+  it('takes the last marked line and ignores logs', () => {
+    const out = 'log\nBENCH_RESULT {"a":1,"peakRssKb":5}\nnoise\nBENCH_RESULT {"a":2,"peakRssKb":7}\ntrailing\n';
+    expect(parseChildResult<{ a: number }>(out)).toEqual({ a: 2, peakRssKb: 7 });
+    expect(parseChildResult('nothing')).toBeNull();
+  });
+});
+
+describe('report', () => {
+  it('escapes HTML', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  it('renders a self-contained page with inline SVG and no external resources', () => {
+    const html = renderHtml(sample(), { startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, mode: 'quick', command: 'npm run bench -- --quick' }, ['a <finding>']);
+    expect(html).toContain('<svg');
+    expect(html).toContain('a &lt;finding&gt;');
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org)/);
+  });
+
+  it('draws missing values as n/a and scales bars to the largest value', () => {
+    const svg = barChart('t', 'u', [
+      { label: 'a', value: 10, colour: '#000' },
+      { label: 'b', value: 5, colour: '#000' },
+      { label: 'c', value: null, colour: '#000' },
+    ]);
+    const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths[0]).toBeCloseTo(widths[1]! * 2, 0);
+    expect(widths[2]).toBe(0);
+    expect(svg).toContain('>n/a<');
+  });
+
+  it('table lists every target and every unmeasured section', () => {
+    const r = sample({ scaling: { runs: [], timePerJobGrowth: null, memoryGrowth: null, error: 'boom' } });
+    const table = renderTable(r, { startedAt: 'x', durationMs: 1, mode: 'full', command: 'c' });
+    expect(table).toContain('FAIL    floodgate / limit >= 0.85');
+    expect(table).toContain('UNKNOWN scaling');
+    expect(collectErrors(r)).toEqual(['scaling: boom']);
+    expect(table).toContain('scaling: boom');
+  });
+});
+
+describe('run options', () => {
+  it('parses flags', () => {
+    expect(parseArgs([]).plan).toBe(FULL_PLAN);
+    expect(parseArgs(['--quick', '--json'])).toMatchObject({ plan: QUICK_PLAN, json: true });
+    expect([...parseArgs(['--only', 'limit,coldStart']).only]).toEqual(['limit', 'coldStart']);
+    expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section "nope"/);
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/);
+  });
+
+  it('the full plan is what the issue asks', () => {
+    expect(FULL_PLAN.memoryBatch).toBe(50);
+    expect(FULL_PLAN.scalingSizes).toEqual([1000, 5000, 20000]);
+    expect(FULL_PLAN.limitConcurrencies).toEqual([1, 2, 3, 4]);
+  });
+
+  it('picks images cycling through the set, with a share of PNGs', () => {
+    const img = (name: string, format: 'jpeg' | 'png'): BenchImage => ({ name, path: name, format, width: 1, height: 1, bytes: 1 });
+    const set = [img('a.jpg', 'jpeg'), img('b.jpg', 'jpeg'), img('c.png', 'png')];
+    const picked = pickImages(set, 10);
+    expect(picked).toHaveLength(10);
+    expect(picked.filter((i) => i.format === 'png')).toHaveLength(1);
+    expect(pickImages(set, 5, { pngShare: 0 }).every((i) => i.format === 'jpeg')).toBe(true);
+  });
+
+  it('the JSON object has exactly the documented keys, in order', () => {
+    const extra = { ...sample(), targets: [] } as unknown as BenchResult;
+    expect(Object.keys(pickKeys(extra))).toEqual([...RESULT_KEYS]);
+    expect(RESULT_KEYS).toEqual(['limit', 'floodgate', 'powertools', 'bounded', 'unbounded', 'overhead', 'scaling', 'coldStart']);
+  });
+});
+
+describe('findings', () => {
+  it('explains a missed limit target with the stage times and names the extra DynamoDB write', () => {
+    const notes = findings(sample(), {
+      floodgate: { stagesMs: { claim: 20, download: 30, render: 400, upload: 30, complete: 20 }, ddbLatencyMs: { UpdateItem: 12 }, invocations: 5, coldStarts: 1, meanInitMs: 300, cpuLane: 1, batchSizes: [10, 10] },
+    });
+    const text = notes.join('\n');
+    expect(text).toContain('render 400 ms (80%)');
+    expect(text).toContain('1 cold starts');
+    expect(text).toContain('UpdateItem 4.00 = 4.00');
+    expect(text).toContain('Floodgate writes more per record');
+    expect(text).toContain('2 invocation(s) of 10, 10 records; each renders at most 1 image(s)');
+    expect(text).toContain('write capacity units per record (items <= 1 KB; a TransactWriteItems bills each item twice): floodgate 6.00 vs powertools 3.00');
+  });
+
+  it('aggregates EMF stage averages weighted by records', () => {
+    const c = new StageCollector();
+    c.add({ json: { _aws: {}, RecordsSucceeded: 1, renderDurationAvg: 100 } });
+    c.add({ json: { _aws: {}, RecordsSucceeded: 3, renderDurationAvg: 200 } });
+    c.add({ json: { level: 'INFO', renderDurationAvg: 1e9 } });
+    expect(c.result()).toEqual({ render: 175 });
+  });
+});
+
+describe('write units', () => {
+  it('counts transaction items twice and batch items once', async () => {
+    const { writeUnitsOf } = await import('../../bench/ddb-counter');
+    expect(writeUnitsOf('TransactWriteItems', JSON.stringify({ TransactItems: [{ Update: {} }, { Update: {} }] }))).toBe(4);
+    expect(writeUnitsOf('BatchWriteItem', JSON.stringify({ RequestItems: { a: [{}, {}], b: [{}] } }))).toBe(3);
+    expect(writeUnitsOf('TransactWriteItems', 'not json')).toBe(0);
+  });
+});
