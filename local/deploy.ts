@@ -324,6 +324,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         const fnRef = str(props.FunctionName) ?? '';
         const fnEntry = [...resources.entries()].find(([, p]) => p.type === 'AWS::Lambda::Function' && (p.ref === fnRef || p.attributes.Arn === fnRef));
         if (!fnEntry) throw new UnsupportedResourceError(`${id}: function ${fnRef} is not a function of this stack`);
+        if (props.FilterCriteria !== undefined) log(`local deploy: ${id}: FilterCriteria is not emulated, every message is delivered to the function`);
         const types = (props.FunctionResponseTypes as string[] | undefined) ?? [];
         const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
         const maxConc = num(scaling?.MaximumConcurrency, `${id}.ScalingConfig.MaximumConcurrency`);
