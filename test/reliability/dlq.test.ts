@@ -15,6 +15,7 @@ import { STACK_NAME } from '../../lambda/shared/contract';
 import { endpointEnv } from '../../local/emulators';
 import { DlqClient } from '../../tools/dlq/dlq-client';
 import { decideRedrive, groupByClass, REDRIVE_COUNT_ATTRIBUTE, RETRIES_EXHAUSTED, toDlqEntry } from '../../tools/dlq/entries';
+import { FORCED_PERMANENT_NOTE, formatRedrive } from '../../tools/dlq/format';
 import { queuesFromOutputs, queueUrlParts, sqsClientFor } from '../../tools/dlq/target';
 import { localClients, localEndpoints } from '../support/local-env';
 
@@ -106,6 +107,13 @@ describe('DLQ entries (pure)', () => {
     expect(decideRedrive(e('x', 'CorruptImage', 'r'), false).redrive).toBe(false);
     expect(decideRedrive(e('x', 'CorruptImage', 'r'), true).redrive).toBe(true);
     expect(decideRedrive(toDlqEntry({ MessageId: 'y', Body: '' }), false).redrive).toBe(true);
+  });
+
+  it('a forced redrive of a permanent failure says that the worker will skip it as finished', () => {
+    const perm = toDlqEntry({ MessageId: 'p', Body: '', MessageAttributes: { ErrorClass: s('CorruptImage'), ErrorKind: s('permanent') } });
+    const retry = toDlqEntry({ MessageId: 'r', Body: '' });
+    expect(formatRedrive({ redriven: [perm], refused: [], failed: [], notFound: [] }, 'q')).toContain(FORCED_PERMANENT_NOTE);
+    expect(formatRedrive({ redriven: [retry], refused: [], failed: [], notFound: [] }, 'q')).not.toContain(FORCED_PERMANENT_NOTE);
   });
 
   it('reads queue URLs from cdk --outputs-file JSON and names what is missing', () => {

@@ -51,6 +51,15 @@ export function formatEntry(e: DlqEntry): string {
   return lines.join('\n');
 }
 
+/**
+ * What a forced redrive of a permanent failure does with this worker (checked on the local stack): the job's
+ * idempotency record says failed, so the message is skipped as a finished duplicate while that record lives
+ * (15 days), and the jobs record is terminal (forward-only), so a later attempt dead-letters it again.
+ */
+export const FORCED_PERMANENT_NOTE =
+  'Note: the worker treats a job that failed permanently as finished (its idempotency record and its forward-only job record say failed): ' +
+  'a redriven copy is skipped as a duplicate, not reprocessed. To process the input again after fixing the cause, submit it as a new job (new Idempotency-Key).';
+
 export function formatRedrive(r: RedriveResult, sourceUrl: string): string {
   const lines = [`Redrove ${r.redriven.length} message${r.redriven.length === 1 ? '' : 's'} to ${sourceUrl}`];
   for (const e of r.redriven.slice(0, 20)) lines.push(`    ${e.messageId}  ${e.jobId ?? '-'}  ${e.errorClass}`);
@@ -64,5 +73,6 @@ export function formatRedrive(r: RedriveResult, sourceUrl: string): string {
     for (const { entry, why } of r.failed) lines.push(`    ${entry.messageId}  ${why}`);
   }
   if (r.notFound.length > 0) lines.push(`Not in the DLQ: ${r.notFound.join(' ')}`);
+  if (r.redriven.some((e) => e.kind === 'permanent')) lines.push(FORCED_PERMANENT_NOTE);
   return lines.join('\n');
 }
