@@ -85,7 +85,10 @@ describe('bad-input corpus on the local stack', () => {
       // Sent as raw text, exactly as a client would (malformed JSON included).
       const res = await api.requestText('POST', '/jobs', body, { 'idempotency-key': `corpus-${run}-${m.name}` });
       expect([400, 413], `${m.name}: ${res.status} ${res.body.slice(0, 200)}`).toContain(res.status);
-      expect(res.body.length, m.name).toBeGreaterThan(0);
+      // The answer names the field at fault (or the body itself).
+      const field = (res.json as { error?: { field?: string } } | undefined)?.error?.field ?? '';
+      const expected = /^key-|sourceKey/.test(m.name) ? 'sourceKey' : m.name.startsWith('renditions') ? 'renditions' : m.name.startsWith('watermark') ? 'watermark' : m.name === 'unknown-field' ? 'priority' : 'body';
+      expect(field.startsWith(expected), `${m.name}: ${res.body.slice(0, 200)}`).toBe(true);
     }
     // The upload door: a zero-byte or oversized file is refused before any URL is signed.
     for (const contentLength of [0, 50 * 1024 * 1024 + 1]) {
