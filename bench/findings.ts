@@ -97,8 +97,17 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
   if (r.scaling.runs.length > 1) {
     out.push(
       `scaling ${r.scaling.runs.map((s) => s.jobs).join(' / ')} jobs: ms/job ${r.scaling.runs.map((s) => f(s.msPerJob, 2)).join(' / ')}, peak RSS ${r.scaling.runs.map((s) => f(s.peakRssMb, 0)).join(' / ')} MB ` +
-        `(batches of up to 10,000 records, Lambda's maximum; the event itself grows with the batch).`,
+        `(batches of up to 10,000 records, Lambda's maximum; the event itself grows with the batch); ` +
+        `peak JS heap in use ${r.scaling.runs.map((s) => f(s.peakHeapUsedMb, 0)).join(' / ')} MB, heap after a full GC at the end ${r.scaling.runs.map((s) => f(s.retainedHeapMb, 1)).join(' / ')} MB ` +
+        `(flat after GC = nothing accumulates across batches; peak heap above it = one batch's live records and garbage V8 had not yet collected).`,
     );
+    const lh = r.scaling.liveHeap;
+    if (lh) {
+      out.push(
+        `live data per record: one batch of ${lh.jobs} with a forced full GC every second held at most ${f(lh.maxLiveHeapMb - lh.baselineHeapMb, 1)} MB above its ${f(lh.baselineHeapMb, 1)} MB baseline = ${f(lh.perRecordKb, 2)} KB per record (the SQS event included); ` +
+          `so peak RSS growing with the run is V8 collecting lazily, not records being kept.`,
+      );
+    }
   }
 
   // Cold start.

@@ -76,6 +76,10 @@ export interface ScalingRun {
   readonly elapsedMs: number;
   readonly msPerJob: number;
   readonly peakRssMb: number;
+  /** Most JS heap in use while the batches ran (live data plus garbage not yet collected). */
+  readonly peakHeapUsedMb?: number;
+  /** JS heap still reachable after a full GC at the end (a leak would grow it with the job count). */
+  readonly retainedHeapMb?: number | null;
 }
 
 export interface ScalingResult {
@@ -84,6 +88,11 @@ export interface ScalingResult {
   readonly timePerJobGrowth: number | null;
   /** Peak RSS of the largest run divided by the smallest: ~1 means memory does not grow with jobs. */
   readonly memoryGrowth: number | null;
+  /**
+   * Diagnostic run (not part of the growth figures): one batch with a forced full GC every second; the
+   * live heap above the baseline, divided by the batch size, is what each record in a batch really holds.
+   */
+  readonly liveHeap?: { readonly jobs: number; readonly baselineHeapMb: number; readonly maxLiveHeapMb: number; readonly perRecordKb: number };
   readonly error?: string;
 }
 

@@ -36,10 +36,11 @@ export interface BenchPlan {
   readonly limitImages: number;
   readonly limitConcurrencies: readonly number[];
   readonly pipelineImages: number;
-  readonly warmupImages: number;
   readonly memoryBatch: number;
   readonly overheadRecords: number;
   readonly scalingSizes: readonly number[];
+  /** Records of the live-heap diagnostic batch. */
+  readonly scalingDiagnosticJobs: number;
   readonly coldStartSamples: number;
 }
 
@@ -48,10 +49,10 @@ export const FULL_PLAN: BenchPlan = {
   limitImages: 20,
   limitConcurrencies: [1, 2, 3, 4],
   pipelineImages: 40,
-  warmupImages: 10,
   memoryBatch: 50,
   overheadRecords: 1000,
   scalingSizes: [1000, 5000, 20000],
+  scalingDiagnosticJobs: 4000,
   coldStartSamples: 7,
 };
 
@@ -60,10 +61,10 @@ export const QUICK_PLAN: BenchPlan = {
   limitImages: 6,
   limitConcurrencies: [1, 2, 3, 4],
   pipelineImages: 20,
-  warmupImages: 2,
   memoryBatch: 20,
   overheadRecords: 200,
   scalingSizes: [200, 1000, 4000],
+  scalingDiagnosticJobs: 1000,
   coldStartSamples: 3,
 };
 
@@ -173,11 +174,10 @@ async function main(): Promise<void> {
     // 2-3. end to end, Floodgate then Powertools, same images.
     if (wants('pipeline')) {
       const pipelineImages = pickImages(images, plan.pipelineImages);
-      const warmup = pickImages([...images].reverse(), plan.warmupImages, { pngShare: 0 });
       for (const name of ['floodgate', 'powertools'] as const) {
         const r = synthError
           ? { result: skippedPipeline(plan.pipelineImages, `synth failed: ${synthError}`), profile: null }
-          : await runPipeline({ name, assemblyDir: assemblyOf(name), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupImages: warmup, limitImagesPerSec: limit.imagesPerSec, log });
+          : await runPipeline({ name, assemblyDir: assemblyOf(name), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, log });
         if (name === 'floodgate') floodgate = r.result;
         else powertools = r.result;
         if (r.profile) profiles[name] = r.profile;
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
           overheadFloodgate = await runOverheadSide(setup, 'floodgate', plan.overheadRecords, key);
           overheadPowertools = await runOverheadSide(setup, 'powertools', plan.overheadRecords, key);
         }
-        if (wants('scaling')) scaling = await runScaling(setup, plan.scalingSizes, key);
+        if (wants('scaling')) scaling = await runScaling(setup, plan.scalingSizes, key, plan.scalingDiagnosticJobs);
       } catch (err) {
         const msg = (err as Error).message;
         if (wants('overhead')) [overheadFloodgate, overheadPowertools] = [skippedOverhead(msg), skippedOverhead(msg)];

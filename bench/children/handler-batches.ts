@@ -20,6 +20,11 @@ interface Input {
   readonly jobPrefix: string;
   /** Remaining time each invocation is given (ms). */
   readonly invocationMs: number;
+  /**
+   * Diagnostic mode: force a full GC every this many ms and record the heap still in use (live data).
+   * Changes the GC behaviour, so its peak RSS is not the scaling figure. Needs --expose-gc.
+   */
+  readonly liveHeapSampleMs?: number;
 }
 
 const input = childInput<Input>();
@@ -72,6 +77,23 @@ function context(deadline: number): Context {
 
 let failures = 0;
 let batches = 0;
+// Heap in use, sampled while batches run (live data + garbage not yet collected), and after a full GC
+// between batches (what stays reachable): together they say whether peak RSS is data or GC slack.
+let peakHeapUsed = 0;
+let retainedAfterGc = 0;
+const sampler = setInterval(() => (peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed)), 20);
+const gc = (globalThis as { gc?: () => void }).gc;
+let baselineHeap = 0;
+let maxLiveHeap = 0;
+let liveSampler: NodeJS.Timeout | undefined;
+if (input.liveHeapSampleMs && gc) {
+  gc();
+  baselineHeap = process.memoryUsage().heapUsed;
+  liveSampler = setInterval(() => {
+    gc();
+    maxLiveHeap = Math.max(maxLiveHeap, process.memoryUsage().heapUsed);
+  }, input.liveHeapSampleMs);
+}
 const start = performance.now();
 for (let from = 0; from < input.records; from += input.batchSize) {
   const n = Math.min(input.batchSize, input.records - from);
@@ -80,6 +102,13 @@ for (let from = 0; from < input.records; from += input.batchSize) {
   const res = await handler(event, context(Date.now() + input.invocationMs));
   failures += res.batchItemFailures.length;
   batches++;
+  peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
 }
 const elapsedMs = performance.now() - start;
-reportResult({ records: input.records, batches, failures, elapsedMs });
+clearInterval(sampler);
+if (liveSampler) clearInterval(liveSampler);
+if (gc) {
+  gc();
+  retainedAfterGc = process.memoryUsage().heapUsed;
+}
+reportResult({ records: input.records, batches, failures, elapsedMs, peakHeapUsedMb: peakHeapUsed / 1048576, retainedHeapMb: gc ? retainedAfterGc / 1048576 : null, baselineHeapMb: baselineHeap / 1048576, maxLiveHeapMb: maxLiveHeap / 1048576 });

@@ -53,6 +53,10 @@ interface ChildOut {
   batches: number;
   failures: number;
   elapsedMs: number;
+  peakHeapUsedMb: number;
+  retainedHeapMb: number | null;
+  baselineHeapMb: number;
+  maxLiveHeapMb: number;
 }
 
 export async function runOverheadSide(setup: HandlerLevelSetup, worker: 'floodgate' | 'powertools', records: number, sourceKey: string): Promise<OverheadSide> {
@@ -82,7 +86,7 @@ export async function runOverheadSide(setup: HandlerLevelSetup, worker: 'floodga
 /** Lambda's largest SQS batch; bigger job counts are several invocations in a row. */
 export const MAX_BATCH = 10_000;
 
-export async function runScaling(setup: HandlerLevelSetup, sizes: readonly number[], sourceKey: string): Promise<ScalingResult> {
+export async function runScaling(setup: HandlerLevelSetup, sizes: readonly number[], sourceKey: string, diagnosticJobs: number): Promise<ScalingResult> {
   const runs: ScalingRun[] = [];
   try {
     for (const jobs of sizes) {
@@ -98,16 +102,25 @@ export async function runScaling(setup: HandlerLevelSetup, sizes: readonly numbe
           // Time is what is measured here, not Lambda's timeout: give every batch room to finish.
           invocationMs: 30 * 60_000,
         },
-        { timeoutMs: 30 * 60_000 },
+        { timeoutMs: 30 * 60_000, nodeArgs: ['--expose-gc'] },
       );
       if (r.failures > 0) throw new Error(`${r.failures} of ${jobs} jobs failed`);
-      const run = { jobs, elapsedMs: r.elapsedMs, msPerJob: r.elapsedMs / jobs, peakRssMb: r.peakRssKb / 1024 };
-      setup.log(`scaling: ${jobs} jobs in ${(r.elapsedMs / 1000).toFixed(1)} s (${run.msPerJob.toFixed(3)} ms/job), peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+      const run: ScalingRun = { jobs, elapsedMs: r.elapsedMs, msPerJob: r.elapsedMs / jobs, peakRssMb: r.peakRssKb / 1024, peakHeapUsedMb: r.peakHeapUsedMb, retainedHeapMb: r.retainedHeapMb };
+      setup.log(`scaling: ${jobs} jobs in ${(r.elapsedMs / 1000).toFixed(1)} s (${run.msPerJob.toFixed(3)} ms/job), peak RSS ${run.peakRssMb.toFixed(0)} MB, peak heap used ${r.peakHeapUsedMb.toFixed(0)} MB, heap after GC ${r.retainedHeapMb?.toFixed(1) ?? 'n/a'} MB`);
       runs.push(run);
     }
+    // Diagnostic: one batch with a full GC every second, to see how much of the peak is live data.
+    const jobs = Math.min(MAX_BATCH, diagnosticJobs);
+    const d = await runChild<ChildOut>(
+      CHILD,
+      { worker: 'floodgate', env: workerEnv(setup), records: jobs, batchSize: jobs, sourceKey, jobPrefix: `live-${Date.now().toString(36)}`, invocationMs: 30 * 60_000, liveHeapSampleMs: 1000 },
+      { timeoutMs: 30 * 60_000, nodeArgs: ['--expose-gc'] },
+    );
+    const liveHeap = { jobs, baselineHeapMb: d.baselineHeapMb, maxLiveHeapMb: d.maxLiveHeapMb, perRecordKb: ((d.maxLiveHeapMb - d.baselineHeapMb) * 1024) / jobs };
+    setup.log(`scaling diagnostic: one batch of ${jobs}, live heap (after forced GC, every 1 s) at most ${d.maxLiveHeapMb.toFixed(1)} MB over a ${d.baselineHeapMb.toFixed(1)} MB baseline = ${liveHeap.perRecordKb.toFixed(2)} KB per record in the batch`);
     const first = runs[0];
     const last = runs[runs.length - 1];
-    return { runs, timePerJobGrowth: ratio(last?.msPerJob, first?.msPerJob), memoryGrowth: ratio(last?.peakRssMb, first?.peakRssMb) };
+    return { runs, timePerJobGrowth: ratio(last?.msPerJob, first?.msPerJob), memoryGrowth: ratio(last?.peakRssMb, first?.peakRssMb), liveHeap };
   } catch (err) {
     const first = runs[0];
     const last = runs[runs.length - 1];

@@ -6,15 +6,16 @@
  * assembly differs between the two runs (bench/app.ts swaps the worker entry).
  *
  * Measured phase: from the first SendMessageBatch until the runner has deleted every message (success or
- * dead-lettered); jobs are then checked in the jobs table. A warm-up round first brings up execution
- * environments so that the measured phase is not mostly cold starts (environments created during the
- * measured phase still pay theirs inside it; that is what Lambda would do).
+ * dead-lettered); jobs are then checked in the jobs table. A warm-up round of as many tiny jobs first
+ * brings up the execution environments (steady state, like the limit's warm-up render); environments
+ * still created during the measured phase pay their cold start inside it, and the profile counts them.
  */
 import { BatchGetItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import sharp from 'sharp';
 import { readAssembly, selectStack } from '../../local/assembly';
 import { deployTemplate, type LocalDeployment } from '../../local/deploy';
 import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
@@ -31,7 +32,12 @@ export interface PipelineOptions {
   readonly endpoints: LocalEndpoints;
   readonly counter: DdbCounter;
   readonly images: readonly { name: string; path: string }[];
-  readonly warmupImages: readonly { name: string; path: string }[];
+  /**
+   * Warm-up jobs sent (and finished) before the measured phase, with a tiny JPEG each: as many as the
+   * measured phase has, so the runner forms the same batches and the same number of execution
+   * environments is started (cold starts happen here, cheaply), as in a steady stream on Lambda.
+   */
+  readonly warmupJobs: number;
   readonly limitImagesPerSec: number | null;
   readonly log: (m: string) => void;
   /** Give up on the measured phase after this long. @default 300000 */
@@ -144,11 +150,11 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
 
     const bucket = env[PIPELINE_ENV.uploadsBucket]!;
     const jobsTable = env[PIPELINE_ENV.jobsTable]!;
-    const upload = async (round: string, images: PipelineOptions['images']): Promise<{ jobId: string; key: string }[]> => {
+    const upload = async (round: string, images: readonly { name: string; body: () => Promise<Buffer> }[]): Promise<{ jobId: string; key: string }[]> => {
       const jobs: { jobId: string; key: string }[] = [];
       for (const [i, img] of images.entries()) {
         const key = `uploads/${round}/${i}-${img.name}`;
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await readFile(img.path) }));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: await img.body() }));
         jobs.push({ jobId: `${round}-${i}`, key });
       }
       return jobs;
@@ -177,7 +183,8 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     };
 
     // Warm-up round (not measured).
-    const warmJobs = await upload(`warm-${o.name}`, o.warmupImages);
+    const tiny = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const warmJobs = await upload(`warm-${o.name}`, Array.from({ length: o.warmupJobs }, () => ({ name: 'tiny.jpg', body: async () => tiny })));
     await sendAll(warmJobs);
     await waitDeleted(warmJobs.length);
     const afterWarm = runner.stats().messagesDeleted;
@@ -185,7 +192,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     const warmInvocations = runner.stats().invocationLog.length;
 
     // Measured round: sources are uploaded first, then every message is sent at once.
-    const jobs = await upload(`run-${o.name}`, o.images);
+    const jobs = await upload(`run-${o.name}`, o.images.map((img) => ({ name: img.name, body: () => readFile(img.path) })));
     counter.reset();
     const t0 = performance.now();
     await sendAll(jobs);
