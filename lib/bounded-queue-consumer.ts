@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -67,6 +69,14 @@ export interface BoundedQueueConsumerProps {
    * @default - none
    */
   readonly nodeModules?: string[];
+
+  /**
+   * Files copied into the asset after bundling (only with `entry`): destination path inside the asset
+   * -> absolute source path. For data the bundle cannot carry, e.g. fonts for text rendering (the Lambda
+   * runtime ships none).
+   * @default - none
+   */
+  readonly assetFiles?: Record<string, string>;
 
   /**
    * Extra environment for the function (only with `entry` or a `lambda.Function`). The FLOODGATE_* sizing
@@ -235,7 +245,7 @@ export class BoundedQueueConsumer extends Construct {
     const existing = props.consumerFunction;
     const owned = existing instanceof lambda.Function ? existing : undefined;
     if (existing !== undefined) {
-      for (const key of ['architecture', 'nodeModules', 'logRetention'] as const) {
+      for (const key of ['architecture', 'nodeModules', 'assetFiles', 'logRetention'] as const) {
         if (props[key] !== undefined) {
           throw new Error(`${this.node.path}: '${key}' applies only with 'entry'; configure it on your consumerFunction.`);
         }
@@ -506,6 +516,14 @@ export class BoundedQueueConsumer extends Construct {
       }),
     );
     const nodeModules = props.nodeModules ?? [];
+    for (const [dest, src] of Object.entries(props.assetFiles ?? {})) {
+      if (isAbsolute(dest) || dest.split(/[\\/]/).includes('..')) {
+        throw new Error(`${this.node.path}: assetFiles destination '${dest}' must be a relative path inside the asset.`);
+      }
+      if (!isAbsolute(src) || !existsSync(src)) {
+        throw new Error(`${this.node.path}: assetFiles source '${src}' (for '${dest}') must be an absolute path to an existing file.`);
+      }
+    }
     const npmCpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
     const fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
@@ -534,8 +552,12 @@ export class BoundedQueueConsumer extends Construct {
           // npm installs native packages (sharp's @img/sharp-linux-*) for the TARGET, not this machine.
           beforeInstall: (_inputDir: string, outputDir: string) =>
             nodeModules.length > 0 ? [`printf 'os=linux\\ncpu=${npmCpu}\\nlibc=glibc\\n' > "${outputDir}/.npmrc"`] : [],
-          afterBundling: (_inputDir: string, outputDir: string) =>
-            nodeModules.length > 0 ? [`rm -f "${outputDir}/.npmrc" "${outputDir}/package-lock.json"`] : [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            ...(nodeModules.length > 0 ? [`rm -f "${outputDir}/.npmrc" "${outputDir}/package-lock.json"`] : []),
+            ...Object.entries(props.assetFiles ?? {}).map(
+              ([dest, src]) => `mkdir -p "$(dirname "${outputDir}/${dest}")" && cp "${src}" "${outputDir}/${dest}"`,
+            ),
+          ],
         },
       },
     });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -21,6 +22,12 @@ import { JobApi } from './job-api';
 import { LockTable } from './lock-table';
 
 const IMAGE_WORKER_ENTRY = fileURLToPath(new URL('../lambda/image-worker/handler.ts', import.meta.url));
+/** Files copied into the worker asset so text watermarks have a font on Lambda (see lambda/image-worker/image/fonts.ts). */
+export const WORKER_FONT_FILES: Readonly<Record<string, string>> = {
+  'fonts/fonts.conf': fileURLToPath(new URL('../lambda/image-worker/fonts/fonts.conf', import.meta.url)),
+  // Bold: the watermark text is drawn bold.
+  'fonts/DejaVuSans-Bold.ttf': createRequire(import.meta.url).resolve('dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf'),
+};
 
 /** Properties of the {@link ImagePipelineStack}. */
 export interface ImagePipelineStackProps extends StackProps {
@@ -139,6 +146,9 @@ export class ImagePipelineStack extends Stack {
       entry: props.workerEntry ?? IMAGE_WORKER_ENTRY,
       architecture: props.architecture ?? architectureFromContext(this),
       nodeModules: ['sharp'],
+      // Text watermarks need a font and the Lambda runtime has none: ship DejaVu Sans and a fonts.conf
+      // beside the bundle (the handler points FONTCONFIG_FILE at it at cold start).
+      assetFiles: WORKER_FONT_FILES,
       memorySize: props.workerMemorySize ?? 2048,
       timeout: props.workerTimeout ?? Duration.seconds(60),
       maxConcurrency: props.workerMaxConcurrency ?? 10,

@@ -14,7 +14,8 @@ import { readRuntimeConfig, type RuntimeConfig } from '../runtime/config';
 import { deadLetterMessage, receiveCount, sendToDeadLetterQueue } from '../runtime/dead-letter';
 import { planDeadline } from '../runtime/deadline';
 import { createLanes } from '../runtime/lanes';
-import { configureSharp, DEFAULT_LIMITS, renderImage } from './image/index';
+import { fileURLToPath } from 'node:url';
+import { configureSharp, DEFAULT_LIMITS, renderImage, useBundledFonts } from './image/index';
 import { JobsTable } from './jobs-table';
 import { createWorker, type RecordState, type RenderFn, type WorkerObserver } from './worker';
 
@@ -162,6 +163,8 @@ let instance: ImageWorkerHandler | undefined;
 /** The Lambda entry point: built once per execution environment (cold start), reused while warm. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   if (!instance) {
+    // In the asset, fonts/ sits beside the bundle (see ImagePipelineStack); from source there is none.
+    useBundledFonts(fileURLToPath(new URL('./fonts', import.meta.url)));
     configureSharp();
     instance = createImageWorkerHandler();
   }

@@ -290,6 +290,14 @@ describe('BoundedQueueConsumer with an existing function', () => {
     Template.fromStack(stack2).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 4 } });
   });
 
+  it('rejects assetFiles that escape the asset or name no existing absolute file', () => {
+    expect(() => build({ assetFiles: { '../outside.txt': SAMPLE_ENTRY } })).toThrow(/destination '\.\.\/outside\.txt' must be a relative path inside the asset/);
+    expect(() => build({ assetFiles: { '/etc/x': SAMPLE_ENTRY } })).toThrow(/must be a relative path inside the asset/);
+    expect(() => build({ assetFiles: { 'data/x.txt': 'relative/x.txt' } })).toThrow(/source 'relative\/x\.txt' \(for 'data\/x\.txt'\) must be an absolute path to an existing file/);
+    expect(() => build({ assetFiles: { 'data/x.txt': '/nonexistent/x.txt' } })).toThrow(/must be an absolute path to an existing file/);
+    expect(() => build({ assetFiles: { 'data/sample.ts': SAMPLE_ENTRY } })).not.toThrow();
+  });
+
   it('rejects entry-only options, environment, and an imported function without a role', () => {
     const stack = unbundledStack();
     const imported = importWithRole(stack);

@@ -45,5 +45,7 @@ describe('bundling smoke test', () => {
     const installed = JSON.parse(readFileSync(join(asset, 'node_modules', 'sharp', 'package.json'), 'utf8'));
     const root = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     expect(installed.version).toBe(root.dependencies.sharp);
+    // Text watermarks need a font and the runtime has none: the asset carries one beside its fonts.conf.
+    expect(readdirSync(join(asset, 'fonts')).sort()).toEqual(['DejaVuSans-Bold.ttf', 'fonts.conf']);
   });
 });

@@ -8,5 +8,6 @@ export type { RenditionSpec, OutputFormat } from './renditions';
 export { detectFormat, describeFormat, isAcceptedFormat, ACCEPTED_FORMATS, FORMAT_SNIFF_BYTES } from './formats';
 export type { AcceptedFormat, DetectedFormat, RejectedFormat } from './formats';
 export { configureSharp, sharpThreadsPerPipeline } from './configure-sharp';
+export { useBundledFonts } from './fonts';
 export type { SharpSettings } from './configure-sharp';
 export { checkHeader, checkSize } from './header-check';

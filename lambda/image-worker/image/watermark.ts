@@ -3,8 +3,8 @@
  * the job message, i.e. from users) or a PNG/WebP logo, both with opacity and gravity.
  *
  * Text needs a font: librsvg finds fonts through fontconfig. The Lambda Node.js runtime image ships no fonts,
- * so deployments that use text watermarks must provide one (a TTF plus a fonts.conf named by
- * FONTCONFIG_FILE, see README); without a font, glyphs render as boxes.
+ * so the stack copies DejaVu Sans and a fonts.conf into the worker asset and fonts.ts points FONTCONFIG_FILE
+ * at them at cold start; without a font, every glyph renders as the same box.
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Watermark } from '../../shared/job-message';
