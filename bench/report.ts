@@ -88,7 +88,7 @@ const COLOURS = { limit: '#6b7280', floodgate: '#2563eb', powertools: '#d97706',
 export function barChart(title: string, unit: string, bars: readonly Bar[], digits = 2): string {
   const width = 560;
   const rowH = 28;
-  const labelW = 150;
+  const labelW = 180;
   const top = 28;
   const height = top + bars.length * rowH + 10;
   const max = Math.max(1e-9, ...bars.map((b) => b.value ?? 0));
