@@ -49,6 +49,14 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     out.push(`${parts.join('; ')}.`);
   }
 
+  for (const v of r.floodgate.variants ?? []) {
+    out.push(
+      `diagnostic: floodgate end to end with ${v.setting}: ${f(v.imagesPerSec)} img/s (ratio to limit ${f(v.ratioToLimit)}, peak RSS ${f(v.peakRssMb, 0)} MB) vs ${f(r.floodgate.imagesPerSec)} img/s with the template's lane` +
+        (v.error ? ` (${v.error})` : '') +
+        '.',
+    );
+  }
+
   // Throughput against Powertools.
   const thr = ratio(r.floodgate.imagesPerSec, r.powertools.imagesPerSec);
   if (thr !== null) {

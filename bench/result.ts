@@ -42,6 +42,11 @@ export interface PipelineResult {
   readonly maxConcurrentExecutions: number | null;
   /** DynamoDB requests by operation during the measured phase. */
   readonly ddbByOperation: Readonly<Record<string, number>>;
+  /**
+   * Diagnostic re-runs of the same measurement with one setting changed (not used by the targets), e.g.
+   * the CPU lane set to the host's cores: says whether the lane size is what holds throughput back here.
+   */
+  readonly variants?: readonly { readonly setting: string; readonly imagesPerSec: number | null; readonly ratioToLimit: number | null; readonly peakRssMb: number | null; readonly error?: string }[];
   readonly error?: string;
 }
 

@@ -39,6 +39,8 @@ export interface BenchPlan {
   readonly memoryBatch: number;
   readonly overheadRecords: number;
   readonly scalingSizes: readonly number[];
+  /** Also run Floodgate end to end with the CPU lane as wide as the host's cores (diagnostic). */
+  readonly laneVariant: boolean;
   /** Records of the live-heap diagnostic batch. */
   readonly scalingDiagnosticJobs: number;
   readonly coldStartSamples: number;
@@ -53,6 +55,7 @@ export const FULL_PLAN: BenchPlan = {
   overheadRecords: 1000,
   scalingSizes: [1000, 5000, 20000],
   scalingDiagnosticJobs: 4000,
+  laneVariant: true,
   coldStartSamples: 7,
 };
 
@@ -65,6 +68,7 @@ export const QUICK_PLAN: BenchPlan = {
   overheadRecords: 200,
   scalingSizes: [200, 1000, 4000],
   scalingDiagnosticJobs: 1000,
+  laneVariant: true,
   coldStartSamples: 3,
 };
 
@@ -182,6 +186,18 @@ async function main(): Promise<void> {
         else powertools = r.result;
         if (r.profile) profiles[name] = r.profile;
         if (r.result.error) log(`${name}: ${r.result.error}`);
+      }
+      // Diagnostic: Floodgate again with the CPU lane as wide as the host (locally an execution may use
+      // every core; on Lambda the lane follows the memory size). Not used by the targets.
+      const lane = synthError ? null : workerLanes(assemblyOf('floodgate')).cpu;
+      const cores = machineInfo().cpus;
+      if (plan.laneVariant && lane !== null && lane < cores) {
+        const setting = `FLOODGATE_CPU_CONCURRENCY=${cores}`;
+        const v = await runPipeline({ name: 'floodgate', label: `floodgate (${setting})`, envOverrides: { FLOODGATE_CPU_CONCURRENCY: String(cores) }, assemblyDir: assemblyOf('floodgate'), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, log });
+        floodgate = {
+          ...floodgate,
+          variants: [{ setting, imagesPerSec: v.result.imagesPerSec, ratioToLimit: v.result.ratioToLimit, peakRssMb: v.result.peakRssMb, ...(v.result.error ? { error: v.result.error } : {}) }],
+        };
       }
     }
 

@@ -42,6 +42,10 @@ export interface PipelineOptions {
   readonly log: (m: string) => void;
   /** Give up on the measured phase after this long. @default 300000 */
   readonly timeoutMs?: number;
+  /** Environment variables that replace the template's (diagnostic variants, e.g. another lane size). */
+  readonly envOverrides?: Record<string, string>;
+  /** Label in logs. @default name */
+  readonly label?: string;
 }
 
 export interface StageProfile {
@@ -111,7 +115,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     const fn = deployment.functions.find((f) => f.environment[PIPELINE_ENV.jobsTable] !== undefined);
     const mapping = deployment.eventSourceMappings.find((m) => m.functionLogicalId === fn?.logicalId);
     if (!fn || !mapping) throw new Error('no image worker function with an SQS event source in the template');
-    const env = fn.environment;
+    const env = { ...fn.environment, ...(o.envOverrides ?? {}) };
     const cap = concurrencyCap(mapping.maximumConcurrency, fn.reservedConcurrency);
     const stages = new StageCollector();
     const host = createFunctionHost({
@@ -146,7 +150,8 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
     });
     runner.start();
     stops.unshift(() => runner.stop());
-    log(`${o.name}: deployed (${fn.memoryMb} MB, batch ${mapping.batchSize}, concurrency cap ${cap}, lanes io=${env['FLOODGATE_IO_CONCURRENCY']} cpu=${env['FLOODGATE_CPU_CONCURRENCY']})`);
+    const label = o.label ?? o.name;
+    log(`${label}: deployed (${fn.memoryMb} MB, batch ${mapping.batchSize}, concurrency cap ${cap}, lanes io=${env['FLOODGATE_IO_CONCURRENCY']} cpu=${env['FLOODGATE_CPU_CONCURRENCY']})`);
 
     const bucket = env[PIPELINE_ENV.uploadsBucket]!;
     const jobsTable = env[PIPELINE_ENV.jobsTable]!;
@@ -240,7 +245,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       batchSizes: rs.invocationLog.slice(warmInvocations).map((i) => i.batchSize),
     };
     log(
-      `${o.name}: ${completed}/${jobs.length} in ${(elapsedMs / 1000).toFixed(1)} s = ${imagesPerSec?.toFixed(2)} img/s, peak RSS ${result.peakRssMb?.toFixed(0)} MB, ` +
+      `${label}: ${completed}/${jobs.length} in ${(elapsedMs / 1000).toFixed(1)} s = ${imagesPerSec?.toFixed(2)} img/s, peak RSS ${result.peakRssMb?.toFixed(0)} MB, ` +
         `${result.ddbRequestsPerRecord?.toFixed(2)} DDB req/record, max ${rs.maxConcurrentExecutions} executions, ${profile.invocations} invocations (${coldStarts} cold)`,
     );
     return { result, profile };
