@@ -84,7 +84,7 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     }
     const lat = (side: typeof ov.floodgate) => Object.entries(side.ddbLatencyMs ?? {}).map(([op, ms]) => `${op} ${f(ms, 1)} ms`).join(', ');
     if (ov.floodgate.ddbLatencyMs && ov.powertools.ddbLatencyMs) {
-      out.push(`DynamoDB Local latency per request in the no-op run: floodgate ${lat(ov.floodgate)}; powertools ${lat(ov.powertools)} (the emulator serialises writes; a record's requests run one after another, so per-request latency sets the records/s of one execution).`);
+      out.push(`DynamoDB Local latency per request in the no-op run: floodgate ${lat(ov.floodgate)}; powertools ${lat(ov.powertools)} (a record's requests run one after another, so the emulator's per-request latency sets the records/s of one execution).`);
     }
   }
   if (ov.floodgate.recordsPerSec !== null && ov.powertools.recordsPerSec !== null) {
