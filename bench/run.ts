@@ -299,8 +299,15 @@ interface WorkerFunctionInfo {
 function workerFunction(assemblyDir: string): WorkerFunctionInfo {
   const abs = resolve(assemblyDir);
   const stack = selectStack(readAssembly(abs));
+  // The worker is the function an SQS event source mapping feeds (the job API shares the table env vars).
+  const fed = new Set(
+    Object.values(stack.template.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map((r) => (r.Properties?.['FunctionName'] as { Ref?: string } | undefined)?.Ref)
+      .filter((x): x is string => typeof x === 'string'),
+  );
   for (const [id, r] of Object.entries(stack.template.Resources)) {
-    if (r.Type !== 'AWS::Lambda::Function') continue;
+    if (r.Type !== 'AWS::Lambda::Function' || !fed.has(id)) continue;
     const vars = ((r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
     if (!(PIPELINE_ENV.jobsTable in vars)) continue;
     const environment = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `bench-placeholder-${k.toLowerCase()}`]));

@@ -10,6 +10,7 @@ import { endpointEnv, LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local
 import type { LocalDeployment } from '../../local/deploy';
 import { PIPELINE_ENV } from '../../lambda/shared/contract';
 import { runChild } from '../child';
+import { imageWorker } from './pipeline';
 import type { DdbCounter } from '../ddb-counter';
 import type { OverheadSide, ScalingResult, ScalingRun } from '../result';
 import { ratio, requestsPerRecord } from '../stats';
@@ -36,8 +37,7 @@ export async function uploadTinySource(setup: HandlerLevelSetup): Promise<string
 }
 
 function workerEnv(setup: HandlerLevelSetup): Record<string, string> {
-  const fn = setup.deployment.functions.find((f) => f.environment[PIPELINE_ENV.jobsTable] !== undefined);
-  if (!fn) throw new Error('the deployment has no image worker function (no JOBS_TABLE_NAME in any environment)');
+  const { fn } = imageWorker(setup.deployment);
   return {
     ...fn.environment,
     ...endpointEnv(setup.endpoints),

@@ -86,6 +86,15 @@ export class StageCollector {
   }
 }
 
+/** The image worker of a local deployment: the function with an SQS event source and the jobs table. */
+export function imageWorker(deployment: Pick<LocalDeployment, 'functions' | 'eventSourceMappings'>): { fn: LocalDeployment['functions'][number]; mapping: LocalDeployment['eventSourceMappings'][number] } {
+  for (const mapping of deployment.eventSourceMappings) {
+    const fn = deployment.functions.find((f) => f.logicalId === mapping.functionLogicalId && f.environment[PIPELINE_ENV.jobsTable] !== undefined);
+    if (fn) return { fn, mapping };
+  }
+  throw new Error('no image worker function (an SQS event source and JOBS_TABLE_NAME) in the template');
+}
+
 function unmeasured(o: PipelineOptions, error: string): PipelineResult {
   return { imagesPerSec: null, ratioToLimit: null, peakRssMb: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, images: o.images.length, completed: 0, failed: 0, elapsedMs: null, maxConcurrentExecutions: null, ddbByOperation: {}, error };
 }
@@ -112,9 +121,9 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       prefix: `b${o.name.slice(0, 2)}${Date.now().toString(36).slice(-6)}`,
       log: () => undefined,
     });
-    const fn = deployment.functions.find((f) => f.environment[PIPELINE_ENV.jobsTable] !== undefined);
-    const mapping = deployment.eventSourceMappings.find((m) => m.functionLogicalId === fn?.logicalId);
-    if (!fn || !mapping) throw new Error('no image worker function with an SQS event source in the template');
+    // The image worker is the function fed by the queue (the job API has the same table names in its env).
+    const workerFn = imageWorker(deployment);
+    const { fn, mapping } = workerFn;
     const env = { ...fn.environment, ...(o.envOverrides ?? {}) };
     const cap = concurrencyCap(mapping.maximumConcurrency, fn.reservedConcurrency);
     const stages = new StageCollector();

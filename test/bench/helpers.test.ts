@@ -208,3 +208,13 @@ describe('write units', () => {
     expect(writeUnitsOf('TransactWriteItems', 'not json')).toBe(0);
   });
 });
+
+describe('image worker selection', () => {
+  it('picks the function fed by the queue, not another function with the same table env (the job API)', async () => {
+    const { imageWorker } = await import('../../bench/scenarios/pipeline');
+    const fn = (logicalId: string) => ({ logicalId, functionName: logicalId, assetDir: '/x', handler: 'index.handler', runtime: 'nodejs24.x', timeoutSeconds: 60, memoryMb: 2048, environment: { JOBS_TABLE_NAME: 't' }, architectures: [] });
+    const mapping = { logicalId: 'M', functionLogicalId: 'Worker', queueLogicalId: 'Q', queueUrl: 'u', queueArn: 'a', batchSize: 10, maximumBatchingWindowSeconds: 0, reportBatchItemFailures: true, enabled: true };
+    expect(imageWorker({ functions: [fn('JobApi'), fn('Worker')], eventSourceMappings: [mapping] }).fn.logicalId).toBe('Worker');
+    expect(() => imageWorker({ functions: [fn('JobApi')], eventSourceMappings: [] })).toThrow(/no image worker/);
+  });
+});
