@@ -26,6 +26,12 @@ export type FenceEventSink = (event: 'stale-fenced-write-rejected' | 'stale-fenc
 
 const CONDITION = '(attribute_not_exists(fence) OR fence <= :f) AND (attribute_not_exists(#s) OR #s IN (:queued, :processing))';
 
+const COMPLETE_UPDATE = 'SET #s = :to, fence = :f, updatedAt = :now, renditions = :r REMOVE #e ADD completions :one';
+
+function renditionList(renditions: readonly RenditionRecord[]): AttributeValue {
+  return { L: renditions.map((r) => ({ M: { name: S(r.name), key: S(r.key), width: N(r.width), height: N(r.height), bytes: N(r.bytes), format: S(r.format) } })) };
+}
+
 export class JobsTable {
   constructor(
     private readonly client: DynamoDBClient,
@@ -66,10 +72,7 @@ export class JobsTable {
 
   /** -> completed with the renditions; `ADD completions 1` lets the chaos run detect double effects. */
   complete(jobId: string, fence: number, renditions: readonly RenditionRecord[], signal?: AbortSignal): Promise<FencedWriteResult> {
-    const list: AttributeValue = {
-      L: renditions.map((r) => ({ M: { name: S(r.name), key: S(r.key), width: N(r.width), height: N(r.height), bytes: N(r.bytes), format: S(r.format) } })),
-    };
-    return this.write(jobId, fence, 'completed', 'SET #s = :to, fence = :f, updatedAt = :now, renditions = :r REMOVE #e ADD completions :one', { ':r': list, ':one': N(1) }, signal, true);
+    return this.write(jobId, fence, 'completed', COMPLETE_UPDATE, { ':r': renditionList(renditions), ':one': N(1) }, signal, true);
   }
 
   /** -> failed with the classified reason. */
@@ -79,17 +82,14 @@ export class JobsTable {
   }
 
   private completionUpdate(jobId: string, fence: number, renditions: readonly RenditionRecord[]) {
-    const list: AttributeValue = {
-      L: renditions.map((r) => ({ M: { name: S(r.name), key: S(r.key), width: N(r.width), height: N(r.height), bytes: N(r.bytes), format: S(r.format) } })),
-    };
     return {
       TableName: this.tableName,
       Key: { jobId: S(jobId) },
       ConditionExpression: CONDITION,
-      UpdateExpression: 'SET #s = :to, fence = :f, updatedAt = :now, renditions = :r REMOVE #e ADD completions :one',
+      UpdateExpression: COMPLETE_UPDATE,
       ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
       ExpressionAttributeValues: {
-        ':r': list,
+        ':r': renditionList(renditions),
         ':one': N(1),
         ':to': S('completed'),
         ':f': N(fence),

@@ -19,19 +19,11 @@ import type { RenditionRecord } from '../shared/job-record';
 import type { IdempotencyStore, Claim } from '../idempotency/store';
 import { classify } from '../runtime/classify';
 import type { RecordContext } from '../runtime/batch';
+import type { RenderedImage } from './image/index';
 import type { JobsTable } from './jobs-table';
 
-/** The image step's shape (lambda/image-worker/image/index.ts renderImage). */
-export interface RenderedOutput {
-  readonly name: RenditionName;
-  readonly format: string;
-  readonly ext: string;
-  readonly contentType: string;
-  readonly width: number;
-  readonly height: number;
-  readonly bytes: number;
-  readonly data: Buffer;
-}
+/** The image step's output (lambda/image-worker/image renderImage); tests substitute fast fakes. */
+export type RenderedOutput = RenderedImage;
 export type RenderFn = (
   input: Buffer,
   request: { renditions: RenditionName[]; watermark?: Watermark; logo?: Buffer },

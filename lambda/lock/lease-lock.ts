@@ -107,17 +107,18 @@ export class LeaseLock {
   async acquire(lockKey: string, options: AcquireOptions = {}): Promise<Grant> {
     const start = this.now();
     const waitMs = options.waitMs ?? 0;
+    // An abort surfaces as the caller's reason, whether it lands in the SDK call or in the backoff sleep.
+    const callerReason = (err: unknown): never => {
+      throw options.signal?.aborted ? options.signal.reason : err;
+    };
     for (let attempt = 0; ; attempt++) {
       options.signal?.throwIfAborted();
-      const grant = await this.tryAcquire(lockKey, options.signal);
+      const grant = await this.tryAcquire(lockKey, options.signal).catch(callerReason);
       if (grant) return grant;
       const left = start + waitMs - this.now();
       if (left <= 0) throw new RetryableError('LockContention', `lock ${lockKey} is held by another owner (waited ${waitMs} ms)`);
       const delay = Math.min(left, backoffDelay(attempt, options.baseDelayMs ?? 50, options.maxDelayMs ?? 1000, this.random()));
-      // Rethrow the caller's reason, not the timer's generic AbortError.
-      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined).catch((err: unknown) => {
-        throw options.signal?.aborted ? options.signal.reason : err;
-      });
+      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined).catch(callerReason);
     }
   }
 
