@@ -144,7 +144,8 @@ try {
   const completedRecords = records.filter((r) => r.status === 'completed').length;
   const doubleCompletions = records.filter((r) => (r.completions ?? 0) > 1).length;
   const stats = harness.stack.stats();
-  const workerStats = stats.functions.find((f) => f.environments.length > 0 && f.invocations === stats.runners[0]?.invocations) ?? stats.functions[0];
+  const workerName = harness.stack.deployment.functions.find((f) => f.logicalId === harness.workerLogicalId)?.functionName;
+  const workerStats = stats.functions.find((f) => f.functionName === workerName);
   const trend = memoryTrend(samples);
   const result = {
     jobs: total,
