@@ -24,7 +24,7 @@ import { renderHtml, renderTable, type RunInfo } from './report';
 import { RESULT_KEYS, type BenchResult, type ColdStartSide, type MemoryResult, type OverheadSide, type PipelineResult } from './result';
 import { runBatchMemory } from './scenarios/batch-memory';
 import { functionAssetDir } from '../local/assembly';
-import { measureColdStart } from './scenarios/cold-start';
+import { measureColdStartPair, type ColdStartTarget } from './scenarios/cold-start';
 import { runOverheadSide, runScaling, uploadTinySource } from './scenarios/handler-level';
 import { machineInfo, runLimit } from './scenarios/limit';
 import { runPipeline, type StageProfile } from './scenarios/pipeline';
@@ -245,17 +245,16 @@ async function main(): Promise<void> {
 
   // 7. cold start: bundle size and import time of each bundled worker.
   if (wants('coldStart')) {
-    const side = async (name: 'floodgate' | 'powertools'): Promise<ColdStartSide> => {
+    const target = (name: 'floodgate' | 'powertools'): ColdStartTarget | Error => {
       try {
         if (synthError) throw new Error(`synth failed: ${synthError}`);
         const fn = workerFunction(assemblyOf(name));
-        return await measureColdStart(fn.assetDir, fn.handler, fn.environment, plan.coldStartSamples);
+        return { assetDir: fn.assetDir, handler: fn.handler, env: fn.environment };
       } catch (err) {
-        return skippedCold((err as Error).message);
+        return err as Error;
       }
     };
-    coldFloodgate = await side('floodgate');
-    coldPowertools = await side('powertools');
+    [coldFloodgate, coldPowertools] = await measureColdStartPair(target('floodgate'), target('powertools'), plan.coldStartSamples);
     log(`cold start: floodgate ${coldFloodgate.initMsMedian?.toFixed(0)} ms / ${((coldFloodgate.bundleBytes ?? 0) / 1024).toFixed(0)} KB, powertools ${coldPowertools.initMsMedian?.toFixed(0)} ms / ${((coldPowertools.bundleBytes ?? 0) / 1024).toFixed(0)} KB`);
   }
 

@@ -1,7 +1,7 @@
 /**
- * `coldStart`: what a new execution environment pays before the first record. Bundle size is the bundled
- * handler file(s) of the function's asset (what esbuild produced; node_modules/sharp is the same for both
- * and reported separately). Init time is measured the way Lambda's Init Duration starts: a fresh Node
+ * `coldStart`: what a new execution environment pays before the first record. Bundle size is every file
+ * of the function's asset outside node_modules (the esbuild output plus bundled assets such as fonts;
+ * node_modules holds sharp, the same for both). Init time is measured the way Lambda's Init Duration starts: a fresh Node
  * process imports the bundle; we time the dynamic import from inside, N times, and take the median, so
  * process start-up (identical for both) is not counted.
  */
@@ -70,15 +70,39 @@ export async function measureImportMs(modulePath: string, env: Record<string, st
   return Number(m[1]);
 }
 
-export async function measureColdStart(assetDir: string, handler: string, env: Record<string, string>, samples: number): Promise<ColdStartSide> {
-  try {
-    const { bundleBytes } = bundleSizes(assetDir);
-    const mod = handlerModule(assetDir, handler);
-    const initMsSamples: number[] = [];
-    // Sequential: two imports at once on 2 cores would measure contention, not init.
-    for (let i = 0; i < samples; i++) initMsSamples.push(await measureImportMs(mod, env));
-    return { bundleBytes, initMsMedian: median(initMsSamples), initMsSamples };
-  } catch (err) {
-    return { bundleBytes: null, initMsMedian: null, initMsSamples: [], error: (err as Error).message };
+export interface ColdStartTarget {
+  readonly assetDir: string;
+  readonly handler: string;
+  readonly env: Record<string, string>;
+}
+
+/**
+ * Both sides measured in alternation (A, B, A, B, ...) so that a change in machine load during the run
+ * hits both equally instead of biasing whichever side ran second.
+ */
+export async function measureColdStartPair(a: ColdStartTarget | Error, b: ColdStartTarget | Error, samples: number): Promise<[ColdStartSide, ColdStartSide]> {
+  const prepare = (t: ColdStartTarget | Error) => {
+    if (t instanceof Error) return { error: t.message };
+    try {
+      return { bundleBytes: bundleSizes(t.assetDir).bundleBytes, mod: handlerModule(t.assetDir, t.handler), env: t.env, samples: [] as number[] };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  const sides = [prepare(a), prepare(b)];
+  for (let i = 0; i < samples; i++) {
+    for (const s of sides) {
+      if ('error' in s) continue;
+      try {
+        s.samples.push(await measureImportMs(s.mod, s.env));
+      } catch (err) {
+        Object.assign(s, { error: (err as Error).message });
+      }
+    }
   }
+  const result = (s: (typeof sides)[number]): ColdStartSide =>
+    'error' in s && s.error !== undefined
+      ? { bundleBytes: null, initMsMedian: null, initMsSamples: [], error: s.error }
+      : { bundleBytes: (s as { bundleBytes: number }).bundleBytes, initMsMedian: median((s as { samples: number[] }).samples), initMsSamples: (s as { samples: number[] }).samples };
+  return [result(sides[0]!), result(sides[1]!)];
 }
