@@ -25,7 +25,10 @@ if (!Number.isInteger(jobs) || jobs < 1 || !Number.isInteger(seed) || !(budget >
 }
 // Progress goes to stderr so that stdout stays the report (and the JSON line last).
 const result = await runChaos({ jobs, seed, useApi: !values['no-api'], timeBudgetMs: budget * 1000, log: (l) => process.stderr.write(`${l}\n`) });
-const { report, failures, details } = result.verdict;
+const { report, details } = result.verdict;
+const probe = result.staleHolderProbe;
+const probeOk = probe.accepted === 0 && probe.recordsChanged === 0 && probe.rejected === probe.attempts;
+const failures = [...result.verdict.failures, ...(probeOk ? [] : [`staleHolderProbe ${JSON.stringify(probe)}`])];
 const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`producer: ${result.producer === 'api' ? 'through the job API (local front, SigV4 signed)' : 'direct: S3 PutObject + job record + SendMessage (no HTTP API in the template)'}`);
 out(`local overrides: ${Object.entries(result.overrides).map(([k, v]) => `${k} ${v}`).join('; ') || 'none'}`);
@@ -33,8 +36,9 @@ out(`faults: ${JSON.stringify(result.faults)}; submissions ${result.submissions}
 out(`log events: ${JSON.stringify(result.logEvents)}; API retries by status: ${JSON.stringify(result.apiRetries)}`);
 out(`DLQ by class: ${JSON.stringify(result.deadLetterClasses)}`);
 out(formatReport(report));
+out(`stale-holder probe (older-fence completions replayed after the run): ${probe.rejected}/${probe.attempts} rejected, ${probe.accepted} accepted, ${probe.recordsChanged} records changed`);
 if (!result.settled) out('NOT SETTLED: the time budget ran out before every job reached its end state');
 if (failures.length > 0) for (const f of failures) out(`INVARIANT FAILED: ${f}`);
 else out('all invariants hold');
-if (values.json) out(JSON.stringify({ ...report, passed: failures.length === 0 && result.settled, producer: result.producer, failures, details: { ...details, lostJobs: details.lostJobs.slice(0, 20) } }));
+if (values.json) out(JSON.stringify({ ...report, passed: failures.length === 0 && result.settled, producer: result.producer, staleHolderProbe: probe, failures, details: { ...details, lostJobs: details.lostJobs.slice(0, 20) } }));
 process.exit(failures.length === 0 && result.settled ? 0 : 1);

@@ -17,6 +17,7 @@ import { corpusImages, corpusMessages, fillMessage, type CorpusImage, type Corpu
 import { startHarness, requiredOutput } from './harness';
 import { checkInvariants, type ChaosVerdict, type SubmittedJob } from './invariants';
 import { listRenditions, queueDepth, readDeadLetters, scanJobs } from './observe';
+import { probeStaleHolders, type StaleProbeResult } from './stale-probe';
 import { crashRateFor, DEFAULT_RATES, FAULT_POINTS_PER_RECORD, planJobs, type ChaosRates, type PlannedJob } from './plan';
 
 export interface ChaosOptions {
@@ -45,6 +46,8 @@ export interface ChaosOptions {
 
 export interface ChaosResult {
   readonly verdict: ChaosVerdict;
+  /** Stale completions replayed against the end state (see stale-probe.ts); all must be rejected. */
+  readonly staleHolderProbe: StaleProbeResult;
   readonly producer: 'api' | 'direct';
   readonly submissions: number;
   readonly invocations: number;
@@ -247,9 +250,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
     const deadLetters = await readDeadLetters(sqs, dlqUrl);
     const deadLetterClasses: Record<string, number> = {};
     for (const d of deadLetters) deadLetterClasses[d.errorClass] = (deadLetterClasses[d.errorClass] ?? 0) + 1;
+    const records = await scanJobs(dynamodb, jobsTable);
     const verdict = checkInvariants({
       jobs: submitted,
-      records: await scanJobs(dynamodb, jobsTable),
+      records,
       renditions: await listRenditions(s3, renditionsBucket),
       deadLetters,
       maxConcurrentExecutions: stats.maxConcurrentExecutions,
@@ -260,8 +264,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       executionsKilled,
       elapsedMs: Date.now() - started,
     });
+    // After the verdict's observations: the probe's writes must not (and, if rejected, cannot) change them.
+    const staleHolderProbe = await probeStaleHolders(dynamodb, jobsTable, records);
     return {
       verdict,
+      staleHolderProbe,
       producer,
       submissions,
       invocations,

@@ -34,5 +34,7 @@ describe('chaos (100 jobs, seeded)', () => {
     // 10 % of the jobs were submitted again (API replays and duplicate SQS messages).
     expect(result.submissions).toBeGreaterThan(100);
     expect(result.producer).toBe('api');
+    // A holder resuming after a newer owner completed: every such write is rejected, nothing changes.
+    expect(result.staleHolderProbe).toEqual({ attempts: 5, rejected: 5, accepted: 0, recordsChanged: 0 });
   }, 170_000);
 });
