@@ -89,7 +89,9 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
   }
   if (ov.floodgate.recordsPerSec !== null && ov.powertools.recordsPerSec !== null) {
     const x = ratio(ov.floodgate.recordsPerSec, ov.powertools.recordsPerSec);
-    out.push(`bookkeeping throughput (no-op step, batches of 10, one execution): floodgate ${f(ov.floodgate.recordsPerSec, 1)} vs powertools ${f(ov.powertools.recordsPerSec, 1)} records/s (x${f(x)}).`);
+    const st = ov.floodgate.stagesMs;
+    const stageText = st && Object.keys(st).length ? `; floodgate per-record stages (lane waits included): ${Object.entries(st).map(([k, v]) => `${k} ${f(v, 1)} ms`).join(', ')}` : '';
+    out.push(`bookkeeping throughput (no-op step, batches of 10, one execution): floodgate ${f(ov.floodgate.recordsPerSec, 1)} vs powertools ${f(ov.powertools.recordsPerSec, 1)} records/s (x${f(x)})${stageText}.`);
   }
 
   // Memory.

@@ -66,6 +66,8 @@ export interface OverheadSide {
   readonly ddbByOperation: Readonly<Record<string, number>>;
   /** Mean wire latency per DynamoDB operation (request in -> response out at the counting proxy), ms. */
   readonly ddbLatencyMs?: Readonly<Record<string, number>>;
+  /** Mean per-record stage times the worker reports (Floodgate only; each includes its lane wait), ms. */
+  readonly stagesMs?: Readonly<Record<string, number>>;
   readonly elapsedMs: number | null;
   readonly error?: string;
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { childInput, reportResult } from '../child';
+import { StageCollector } from '../scenarios/pipeline';
 
 interface Input {
   readonly worker: 'floodgate' | 'powertools';
@@ -29,6 +30,27 @@ interface Input {
 
 const input = childInput<Input>();
 Object.assign(process.env, input.env);
+
+// The Floodgate worker publishes per-batch stage timings as EMF lines on stdout: collect them (and keep
+// them off our stdout) to say which stage costs the time.
+const stages = new StageCollector();
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+  const kept = text
+    .split('\n')
+    .filter((line) => {
+      if (!line.includes('"_aws"')) return true;
+      try {
+        stages.add({ json: JSON.parse(line) as Record<string, unknown> });
+      } catch {
+        return true;
+      }
+      return false;
+    })
+    .join('\n');
+  return kept.length === 0 ? true : (write as (c: string, ...r: unknown[]) => boolean)(kept, ...rest);
+}) as typeof process.stdout.write;
 
 const noopRender = async (): Promise<never[]> => [];
 
@@ -111,4 +133,4 @@ if (gc) {
   gc();
   retainedAfterGc = process.memoryUsage().heapUsed;
 }
-reportResult({ records: input.records, batches, failures, elapsedMs, peakHeapUsedMb: peakHeapUsed / 1048576, retainedHeapMb: gc ? retainedAfterGc / 1048576 : null, baselineHeapMb: baselineHeap / 1048576, maxLiveHeapMb: maxLiveHeap / 1048576 });
+reportResult({ records: input.records, batches, failures, elapsedMs, stagesMs: stages.result(), peakHeapUsedMb: peakHeapUsed / 1048576, retainedHeapMb: gc ? retainedAfterGc / 1048576 : null, baselineHeapMb: baselineHeap / 1048576, maxLiveHeapMb: maxLiveHeap / 1048576 });

@@ -44,7 +44,6 @@ function workerEnv(setup: HandlerLevelSetup): Record<string, string> {
     // Every DynamoDB request of the worker goes through the counter.
     AWS_ENDPOINT_URL_DYNAMODB: setup.counter.endpoint,
     POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
   };
 }
 
@@ -57,6 +56,7 @@ interface ChildOut {
   retainedHeapMb: number | null;
   baselineHeapMb: number;
   maxLiveHeapMb: number;
+  stagesMs: Record<string, number>;
 }
 
 export async function runOverheadSide(setup: HandlerLevelSetup, worker: 'floodgate' | 'powertools', records: number, sourceKey: string): Promise<OverheadSide> {
@@ -77,7 +77,7 @@ export async function runOverheadSide(setup: HandlerLevelSetup, worker: 'floodga
     if (r.failures > 0) throw new Error(`${r.failures} of ${records} records failed`);
     const recordsPerSec = (records * 1000) / r.elapsedMs;
     setup.log(`overhead ${worker}: ${recordsPerSec.toFixed(1)} records/s, ${requestsPerRecord(counts, records)?.toFixed(2)} DynamoDB requests/record ${JSON.stringify(counts)}, ${(writeUnits / records).toFixed(2)} write units/record, mean latency ms ${JSON.stringify(ddbLatencyMs, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v))}`);
-    return { recordsPerSec, ddbRequestsPerRecord: requestsPerRecord(counts, records), ddbWriteUnitsPerRecord: writeUnits / records, ddbByOperation: counts, ddbLatencyMs, elapsedMs: r.elapsedMs };
+    return { recordsPerSec, ddbRequestsPerRecord: requestsPerRecord(counts, records), ddbWriteUnitsPerRecord: writeUnits / records, ddbByOperation: counts, ddbLatencyMs, ...(Object.keys(r.stagesMs).length ? { stagesMs: r.stagesMs } : {}), elapsedMs: r.elapsedMs };
   } catch (err) {
     return { recordsPerSec: null, ddbRequestsPerRecord: null, ddbWriteUnitsPerRecord: null, ddbByOperation: {}, elapsedMs: null, error: (err as Error).message };
   }
