@@ -79,12 +79,16 @@ export interface CliOptions {
   readonly plan: BenchPlan;
   readonly json: boolean;
   readonly only: ReadonlySet<Section>;
+  readonly help: boolean;
 }
+
+export const USAGE = 'usage: npm run bench -- [--quick] [--json] [--only limit,pipeline,memory,overhead,scaling,coldStart]';
 
 export function parseArgs(argv: readonly string[]): CliOptions {
   let plan = FULL_PLAN;
   let json = false;
   let only = new Set<Section>(SECTIONS);
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') plan = QUICK_PLAN;
@@ -93,11 +97,10 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       for (const s of list) if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(', ')})`);
       only = new Set(list as Section[]);
-    } else if (a === '--help' || a === '-h') {
-      throw new Error('usage: npm run bench -- [--quick] [--json] [--only limit,pipeline,memory,overhead,scaling,coldStart]');
-    } else throw new Error(`unknown argument "${a}" (try --help)`);
+    } else if (a === '--help' || a === '-h') help = true;
+    else throw new Error(`unknown argument "${a}"\n${USAGE}`);
   }
-  return { plan, json, only };
+  return { plan, json, only, help };
 }
 
 /** Picks `n` images from the set, JPEGs first, cycling when the set is smaller (for the 50-image batch). */
@@ -121,6 +124,10 @@ const skippedCold = (why: string): ColdStartSide => ({ bundleBytes: null, initMs
 async function main(): Promise<void> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const { plan } = opts;
   const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
   const started = Date.now();

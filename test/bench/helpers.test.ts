@@ -153,6 +153,7 @@ describe('run options', () => {
     expect([...parseArgs(['--only', 'limit,coldStart']).only]).toEqual(['limit', 'coldStart']);
     expect(() => parseArgs(['--only', 'nope'])).toThrow(/unknown section "nope"/);
     expect(() => parseArgs(['--fast'])).toThrow(/unknown argument/);
+    expect(parseArgs(['--help']).help).toBe(true);
   });
 
   it('the full plan is what the issue asks', () => {

@@ -105,3 +105,15 @@ describe('cold start helpers', () => {
     await expect(measureImportMs(join(dir, 'nohandler.mjs'), {})).rejects.toThrow(/no handler export/);
   });
 });
+
+describe('cold start pair', () => {
+  it('alternates the two sides and reports a broken side with its reason, not a number', async () => {
+    const { measureColdStartPair } = await import('../../bench/scenarios/cold-start');
+    const dir = await tempDir();
+    await writeFile(join(dir, 'index.mjs'), 'export const handler = async () => 1;\n');
+    const [ok, broken] = await measureColdStartPair({ assetDir: dir, handler: 'index.handler', env: {} }, new Error('synth failed: boom'), 2);
+    expect(ok.initMsSamples).toHaveLength(2);
+    expect(ok.initMsMedian).toBeGreaterThan(0);
+    expect(broken).toEqual({ bundleBytes: null, initMsMedian: null, initMsSamples: [], error: 'synth failed: boom' });
+  });
+});
