@@ -129,8 +129,8 @@ async function main(): Promise<void> {
     return;
   }
   const { plan } = opts;
-  const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
   const started = Date.now();
+  const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
   const startedAt = new Date(started).toISOString();
   const renditions = [...RENDITION_NAMES];
   const wants = (s: Section) => opts.only.has(s);
