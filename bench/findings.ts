@@ -57,6 +57,12 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     );
   }
 
+  for (const [name, p] of [['floodgate', r.floodgate], ['powertools', r.powertools]] as const) {
+    if (!p.cpu) continue;
+    const parts = Object.entries(p.cpu.cpuSec).map(([g, s]) => `${g} ${f(s, 1)} s (${f((s / p.cpu!.capacitySec) * 100, 0)}%)`);
+    out.push(`CPU during the ${name} measured phase (${r.limit.machine.cpus} cores x ${f(p.cpu.wallSec, 1)} s = ${f(p.cpu.capacitySec, 1)} core-s): ${parts.join(', ')}.`);
+  }
+
   // Throughput against Powertools.
   const thr = ratio(r.floodgate.imagesPerSec, r.powertools.imagesPerSec);
   if (thr !== null) {

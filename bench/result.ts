@@ -4,6 +4,8 @@
  * `error`, never a made-up number.
  */
 
+import type { CpuBreakdown } from './cpu';
+
 export interface MachineInfo {
   readonly cpus: number;
   readonly cpuModel: string;
@@ -46,6 +48,8 @@ export interface PipelineResult {
    * Diagnostic re-runs of the same measurement with one setting changed (not used by the targets), e.g.
    * the CPU lane set to the host's cores: says whether the lane size is what holds throughput back here.
    */
+  /** Where the machine's CPU went during the measured phase (see bench/cpu.ts). */
+  readonly cpu?: CpuBreakdown;
   readonly variants?: readonly { readonly setting: string; readonly imagesPerSec: number | null; readonly ratioToLimit: number | null; readonly peakRssMb: number | null; readonly error?: string }[];
   readonly error?: string;
 }

@@ -188,7 +188,7 @@ async function main(): Promise<void> {
       for (const name of ['floodgate', 'powertools'] as const) {
         const r = synthError
           ? { result: skippedPipeline(plan.pipelineImages, `synth failed: ${synthError}`), profile: null }
-          : await runPipeline({ name, assemblyDir: assemblyOf(name), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, log });
+          : await runPipeline({ name, assemblyDir: assemblyOf(name), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, dynamodbPid: emulators!.dynamodbPid, log });
         if (name === 'floodgate') floodgate = r.result;
         else powertools = r.result;
         if (r.profile) profiles[name] = r.profile;
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
       const cores = machineInfo().cpus;
       if (plan.laneVariant && lane !== null && lane < cores) {
         const setting = `FLOODGATE_CPU_CONCURRENCY=${cores}`;
-        const v = await runPipeline({ name: 'floodgate', label: `floodgate (${setting})`, envOverrides: { FLOODGATE_CPU_CONCURRENCY: String(cores) }, assemblyDir: assemblyOf('floodgate'), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, log });
+        const v = await runPipeline({ name: 'floodgate', label: `floodgate (${setting})`, envOverrides: { FLOODGATE_CPU_CONCURRENCY: String(cores) }, assemblyDir: assemblyOf('floodgate'), endpoints: emulators!, counter: counter!, images: pipelineImages, warmupJobs: pipelineImages.length, limitImagesPerSec: limit.imagesPerSec, dynamodbPid: emulators!.dynamodbPid, log });
         floodgate = {
           ...floodgate,
           variants: [{ setting, imagesPerSec: v.result.imagesPerSec, ratioToLimit: v.result.ratioToLimit, peakRssMb: v.result.peakRssMb, ...(v.result.error ? { error: v.result.error } : {}) }],

@@ -15,7 +15,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { cpus } from 'node:os';
 import sharp from 'sharp';
+import { cpuBreakdown, cpuSnapshot, descendants } from '../cpu';
 import { readAssembly, selectStack } from '../../local/assembly';
 import { deployTemplate, type LocalDeployment } from '../../local/deploy';
 import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
@@ -46,6 +48,8 @@ export interface PipelineOptions {
   readonly envOverrides?: Record<string, string>;
   /** Label in logs. @default name */
   readonly label?: string;
+  /** PID of the DynamoDB Local watchdog (its JVM is a descendant), for the CPU breakdown. */
+  readonly dynamodbPid?: number;
 }
 
 export interface StageProfile {
@@ -207,11 +211,19 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
 
     // Measured round: sources are uploaded first, then every message is sent at once.
     const jobs = await upload(`run-${o.name}`, o.images.map((img) => ({ name: img.name, body: () => readFile(img.path) })));
+    const ddbPids = o.dynamodbPid !== undefined ? [o.dynamodbPid, ...descendants(o.dynamodbPid)] : [];
+    const cpuGroups = {
+      workers: () => host.stats().environments.filter((e) => e.alive).map((e) => e.pid),
+      'bench process (fauxqs, runner, proxy)': () => [process.pid],
+      'dynamodb-local': () => ddbPids,
+    };
     counter.reset();
+    const cpuBefore = cpuSnapshot(cpuGroups);
     const t0 = performance.now();
     await sendAll(jobs);
     await waitDeleted(afterWarm + jobs.length);
     const elapsedMs = performance.now() - t0;
+    const cpu = cpuBreakdown(cpuBefore, cpuSnapshot(cpuGroups), cpus().length);
     const ddbByOperation = counter.snapshot();
     const ddbLatencyMs = counter.latencies();
     const writeUnits = counter.writeUnits();
@@ -240,6 +252,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       elapsedMs,
       maxConcurrentExecutions: rs.maxConcurrentExecutions,
       ddbByOperation,
+      cpu,
       ...(failed > 0 ? { error: `${failed} of ${jobs.length} jobs did not complete` } : {}),
     };
     const coldStarts = hs.coldStarts - hostWarm.coldStarts;

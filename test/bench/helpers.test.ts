@@ -219,3 +219,28 @@ describe('image worker selection', () => {
     expect(() => imageWorker({ functions: [fn('JobApi')], eventSourceMappings: [] })).toThrow(/no image worker/);
   });
 });
+
+describe('CPU accounting from /proc', () => {
+  it('parses utime + stime and ppid even when the command name has spaces and parentheses', async () => {
+    const { parseStatTicks, parseProcStat, cpuBreakdown } = await import('../../bench/cpu');
+    const stat = '1234 (node (worker) x) S 77 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 12345 0 0';
+    expect(parseStatTicks(stat)).toEqual({ ticks: 300, ppid: 77 });
+    expect(parseStatTicks('garbage')).toBeNull();
+    expect(parseProcStat('cpu  100 5 20 300 10 1 2 3 0 0\ncpu0 1 2 3 4\n')).toEqual({ busy: 131, idle: 310 });
+    const before = { at: 0, machine: { busy: 0, idle: 0 }, groups: { workers: 0, bench: 10 } };
+    const after = { at: 2000, machine: { busy: 350, idle: 50 }, groups: { workers: 250, bench: 40 } };
+    // 100 ticks per second on Linux: workers 2.5 s, bench 0.3 s, other = 3.5 - 2.8 = 0.7 s, idle 0.5 s.
+    const b = cpuBreakdown(before, after, 2);
+    expect(b.wallSec).toBe(2);
+    expect(b.capacitySec).toBe(4);
+    expect(b.cpuSec['workers']).toBeCloseTo(2.5);
+    expect(b.cpuSec['bench']).toBeCloseTo(0.3);
+    expect(b.cpuSec['other']).toBeCloseTo(0.7);
+    expect(b.cpuSec['idle']).toBeCloseTo(0.5);
+  });
+
+  it('finds this process among the descendants of its parent', async () => {
+    const { descendants } = await import('../../bench/cpu');
+    expect(descendants(process.ppid)).toContain(process.pid);
+  });
+});
