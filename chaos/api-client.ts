@@ -60,7 +60,7 @@ export class ApiClient {
         res = await this.send(method, path, payload, headers);
         text = await res.text();
       } catch (err) {
-        if (attempt >= this.maxAttempts) throw err;
+        if (attempt >= this.maxAttempts) throw new Error(`${method} ${new URL(path, this.base).href}: no answer after ${attempt} attempts`, { cause: err });
       }
       if (res !== undefined && (!RETRY_STATUSES.has(res.status) || attempt >= this.maxAttempts)) {
         let json: unknown;

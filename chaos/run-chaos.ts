@@ -153,7 +153,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         const up = await api.request('POST', '/uploads', { contentType, contentLength: data.length });
         if (up.status !== 201) throw new Error(`POST /uploads -> ${up.status} ${up.body}`);
         const u = up.json as { sourceKey: string; uploadUrl: string; headers?: Record<string, string> };
-        const put = await fetch(u.uploadUrl, { method: 'PUT', body: data, headers: { 'content-type': contentType, ...u.headers } });
+        const put = await fetch(u.uploadUrl, { method: 'PUT', body: data, headers: { 'content-type': contentType, ...u.headers } }).catch((e: unknown) => {
+          throw new Error(`presigned PUT to ${new URL(u.uploadUrl).host} failed`, { cause: e });
+        });
         if (!put.ok) throw new Error(`presigned PUT -> ${put.status} ${await put.text()}`);
         const request = { sourceKey: u.sourceKey };
         const res = await api.request('POST', '/jobs', request, { 'idempotency-key': idemKey });
@@ -176,7 +178,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       return { jobId, sourceKey, idemKey, request: { sourceKey } };
     };
 
-    const extras: Promise<void>[] = [];
+    const extras: Promise<unknown>[] = [];
+    const settle = (fn: () => Promise<void>): Promise<unknown> => fn().then(() => undefined, (e: unknown) => e ?? new Error('failed'));
     const limit = pLimit(options.producerConcurrency ?? 8);
     let done = 0;
     await Promise.all(
@@ -195,7 +198,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
             submitted.push({ jobId: s.jobId, poison: bad !== undefined });
             p.extra.forEach((kind, i) => {
               extras.push(
-                (async () => {
+                // Settled into a result at once: a failure is rethrown after all submissions, never left
+                // as an unhandled rejection that kills the run before it can stop the stack.
+                settle(async () => {
                   await new Promise((r) => setTimeout(r, p.extraDelaysMs[i]));
                   if (kind === 'api-replay' && api) {
                     const res = await api.request('POST', '/jobs', s.request, { 'idempotency-key': s.idemKey });
@@ -206,7 +211,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
                   } else {
                     await send(JSON.stringify({ v: 1, jobId: s.jobId, sourceKey: s.sourceKey }));
                   }
-                })(),
+                }),
               );
             });
           }
@@ -214,7 +219,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         }),
       ),
     );
-    await Promise.all(extras);
+    const extraErrors = (await Promise.all(extras)).filter((e) => e !== undefined);
+    if (extraErrors.length > 0) throw new Error(`${extraErrors.length} duplicate submissions failed; first: ${String(extraErrors[0])}`, { cause: extraErrors[0] });
     log(`chaos: all ${submissions} submissions in (${Date.now() - started} ms); waiting for the pipeline to settle`);
 
     // Settle: every good job completed, every poison job failed or dead-lettered, and the queue empty
