@@ -21,9 +21,10 @@ export function selfPeakRssKb(): number {
   return parseVmHwmKb(readFileSync('/proc/self/status', 'utf8')) ?? 0;
 }
 
-/** Child side: prints the result (with peak RSS) on the marked line. */
+/** Child side: prints the result (with peak RSS and CPU time used) on the marked line. */
 export function reportResult(result: object): void {
-  process.stdout.write(`${MARKER}${JSON.stringify({ ...result, peakRssKb: selfPeakRssKb() })}\n`);
+  const cpu = process.cpuUsage();
+  process.stdout.write(`${MARKER}${JSON.stringify({ ...result, peakRssKb: selfPeakRssKb(), cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
 }
 
 /** Parent side: the marked result line of a child's stdout, parsed. */
@@ -43,7 +44,7 @@ export interface RunChildOptions {
 }
 
 /** Parent side: runs a TypeScript child script with `input`, returns its result or throws with its stderr. */
-export async function runChild<T>(script: string, input: unknown, options: RunChildOptions = {}): Promise<T & { peakRssKb: number }> {
+export async function runChild<T>(script: string, input: unknown, options: RunChildOptions = {}): Promise<T & { peakRssKb: number; cpuMs: number }> {
   const { env = {}, timeoutMs = 300_000, nodeArgs = [] } = options;
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     env: { ...process.env, ...env, BENCH_INPUT: JSON.stringify(input) },
@@ -56,7 +57,7 @@ export async function runChild<T>(script: string, input: unknown, options: RunCh
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timer);
-  const parsed = parseChildResult<T>(stdout);
+  const parsed = parseChildResult<T & { cpuMs: number }>(stdout);
   if (code !== 0 || parsed === null) {
     throw new Error(`${script} exited with ${code ?? 'a signal (timeout?)'}: ${stderr.trim().split('\n').slice(-6).join(' | ') || 'no output'}`);
   }

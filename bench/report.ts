@@ -38,6 +38,9 @@ export function renderTable(r: BenchResult, run: RunInfo): string {
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const lines = [
     `Floodgate benchmark (${run.mode}) ${run.startedAt}, ${(run.durationMs / 1000).toFixed(0)} s, ${machineLine(r.limit.machine)}`,
+    ...(r.limit.otherCpuShare !== undefined && r.limit.otherCpuShare > 0.1
+      ? [`WARNING: other processes used up to ${(r.limit.otherCpuShare * 100).toFixed(0)}% of the CPU during the limit runs: figures are disturbed; rerun on a quiet machine.`]
+      : []),
     ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`),
     '',
     'targets:',
@@ -195,6 +198,7 @@ pre{background:#f3f4f6;padding:1em;overflow:auto}</style></head><body>
 <h1>Floodgate benchmark</h1>
 <p>${escapeHtml(run.mode)} run started ${escapeHtml(run.startedAt)}, took ${(run.durationMs / 1000).toFixed(0)} s, command <code>${escapeHtml(run.command)}</code>.<br>
 Machine: ${escapeHtml(machineLine(r.limit.machine))}. Ratios measured side by side in the same run matter; absolute figures depend on the machine.</p>
+${r.limit.otherCpuShare !== undefined && r.limit.otherCpuShare > 0.1 ? `<p style="color:${COLOURS.bad};font-weight:600">Other processes used up to ${(r.limit.otherCpuShare * 100).toFixed(0)}% of the CPU during the limit runs: these figures are disturbed; rerun on a quiet machine.</p>` : ''}
 <h2>Targets</h2>
 <table><tr><th>status</th><th>target</th><th>measured</th></tr>${evaluateTargets(r).map(targetRow).join('')}</table>
 ${notes.length ? `<h2>Findings</h2><ul>${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}

@@ -25,6 +25,11 @@ export interface LimitResult {
   readonly images: number;
   readonly renditions: readonly string[];
   readonly machine: MachineInfo;
+  /**
+   * Highest share of the machine's CPU used by OTHER processes while a limit child ran (0 = quiet
+   * machine). Above ~0.1 the limit is understated and every ratio to it overstated.
+   */
+  readonly otherCpuShare?: number;
   readonly error?: string;
 }
 

@@ -9,6 +9,7 @@ import type { RenditionName } from '../../lambda/shared/job-message';
 import { runChild } from '../child';
 import type { LimitResult, MachineInfo } from '../result';
 import { bestOf } from '../stats';
+import { cpuBreakdown, cpuSnapshot } from '../cpu';
 
 const CHILD = fileURLToPath(new URL('../children/limit.ts', import.meta.url));
 
@@ -33,18 +34,24 @@ export async function runLimit(
 ): Promise<LimitResult> {
   const byConcurrency: Record<string, number> = {};
   const machine = machineInfo();
+  let otherCpuShare = 0;
   try {
     for (const concurrency of concurrencies) {
+      const before = cpuSnapshot({ bench: () => [process.pid] });
       const r = await runChild<{ images: number; elapsedMs: number }>(
         CHILD,
         { paths, concurrency, renditions },
         { env: { MALLOC_ARENA_MAX: '2' } },
       );
+      const b = cpuBreakdown(before, cpuSnapshot({ bench: () => [process.pid] }), cpus().length);
+      // The child's whole life (start-up included) vs the machine's busy time over the same span.
+      const busy = (b.cpuSec['bench'] ?? 0) + (b.cpuSec['other'] ?? 0);
+      otherCpuShare = Math.max(otherCpuShare, Math.max(0, busy - r.cpuMs / 1000 - (b.cpuSec['bench'] ?? 0)) / b.capacitySec);
       byConcurrency[String(concurrency)] = (r.images * 1000) / r.elapsedMs;
       log(`limit: ${concurrency} at a time -> ${byConcurrency[String(concurrency)]!.toFixed(2)} img/s`);
     }
     const best = bestOf(byConcurrency);
-    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine };
+    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, otherCpuShare };
   } catch (err) {
     const best = bestOf(byConcurrency);
     return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, error: (err as Error).message };

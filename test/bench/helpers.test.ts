@@ -244,3 +244,14 @@ describe('CPU accounting from /proc', () => {
     expect(descendants(process.ppid)).toContain(process.pid);
   });
 });
+
+describe('disturbed runs', () => {
+  it('the table and the page warn when other processes took CPU during the limit runs', () => {
+    const base = sample();
+    const r = { ...base, limit: { ...base.limit, otherCpuShare: 0.4 } };
+    const run = { startedAt: 'x', durationMs: 1, mode: 'full' as const, command: 'c' };
+    expect(renderTable(r, run)).toContain('WARNING: other processes used up to 40% of the CPU');
+    expect(renderHtml(r, run)).toContain('Other processes used up to 40% of the CPU');
+    expect(renderTable({ ...base, limit: { ...base.limit, otherCpuShare: 0.02 } }, run)).not.toContain('WARNING');
+  });
+});
