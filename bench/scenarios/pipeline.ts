@@ -126,8 +126,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       log: () => undefined,
     });
     // The image worker is the function fed by the queue (the job API has the same table names in its env).
-    const workerFn = imageWorker(deployment);
-    const { fn, mapping } = workerFn;
+    const { fn, mapping } = imageWorker(deployment);
     const env = { ...fn.environment, ...(o.envOverrides ?? {}) };
     const cap = concurrencyCap(mapping.maximumConcurrency, fn.reservedConcurrency);
     const stages = new StageCollector();
