@@ -74,7 +74,8 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
     const uploadUrl = await deps.presigner.presignUpload(sourceKey, contentType, contentLength, urlExpiry);
     const expiresAt = new Date(now() + urlExpiry * 1000).toISOString();
     logger.log('info', 'upload presigned', { sourceKey, contentType, contentLength });
-    return jsonResponse(201, JSON.stringify({ sourceKey, uploadUrl, expiresAt, method: 'PUT', headers: { 'content-type': contentType, 'content-length': String(contentLength) } }));
+    const headers = { 'content-type': contentType, ...(contentLength !== undefined ? { 'content-length': String(contentLength) } : {}) };
+    return jsonResponse(201, JSON.stringify({ sourceKey, uploadUrl, expiresAt, method: 'PUT', headers }));
   }
 
   async function createJob(event: APIGatewayProxyEventV2): Promise<ApiResult> {

@@ -161,11 +161,12 @@ export function sqsJobQueue(client: SQSClient, queueUrl: string): JobQueue {
 export function s3Presigner(client: S3Client, uploadsBucket: string, renditionsBucket: string): Presigner {
   return {
     presignUpload(key, contentType, contentLength, expiresIn) {
-      // Content-Length is signed by default; Content-Type is not (the presigner marks it unsignable), so we
-      // ask for it explicitly: a PUT with another type or size then fails with SignatureDoesNotMatch.
-      return getSignedUrl(client, new PutObjectCommand({ Bucket: uploadsBucket, Key: key, ContentType: contentType, ContentLength: contentLength }), {
+      // Content-Length is signed when present; Content-Type is not (the presigner marks it unsignable), so we
+      // ask for it explicitly: a PUT with another type (or size, when given) fails with SignatureDoesNotMatch.
+      const sized = contentLength !== undefined;
+      return getSignedUrl(client, new PutObjectCommand({ Bucket: uploadsBucket, Key: key, ContentType: contentType, ...(sized ? { ContentLength: contentLength } : {}) }), {
         expiresIn,
-        signableHeaders: new Set(['content-type', 'content-length']),
+        signableHeaders: new Set(sized ? ['content-type', 'content-length'] : ['content-type']),
       });
     },
     presignDownload(key, expiresIn) {

@@ -27,6 +27,6 @@ export interface JobQueue {
 }
 
 export interface Presigner {
-  presignUpload(key: string, contentType: string, contentLength: number, expiresInSeconds: number): Promise<string>;
+  presignUpload(key: string, contentType: string, contentLength: number | undefined, expiresInSeconds: number): Promise<string>;
   presignDownload(key: string, expiresInSeconds: number): Promise<string>;
 }

@@ -27,10 +27,12 @@ export function uploadRequestSchema(maxUploadBytes: number) {
   return z.strictObject({
     contentType: z.enum(UPLOAD_CONTENT_TYPES),
     /**
-     * Exact size of the file in bytes. It is signed into the presigned URL (Content-Length is a signed
-     * header), so S3 rejects a PUT of any other size: this is how a presigned PUT enforces the limit.
+     * Optional exact size of the file in bytes. When given, it is signed into the presigned URL
+     * (Content-Length is a signed header), so S3 rejects a PUT of any other size: the only way a presigned
+     * PUT can enforce the limit at upload time. Without it the URL binds the content type only and the
+     * worker refuses a source above the limit (TooLarge, from the object's ContentLength, before reading).
      */
-    contentLength: z.number().int().min(1).max(maxUploadBytes),
+    contentLength: z.number().int().min(1).max(maxUploadBytes).optional(),
   });
 }
 export type UploadRequest = z.infer<ReturnType<typeof uploadRequestSchema>>;

@@ -35,6 +35,17 @@ describe('POST /uploads', () => {
     expect(put.status).toBe(200);
   });
 
+  it('accepts { contentType } alone: the URL binds the type only, and the worker enforces the size limit', async () => {
+    const api = apiFor(r);
+    const res = await api(event(ROUTES.createUpload, { body: { contentType: 'image/jpeg' } }));
+    expect(res.statusCode).toBe(201);
+    const body = JSON.parse(res.body) as { uploadUrl: string; headers: Record<string, string> };
+    expect(new URL(body.uploadUrl).searchParams.get('X-Amz-SignedHeaders')).toBe('content-type;host');
+    expect(body.headers).toEqual({ 'content-type': 'image/jpeg' });
+    const put = await fetch(body.uploadUrl, { method: 'PUT', headers: { 'content-type': 'image/jpeg' }, body: new Uint8Array([1, 2, 3]) });
+    expect(put.status).toBe(200);
+  });
+
   it('rejects bad content types and sizes naming the field', async () => {
     const api = apiFor(r);
     const bad = await api(event(ROUTES.createUpload, { body: { contentType: 'image/svg+xml', contentLength: 4 } }));
