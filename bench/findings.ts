@@ -41,9 +41,29 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     }
     if (r.floodgate.maxConcurrentExecutions !== null) parts.push(`max ${r.floodgate.maxConcurrentExecutions} executions at once`);
     if (fp && fp.batchSizes.length) {
+      parts.push(`the runner formed ${fp.batchSizes.length} invocation(s) of ${fp.batchSizes.join(', ')} records, each rendering at most ${fp.cpuLane ?? 'n/a'} image(s) at a time (CPU lane from the memory size)`);
+      const idle = r.floodgate.cpu ? (r.floodgate.cpu.cpuSec['idle'] ?? 0) / r.floodgate.cpu.capacitySec : null;
+      if (idle !== null && idle > 0.1 && fp.cpuLane !== null && fp.batchSizes.length * fp.cpuLane < r.limit.machine.cpus) {
+        parts.push(
+          `the cores were ${f(idle * 100, 0)}% idle: fewer images rendering than cores (locally every execution may use all ${r.limit.machine.cpus} cores, unlike a 2048 MB Lambda with ~1.2 vCPU)`,
+        );
+      }
+    }
+    // CPU accounting: the ratio to the limit is the workers' share of the machine times their CPU
+    // efficiency per image against the limit run.
+    const cpu = r.floodgate.cpu;
+    if (cpu && r.floodgate.completed > 0 && r.limit.imagesPerSec) {
+      const workerShare = (cpu.cpuSec['workers'] ?? 0) / cpu.capacitySec;
+      const workerMsPerImage = ((cpu.cpuSec['workers'] ?? 0) * 1000) / r.floodgate.completed;
+      const limitMsPerImage = (r.limit.machine.cpus * 1000) / r.limit.imagesPerSec;
+      const emulators = Object.entries(cpu.cpuSec)
+        .filter(([g]) => g !== 'workers' && g !== 'idle')
+        .map(([g, s]) => `${g} ${f((s / cpu.capacitySec) * 100, 0)}%`)
+        .join(', ');
       parts.push(
-        `the runner formed ${fp.batchSizes.length} invocation(s) of ${fp.batchSizes.join(', ')} records; each renders at most ${fp.cpuLane ?? 'n/a'} image(s) at a time (CPU lane from the memory size), ` +
-          `so fewer busy executions than host cores leaves CPU idle (locally every execution may use all ${r.limit.machine.cpus} cores, unlike a 2048 MB Lambda with ~1.2 vCPU)`,
+        `CPU accounting: the workers got ${f(workerShare * 100, 0)}% of the machine (${emulators}, idle ${f(((cpu.cpuSec['idle'] ?? 0) / cpu.capacitySec) * 100, 0)}%) ` +
+          `and spent ${f(workerMsPerImage, 0)} ms of CPU per image against at most ${f(limitMsPerImage, 0)} ms in the limit run (${r.limit.machine.cpus} cores / limit img/s); ` +
+          `${f(workerShare, 2)} x ${f(limitMsPerImage / workerMsPerImage, 2)} = ${f(workerShare * (limitMsPerImage / workerMsPerImage), 2)} predicts the measured ratio`,
       );
     }
     out.push(`${parts.join('; ')}.`);

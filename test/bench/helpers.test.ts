@@ -188,7 +188,7 @@ describe('findings', () => {
     expect(text).toContain('1 cold starts');
     expect(text).toContain('UpdateItem 4.00 = 4.00');
     expect(text).toContain('Floodgate writes more per record');
-    expect(text).toContain('2 invocation(s) of 10, 10 records; each renders at most 1 image(s)');
+    expect(text).toContain('2 invocation(s) of 10, 10 records, each rendering at most 1 image(s)');
     expect(text).toContain('write capacity units per record (items <= 1 KB; a TransactWriteItems bills each item twice): floodgate 6.00 vs powertools 3.00');
   });
 
@@ -253,5 +253,17 @@ describe('disturbed runs', () => {
     expect(renderTable(r, run)).toContain('WARNING: other processes used up to 40% of the CPU');
     expect(renderHtml(r, run)).toContain('Other processes used up to 40% of the CPU');
     expect(renderTable({ ...base, limit: { ...base.limit, otherCpuShare: 0.02 } }, run)).not.toContain('WARNING');
+  });
+});
+
+describe('CPU accounting finding', () => {
+  it('decomposes the ratio to the limit into the workers share and their CPU per image', () => {
+    const base = sample();
+    // limit: 5 img/s on 2 cores -> at most 400 ms CPU per image. Workers: 8 of 10 core-s for 40 images = 200 ms/image.
+    const r = { ...base, floodgate: { ...base.floodgate, cpu: { wallSec: 5, capacitySec: 10, cpuSec: { workers: 8, 'dynamodb-local': 1, other: 0.5, idle: 0.5 } } } };
+    const text = findings(r, {}).join('\n');
+    expect(text).toContain('the workers got 80% of the machine (dynamodb-local 10%, other 5%, idle 5%)');
+    expect(text).toContain('spent 200 ms of CPU per image against at most 400 ms in the limit run');
+    expect(text).toContain('0.80 x 2.00 = 1.60 predicts the measured ratio');
   });
 });
