@@ -138,6 +138,8 @@ function scalingChart(r: BenchResult): string {
     `<text x="0" y="16" font-weight="600">Scaling: ms per job and peak RSS, relative to the ${xs[0]}-job run (flat = 1)</text>` +
     `<line x1="${pad.l}" y1="${Y(1)}" x2="${width - pad.r}" y2="${Y(1)}" stroke="#9ca3af" stroke-dasharray="4 3"/>` +
     `<text x="${pad.l - 6}" y="${Y(1) + 4}" text-anchor="end">1x</text>` +
+    `<line x1="${pad.l}" y1="${Y(2)}" x2="${width - pad.r}" y2="${Y(2)}" stroke="#e5e7eb"/>` +
+    `<text x="${pad.l - 6}" y="${Y(2) + 4}" text-anchor="end">2x</text>` +
     line(t, COLOURS.floodgate) +
     line(m, COLOURS.good) +
     ticks +
