@@ -71,6 +71,50 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** Thread groups by the names Node 24, libuv and libvips give their threads (/proc/<pid>/task/<tid>/comm). */
+export function threadGroup(name: string): string {
+  if (name === 'MainThread' || name === 'node') return 'main thread (JS)';
+  if (name.startsWith('libvips')) return 'libvips';
+  if (name === 'libuv-worker') return 'libuv pool';
+  if (name === 'V8Worker') return 'V8 workers (GC, compiler)';
+  return 'other threads';
+}
+
+/** CPU ticks of every thread of `pid`, summed by thread group. */
+export function threadTicks(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const t = parseStatTicks(stat);
+      if (t) out[threadGroup(name)] = (out[threadGroup(name)] ?? 0) + t.ticks;
+    } catch {
+      // thread ended
+    }
+  }
+  return out;
+}
+
+/** Sum of per-group ticks over several processes. */
+export function sumThreadTicks(pids: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of pids) for (const [g, t] of Object.entries(threadTicks(pid))) out[g] = (out[g] ?? 0) + t;
+  return out;
+}
+
+/** after - before, per group, in ms of CPU. Threads that ended in between are lost (undercount). */
+export function threadDeltaMs(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const hz = clockTicks();
+  return Object.fromEntries(Object.keys(after).map((g) => [g, Math.max(0, ((after[g] ?? 0) - (before[g] ?? 0)) * (1000 / hz))]));
+}
+
 export interface CpuSnapshot {
   readonly at: number;
   readonly machine: { busy: number; idle: number };

@@ -66,6 +66,12 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
           `${f(workerShare, 2)} x ${f(limitMsPerImage / workerMsPerImage, 2)} = ${f(workerShare * (limitMsPerImage / workerMsPerImage), 2)} predicts the measured ratio`,
       );
     }
+    const wt = r.floodgate.workerThreadCpuMsPerImage;
+    const lt = r.limit.bestConcurrency !== null ? r.limit.threadCpuMsPerImage?.[String(r.limit.bestConcurrency)] : undefined;
+    if (wt && lt) {
+      const groups = [...new Set([...Object.keys(wt), ...Object.keys(lt)])].sort();
+      parts.push(`CPU per image by thread, worker vs limit run: ${groups.map((g) => `${g} ${f(wt[g] ?? 0, 0)} vs ${f(lt[g] ?? 0, 0)} ms`).join(', ')}`);
+    }
     out.push(`${parts.join('; ')}.`);
   }
 

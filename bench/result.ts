@@ -30,6 +30,8 @@ export interface LimitResult {
    * machine). Above ~0.1 the limit is understated and every ratio to it overstated.
    */
   readonly otherCpuShare?: number;
+  /** CPU per image by thread group (main thread, libvips, ...) for each concurrency tried, ms. */
+  readonly threadCpuMsPerImage?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly error?: string;
 }
 
@@ -55,6 +57,8 @@ export interface PipelineResult {
    */
   /** Where the machine's CPU went during the measured phase (see bench/cpu.ts). */
   readonly cpu?: CpuBreakdown;
+  /** The execution environments' CPU per completed image, by thread group (main thread, libvips, ...), ms. */
+  readonly workerThreadCpuMsPerImage?: Readonly<Record<string, number>>;
   readonly variants?: readonly { readonly setting: string; readonly imagesPerSec: number | null; readonly ratioToLimit: number | null; readonly peakRssMb: number | null; readonly error?: string }[];
   readonly error?: string;
 }

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { configureSharp, renderImage } from '../../lambda/image-worker/image';
 import type { RenditionName } from '../../lambda/shared/job-message';
 import { childInput, reportResult } from '../child';
+import { threadDeltaMs, threadTicks } from '../cpu';
 
 interface Input {
   readonly paths: string[];
@@ -25,6 +26,7 @@ const buffers = await Promise.all(input.paths.map((p) => readFile(p)));
 await renderImage(buffers[0]!, { renditions: input.renditions });
 const limit = pLimit(input.concurrency);
 let outputs = 0;
+const threadsBefore = threadTicks(process.pid);
 const start = performance.now();
 await Promise.all(
   buffers.map((b) =>
@@ -35,4 +37,6 @@ await Promise.all(
   ),
 );
 const elapsedMs = performance.now() - start;
-reportResult({ images: buffers.length, outputs, elapsedMs });
+// CPU per thread group during the timed renders only (start-up and warm-up excluded).
+const threadCpuMs = threadDeltaMs(threadsBefore, threadTicks(process.pid));
+reportResult({ images: buffers.length, outputs, elapsedMs, threadCpuMs });

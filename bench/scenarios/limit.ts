@@ -35,10 +35,11 @@ export async function runLimit(
   const byConcurrency: Record<string, number> = {};
   const machine = machineInfo();
   let otherCpuShare = 0;
+  const threadCpuMsPerImage: Record<string, Record<string, number>> = {};
   try {
     for (const concurrency of concurrencies) {
       const before = cpuSnapshot({ bench: () => [process.pid] });
-      const r = await runChild<{ images: number; elapsedMs: number }>(
+      const r = await runChild<{ images: number; elapsedMs: number; threadCpuMs: Record<string, number> }>(
         CHILD,
         { paths, concurrency, renditions },
         { env: { MALLOC_ARENA_MAX: '2' } },
@@ -48,10 +49,11 @@ export async function runLimit(
       const busy = (b.cpuSec['bench'] ?? 0) + (b.cpuSec['other'] ?? 0);
       otherCpuShare = Math.max(otherCpuShare, Math.max(0, busy - r.cpuMs / 1000 - (b.cpuSec['bench'] ?? 0)) / b.capacitySec);
       byConcurrency[String(concurrency)] = (r.images * 1000) / r.elapsedMs;
+      threadCpuMsPerImage[String(concurrency)] = Object.fromEntries(Object.entries(r.threadCpuMs).map(([g, ms]) => [g, ms / r.images]));
       log(`limit: ${concurrency} at a time -> ${byConcurrency[String(concurrency)]!.toFixed(2)} img/s`);
     }
     const best = bestOf(byConcurrency);
-    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, otherCpuShare };
+    return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, otherCpuShare, threadCpuMsPerImage };
   } catch (err) {
     const best = bestOf(byConcurrency);
     return { imagesPerSec: best?.value ?? null, bestConcurrency: best?.concurrency ?? null, byConcurrency, images: paths.length, renditions: [...renditions], machine, error: (err as Error).message };

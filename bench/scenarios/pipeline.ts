@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { cpus } from 'node:os';
 import sharp from 'sharp';
-import { cpuBreakdown, cpuSnapshot, descendants } from '../cpu';
+import { cpuBreakdown, cpuSnapshot, descendants, sumThreadTicks, threadDeltaMs } from '../cpu';
 import { readAssembly, selectStack } from '../../local/assembly';
 import { deployTemplate, type LocalDeployment } from '../../local/deploy';
 import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
@@ -217,12 +217,15 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       'dynamodb-local': () => ddbPids,
     };
     counter.reset();
+    const envPids = () => host.stats().environments.filter((e) => e.alive).map((e) => e.pid);
+    const threadsBefore = sumThreadTicks(envPids());
     const cpuBefore = cpuSnapshot(cpuGroups);
     const t0 = performance.now();
     await sendAll(jobs);
     await waitDeleted(afterWarm + jobs.length);
     const elapsedMs = performance.now() - t0;
     const cpu = cpuBreakdown(cpuBefore, cpuSnapshot(cpuGroups), cpus().length);
+    const threadMs = threadDeltaMs(threadsBefore, sumThreadTicks(envPids()));
     const ddbByOperation = counter.snapshot();
     const ddbLatencyMs = counter.latencies();
     const writeUnits = counter.writeUnits();
@@ -252,6 +255,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       maxConcurrentExecutions: rs.maxConcurrentExecutions,
       ddbByOperation,
       cpu,
+      ...(completed > 0 ? { workerThreadCpuMsPerImage: Object.fromEntries(Object.entries(threadMs).map(([g, ms]) => [g, ms / completed])) } : {}),
       ...(failed > 0 ? { error: `${failed} of ${jobs.length} jobs did not complete` } : {}),
     };
     const coldStarts = hs.coldStarts - hostWarm.coldStarts;

@@ -267,3 +267,16 @@ describe('CPU accounting finding', () => {
     expect(text).toContain('0.80 x 2.00 = 1.60 predicts the measured ratio');
   });
 });
+
+describe('thread groups', () => {
+  it('names the threads Node, libuv and libvips create', async () => {
+    const { threadGroup, threadTicks, threadDeltaMs } = await import('../../bench/cpu');
+    expect(threadGroup('MainThread')).toBe('main thread (JS)');
+    expect(threadGroup('libvips worker')).toBe('libvips');
+    expect(threadGroup('libuv-worker')).toBe('libuv pool');
+    expect(threadGroup('V8Worker')).toBe('V8 workers (GC, compiler)');
+    expect(threadGroup('SignalInspector')).toBe('other threads');
+    expect(Object.keys(threadTicks(process.pid))).toContain('main thread (JS)');
+    expect(threadDeltaMs({ a: 10 }, { a: 35, b: 5 })).toEqual({ a: 250, b: 50 });
+  });
+});
