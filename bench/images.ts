@@ -10,6 +10,7 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { seededRandom } from '../lambda/shared/faults';
 
 export interface BenchImage {
   /** File name inside the cache dir, e.g. `photo-03.jpg`. */
@@ -42,17 +43,8 @@ export const DEFAULT_IMAGE_SET: ImageSetSpec = {
   seed: 7,
 };
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same images on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the chaos faults): the same seed gives the same images on every machine. */
+export const mulberry32 = seededRandom;
 
 /** Cache folder name: changes whenever the spec (or the generator version) changes. */
 export function imageSetKey(spec: ImageSetSpec): string {
