@@ -49,7 +49,8 @@ export interface JobApiProps {
    */
   readonly throttlingBurstLimit?: number;
   /**
-   * Largest upload the presigned PUT allows (the size is signed into the URL).
+   * Largest upload accepted: a declared `contentLength` above it is refused with 400, and one within it is
+   * signed into the presigned URL; without a declared length the worker refuses larger sources (TooLarge).
    * @default Size.mebibytes(20)
    */
   readonly maxUploadSize?: Size;
