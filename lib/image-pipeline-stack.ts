@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -67,6 +67,12 @@ export interface ImagePipelineStackProps extends StackProps {
    * @default - lambda/image-worker/handler.ts (the Floodgate worker)
    */
   readonly workerEntry?: string;
+  /**
+   * Largest source image, one number for the job API (a declared upload size above it is a 400, one
+   * within it is signed into the presigned URL) and the worker (a larger source fails TooLarge).
+   * @default Size.mebibytes(20)
+   */
+  readonly maxUploadSize?: Size;
 }
 
 /**
@@ -142,6 +148,7 @@ export class ImagePipelineStack extends Stack {
     this.idempotencyTable = new IdempotencyTable(this, 'IdempotencyTable', { removalPolicy });
     this.lockTable = new LockTable(this, 'LockTable', { removalPolicy });
 
+    const maxUploadSize = props.maxUploadSize ?? Size.mebibytes(20);
     this.worker = new BoundedQueueConsumer(this, 'ImageWorker', {
       entry: props.workerEntry ?? IMAGE_WORKER_ENTRY,
       architecture: props.architecture ?? architectureFromContext(this),
@@ -159,6 +166,7 @@ export class ImagePipelineStack extends Stack {
         [PIPELINE_ENV.lockTable]: this.lockTable.tableName,
         [PIPELINE_ENV.uploadsBucket]: this.uploadsBucket.bucketName,
         [PIPELINE_ENV.renditionsBucket]: this.renditionsBucket.bucketName,
+        [PIPELINE_ENV.maxUploadBytes]: String(maxUploadSize.toBytes()),
         // glibc malloc arenas fragment under libvips threads; 2 keeps RSS flat (sharp's recommendation).
         MALLOC_ARENA_MAX: '2',
       },
@@ -173,6 +181,7 @@ export class ImagePipelineStack extends Stack {
       uploadsBucket: this.uploadsBucket,
       renditionsBucket: this.renditionsBucket,
       queue: this.worker.queue,
+      maxUploadSize,
     });
 
     const outputs: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -163,6 +163,16 @@ describe('ImagePipelineStack: the "Done when" properties', () => {
       expect(body).toContain(metric);
     }
     expect(body).toContain('reserved concurrency (10)');
+  });
+});
+
+describe('ImagePipelineStack: one upload limit', () => {
+  const limits = (t: Template) =>
+    Object.values(t.findResources('AWS::Lambda::Function')).map((f) => f.Properties.Environment?.Variables?.[PIPELINE_ENV.maxUploadBytes]);
+  it('gives the job API and the worker the same MAX_UPLOAD_BYTES (20 MiB by default, or maxUploadSize)', () => {
+    expect(limits(template)).toEqual([String(20 * 1024 * 1024), String(20 * 1024 * 1024)]);
+    const s = new ImagePipelineStack(unbundledApp(), 'Small', { maxUploadSize: Size.mebibytes(5) });
+    expect(limits(Template.fromStack(s))).toEqual([String(5 * 1024 * 1024), String(5 * 1024 * 1024)]);
   });
 });
 
