@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createFloodgateFunction } from './nodejs-function';
 import { CONSUMER_ENV } from '../lambda/shared/contract';
 import {
   deriveConsumerSettings,
@@ -21,10 +22,6 @@ import {
 } from './consumer-settings';
 
 export type { DownstreamBudget } from './consumer-settings';
-
-/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __floodgateCreateRequire } from 'node:module'; const require = __floodgateCreateRequire(import.meta.url);";
 
 /** Functions already wired to a consumer (construct path), to refuse a second one. */
 const CONSUMED_FUNCTIONS = new WeakMap<lambda.IFunction, string>();
@@ -501,20 +498,6 @@ export class BoundedQueueConsumer extends Construct {
     environment: Record<string, string>,
   ): { fn: nodejs.NodejsFunction; logGroup: logs.LogGroup } {
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    });
-    // Own role without the AWSLambdaBasicExecutionRole managed policy: logs only to this log group.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Consumer of ${Stack.of(this).stackName}/${this.node.path}`,
-    });
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
     const nodeModules = props.nodeModules ?? [];
     for (const [dest, src] of Object.entries(props.assetFiles ?? {})) {
       if (isAbsolute(dest) || dest.split(/[\\/]/).includes('..')) {
@@ -525,27 +508,17 @@ export class BoundedQueueConsumer extends Construct {
       }
     }
     const npmCpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: props.handler ?? 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
+    const { fn, logGroup } = createFloodgateFunction(this, {
+      entry: props.entry!,
+      ...(props.handler !== undefined ? { handler: props.handler } : {}),
       architecture,
       timeout,
       memorySize,
       reservedConcurrentExecutions: this.settings.reservedConcurrency,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       environment,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      roleDescription: `Consumer of ${Stack.of(this).stackName}/${this.node.path}`,
       bundling: {
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Ship the SDK versions we test with, not whatever the runtime carries.
-        bundleAwsSDK: true,
-        minify: true,
-        keepNames: true,
-        sourceMap: false,
         nodeModules,
         commandHooks: {
           beforeBundling: () => [],

@@ -13,15 +13,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { createFloodgateFunction } from './nodejs-function';
 import { PIPELINE_ENV, RENDITIONS_PREFIX, UPLOADS_PREFIX } from '../lambda/shared/contract';
 
 const JOB_API_ENTRY = fileURLToPath(new URL('../lambda/job-api/handler.ts', import.meta.url));
 /** Same name as `JOB_API_LEASE_MS_ENV` in lambda/job-api/handler.ts (not imported: it pulls the SDK in). */
 const LEASE_MS_ENV = 'FLOODGATE_API_LEASE_MS';
-
-/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __floodgateCreateRequire } from 'node:module'; const require = __floodgateCreateRequire(import.meta.url);";
 
 /** The routes of the job API (route keys as API Gateway writes them). */
 export const JOB_API_ROUTES = ['POST /uploads', 'POST /jobs', 'GET /jobs/{jobId}'] as const;
@@ -111,24 +108,13 @@ export class JobApi extends Construct {
     this.throttlingBurstLimit = burst;
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention });
-    // Own role without AWSLambdaBasicExecutionRole (a managed policy with `*` log resources).
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Job API handler of ${Stack.of(this).stackName}/${this.node.path}`,
-    });
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const { fn, role } = createFloodgateFunction(this, {
       entry: JOB_API_ENTRY,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       timeout,
       memorySize: props.memorySize ?? 512,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      logRetention: retention,
+      roleDescription: `Job API handler of ${Stack.of(this).stackName}/${this.node.path}`,
       environment: {
         [PIPELINE_ENV.jobsTable]: props.jobsTable.tableName,
         [PIPELINE_ENV.idempotencyTable]: props.idempotencyTable.tableName,
@@ -138,17 +124,8 @@ export class JobApi extends Construct {
         [PIPELINE_ENV.maxUploadBytes]: String(maxUploadBytes),
         [LEASE_MS_ENV]: String(timeout.toMilliseconds() + 5000),
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Ship the SDK versions we test with, not whatever the runtime carries.
-        bundleAwsSDK: true,
-        minify: true,
-        keepNames: true,
-        sourceMap: false,
-      },
     });
+    this.function = fn;
     this.grantHandlerAccess(props, role);
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
