@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFunctionHost, type FunctionHost, type LogEntry } from '../../local/lambda-host';
+import { alive } from '../support/process';
 
 const assetDir = fileURLToPath(new URL('./fixtures/handlers', import.meta.url));
 const hosts: FunctionHost[] = [];
@@ -12,15 +13,6 @@ function host(opts: Partial<Parameters<typeof createFunctionHost>[0]> = {}): Fun
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('lambda host', () => {
   it('runs the CommonJS bundle with a Lambda-like context and env, warm on reuse', async () => {
