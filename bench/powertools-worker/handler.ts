@@ -23,6 +23,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { configureSharp, renderImage } from '../../lambda/image-worker/image';
 import { PIPELINE_ENV, RENDITIONS_PREFIX, TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
 import { parseJobMessage, RENDITION_NAMES, type RenditionName } from '../../lambda/shared/job-message';
+import { needsPathStyle } from '../../lambda/shared/s3-addressing';
 
 /** What the record handler needs from the image module; the overhead benchmark swaps in a no-op. */
 export type RenderFn = (
@@ -52,8 +53,7 @@ export function createPowertoolsHandler(options: PowertoolsWorkerOptions = {}): 
   const render: RenderFn = options.render ?? renderImage;
   const dynamodb = options.dynamodb ?? new DynamoDBClient({});
   const documents = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-  const pathStyle = Boolean(env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL']);
-  const s3 = options.s3 ?? new S3Client(pathStyle ? { forcePathStyle: true } : {});
+  const s3 = options.s3 ?? new S3Client(needsPathStyle(env) ? { forcePathStyle: true } : {});
   const logger = new Logger({ serviceName: 'powertools-image-worker' });
 
   const processor = new BatchProcessor(EventType.SQS);

@@ -10,6 +10,7 @@ import { PIPELINE_ENV } from '../shared/contract';
 import { createJobApi, type JobApiHandler } from './app';
 import { dynamoIdempotencyStore, dynamoJobStore, s3Presigner, sqsJobQueue } from './aws-adapters';
 import { jsonLogger, type LogLevel } from './log';
+import { needsPathStyle } from '../shared/s3-addressing';
 
 /** Optional: lifetime of the Idempotency-Key lease in ms (set by the JobApi construct from the timeout). */
 export const JOB_API_LEASE_MS_ENV = 'FLOODGATE_API_LEASE_MS';
@@ -24,8 +25,7 @@ export function handlerFromEnv(env: NodeJS.ProcessEnv = process.env): JobApiHand
   const maxUploadBytes = Number(required(env, PIPELINE_ENV.maxUploadBytes));
   if (!Number.isInteger(maxUploadBytes) || maxUploadBytes < 1) throw new Error(`${PIPELINE_ENV.maxUploadBytes} must be a positive integer`);
   const leaseMs = env[JOB_API_LEASE_MS_ENV] === undefined ? undefined : Number(env[JOB_API_LEASE_MS_ENV]);
-  const localEndpoint = env.AWS_ENDPOINT_URL_S3 !== undefined || env.AWS_ENDPOINT_URL !== undefined;
-  const s3 = new S3Client({ forcePathStyle: localEndpoint, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  const s3 = new S3Client({ forcePathStyle: needsPathStyle(env), requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   const dynamodb = new DynamoDBClient({});
   const sqs = new SQSClient({});
   return createJobApi(

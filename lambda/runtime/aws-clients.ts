@@ -9,6 +9,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AdaptiveRetryStrategy } from '@smithy/util-retry';
 import { addFaultMiddleware, type MiddlewareStackLike } from '../shared/faults';
+import { needsPathStyle } from '../shared/s3-addressing';
+
+export { needsPathStyle };
 
 /** Attempts per SDK call (1 + retries). Small: the invocation deadline, not the SDK, bounds the wait. */
 export const DEFAULT_MAX_ATTEMPTS = 4;
@@ -52,10 +55,6 @@ export interface HandlerClients {
   readonly requests: RequestCounter;
 }
 
-/** True when S3 must be addressed path-style (an emulator endpoint is configured). */
-export function needsPathStyle(env: Record<string, string | undefined>): boolean {
-  return Boolean(env['AWS_ENDPOINT_URL_S3'] || env['AWS_ENDPOINT_URL']);
-}
 
 export function createHandlerClients(env: Record<string, string | undefined> = process.env, maxAttempts = DEFAULT_MAX_ATTEMPTS): HandlerClients {
   const common = { retryStrategy: new AdaptiveRetryStrategy(maxAttempts) };
