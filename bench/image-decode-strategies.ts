@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import sharp from 'sharp';
-import { renderImage, type DecodeStrategy } from '../lambda/image-worker/image';
+import { renderImage, type DecodeStrategy } from '../lambda/image-worker/image/index';
 import type { RenditionName } from '../lambda/shared/job-message';
 import { photo } from '../test/fixtures/images';
 

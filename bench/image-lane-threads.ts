@@ -9,7 +9,7 @@
 import os from 'node:os';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import { renderImage, sharpThreadsPerPipeline } from '../lambda/image-worker/image';
+import { renderImage, sharpThreadsPerPipeline } from '../lambda/image-worker/image/index';
 import { photo } from '../test/fixtures/images';
 
 const images = Number(process.argv[2] ?? 12);

@@ -10,7 +10,7 @@
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { seededRandom } from '../lambda/shared/faults';
+import { seededRandom } from '@floodgate/runtime';
 
 export interface BenchImage {
   /** File name inside the cache dir, e.g. `photo-03.jpg`. */

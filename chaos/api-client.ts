@@ -5,7 +5,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/emulators';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@floodgate/local';
 
 export interface ApiResponse {
   readonly status: number;

@@ -17,7 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { STACK_OUTPUTS, UPLOADS_PREFIX } from '../lambda/shared/contract';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../local/emulators';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 import { quadrants } from '../test/fixtures/images';
 import { requiredOutput, startHarness } from './harness';
 import { currentRssMb, memoryTrend, type RssSample } from './memory';

@@ -4,9 +4,9 @@
  * committed): `npm run corpus -- --out DIR` writes it to disk, and the corpus test and the chaos run use
  * it directly.
  */
-import type { PermanentErrorClass } from '../lambda/shared/errors';
+import type { PermanentErrorClass } from '@floodgate/runtime';
 import { MAX_MESSAGE_BYTES } from '../lambda/shared/job-message';
-import { DEFAULT_LIMITS } from '../lambda/image-worker/image';
+import { DEFAULT_LIMITS } from '../lambda/image-worker/image/index';
 import { generateCorpus, inFormat, oriented, quadrants } from '../test/fixtures/images';
 
 /** An uploaded file and what the worker must do with it. */

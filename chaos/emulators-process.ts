@@ -3,7 +3,7 @@
  * runner's RSS) does not count fauxqs' in-memory queues and objects as the runner's. Prints one JSON line
  * with the endpoints, then lives until its stdin closes (the parent exiting closes it, however it exits).
  */
-import { startEmulators } from '../local/emulators';
+import { startEmulators } from '@floodgate/local';
 
 const emulators = await startEmulators();
 process.stdout.write(`${JSON.stringify({ sqs: emulators.sqs, s3: emulators.s3, dynamodb: emulators.dynamodb, region: emulators.region, pid: process.pid })}\n`);

@@ -9,12 +9,12 @@
  */
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CONSUMER_ENV, STACK_OUTPUTS } from '../lambda/shared/contract';
-import { deriveDeadlineMargins } from '../lib/consumer-settings';
-import type { DeployedFunction } from '../local/deploy';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../local/emulators';
-import type { LogEntry } from '../local/lambda-host';
-import { startLocalStack, type LocalStack } from '../local/stack';
-import { synthesize } from '../local/synth';
+import { deriveDeadlineMargins } from '@floodgate/cdk';
+import type { DeployedFunction } from '@floodgate/local';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
+import type { LogEntry } from '@floodgate/local';
+import { startLocalStack, type LocalStack } from '@floodgate/local';
+import { synthesize } from '@floodgate/local';
 
 export interface HarnessOptions {
   /** Use these emulators (tests pass the shared ones); otherwise they are started and stopped here. */

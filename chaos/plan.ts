@@ -2,7 +2,7 @@
  * What the chaos run will do, decided up front from the seed (pure): which jobs are poison, which are
  * submitted more than once and how, and the fault rates handed to the worker. Same seed, same plan.
  */
-import { seededRandom } from '../lambda/shared/faults';
+import { seededRandom } from '@floodgate/runtime';
 
 export type JobKind = 'good' | 'poison-image' | 'poison-message';
 /** `api-replay`: POST /jobs again with the same Idempotency-Key; `sqs-duplicate`: the same job message sent to the queue again. */

@@ -16,10 +16,10 @@ import {
   TABLE_ATTRIBUTES,
   UPLOADS_PREFIX,
 } from '../lambda/shared/contract';
-import { BoundedQueueConsumer } from './bounded-queue-consumer';
-import { IdempotencyTable } from './idempotency-table';
+import { BoundedQueueConsumer } from '@floodgate/cdk';
+import { IdempotencyTable } from '@floodgate/cdk';
 import { JobApi } from './job-api';
-import { LockTable } from './lock-table';
+import { LockTable } from '@floodgate/cdk';
 
 const IMAGE_WORKER_ENTRY = fileURLToPath(new URL('../lambda/image-worker/handler.ts', import.meta.url));
 /** Files copied into the worker asset so text watermarks have a font on Lambda (see lambda/image-worker/image/fonts.ts). */

@@ -1,8 +1,3 @@
-export * from './consumer-settings';
-export * from './bounded-queue-consumer';
-export * from './keyed-ttl-table';
-export * from './idempotency-table';
-export * from './lock-table';
+/** The reference app's stack and constructs (the generic ones are @floodgate/cdk). */
 export * from './image-pipeline-stack';
-export * from './job-api';
 export * from './job-api';

@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { createFloodgateFunction } from './nodejs-function';
+import { createFloodgateFunction } from '@floodgate/cdk';
 import { PIPELINE_ENV, RENDITIONS_PREFIX, UPLOADS_PREFIX } from '../lambda/shared/contract';
 
 const JOB_API_ENTRY = fileURLToPath(new URL('../lambda/job-api/handler.ts', import.meta.url));

@@ -11,12 +11,12 @@ import { basename, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ARCH_CONTEXT, STACK_NAME, STACK_OUTPUTS } from '../lambda/shared/contract';
 import { createApiClient } from './api-client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@floodgate/local';
 import { pipelineClients } from './producer';
 import { runJobs } from './run-jobs';
 import { writeDefaultSamples } from './samples';
 import { detail, downloadRenditions, table } from './summary';
-import { hostArchitecture } from './synth';
+import { hostArchitecture } from '@floodgate/local';
 
 const run = promisify(execFile);
 

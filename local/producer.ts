@@ -11,7 +11,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, S
 import { STACK_OUTPUTS, UPLOADS_PREFIX } from '../lambda/shared/contract';
 import { JobMessageSchema, type JobMessage } from '../lambda/shared/job-message';
 import type { JobRecord } from '../lambda/shared/job-record';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from './emulators';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 
 export interface PipelineClients {
   readonly s3: S3Client;

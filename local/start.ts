@@ -9,14 +9,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STACK_OUTPUTS } from '../lambda/shared/contract';
 import { createApiClient } from './api-client';
-import { LOCAL_CREDENTIALS, startEmulators, type RunningEmulators } from './emulators';
+import { LOCAL_CREDENTIALS, startEmulators, type RunningEmulators } from '@floodgate/local';
 import { pipelineClients, type PipelineClients } from './producer';
 import { detail, downloadRenditions, progressLine, table } from './summary';
 import { renderReport } from './report';
 import { runJobs, type Progress, type RunJobsResult } from './run-jobs';
 import { writeDefaultSamples } from './samples';
-import { startLocalStack, type LocalStack } from './stack';
-import { synthesize } from './synth';
+import { startLocalStack, type LocalStack } from '@floodgate/local';
+import { synthesize } from '@floodgate/local';
 
 const USAGE = `Usage: npm start -- [options]
   --images DIR          submit every file in DIR (default: generated samples + one corrupt file)

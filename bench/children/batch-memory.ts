@@ -7,10 +7,10 @@
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { performance } from 'node:perf_hooks';
-import { configureSharp, renderImage } from '../../lambda/image-worker/image';
-import { runBatch, type RecordContext } from '../../lambda/runtime/batch';
-import { planDeadline } from '../../lambda/runtime/deadline';
-import { createLanes } from '../../lambda/runtime/lanes';
+import { configureSharp, renderImage } from '../../lambda/image-worker/image/index';
+import { runBatch, type RecordContext } from '@floodgate/runtime';
+import { planDeadline } from '@floodgate/runtime';
+import { createLanes } from '@floodgate/runtime';
 import type { RenditionName } from '../../lambda/shared/job-message';
 import { childInput, reportResult } from '../child';
 

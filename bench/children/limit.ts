@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { configureSharp, renderImage } from '../../lambda/image-worker/image';
+import { configureSharp, renderImage } from '../../lambda/image-worker/image/index';
 import type { RenditionName } from '../../lambda/shared/job-message';
 import { childInput, reportResult } from '../child';
 import { threadDeltaMs, threadTicks } from '../cpu';

@@ -20,10 +20,10 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { configureSharp, renderImage } from '../../lambda/image-worker/image';
+import { configureSharp, renderImage } from '../../lambda/image-worker/image/index';
 import { PIPELINE_ENV, RENDITIONS_PREFIX, TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
 import { parseJobMessage, RENDITION_NAMES, type RenditionName } from '../../lambda/shared/job-message';
-import { needsPathStyle } from '../../lambda/shared/s3-addressing';
+import { needsPathStyle } from '@floodgate/runtime';
 
 /** What the record handler needs from the image module; the overhead benchmark swaps in a no-op. */
 export type RenderFn = (

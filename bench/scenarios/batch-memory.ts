@@ -5,7 +5,7 @@
 import { PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 import type { RenditionName } from '../../lambda/shared/job-message';
 import { runChild } from '../child';
 import type { MemoryResult } from '../result';

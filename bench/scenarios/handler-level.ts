@@ -6,8 +6,8 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { endpointEnv, LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
-import type { LocalDeployment } from '../../local/deploy';
+import { endpointEnv, LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
+import type { LocalDeployment } from '@floodgate/local';
 import { PIPELINE_ENV } from '../../lambda/shared/contract';
 import { runChild } from '../child';
 import { imageWorker } from './pipeline';

@@ -5,10 +5,10 @@
  * no extra read is needed; every rejection of a stale writer is logged as 'stale-fenced-write-rejected'.
  */
 import { TransactWriteItemsCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import type { ErrorClass } from '../shared/errors';
+import type { ErrorClass } from '@floodgate/runtime';
 import type { JobStatus, RenditionRecord } from '../shared/job-record';
-import { judgeFencedWrite, type FenceVerdict } from '../lock/fence';
-import { conditionFailedItem, N, num, S, str, type Item } from '../runtime/ddb-attrs';
+import { judgeFencedWrite, type FenceVerdict } from '../shared/fence';
+import { conditionFailedItem, N, num, S, str, type Item } from '@floodgate/runtime';
 
 export interface FencedWriteResult {
   readonly verdict: FenceVerdict;

@@ -12,14 +12,14 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client 
 import { createHash } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { RENDITIONS_PREFIX } from '../shared/contract';
-import { PermanentError, RetryableError, type PermanentErrorClass } from '../shared/errors';
-import { faultPoint } from '../shared/faults';
+import { PermanentError, RetryableError, type PermanentErrorClass } from '@floodgate/runtime';
+import { faultPoint } from '@floodgate/runtime';
 import { parseJobMessage, RENDITION_NAMES, type JobMessage, type RenditionName, type Watermark } from '../shared/job-message';
 import type { RenditionRecord } from '../shared/job-record';
-import type { IdempotencyStore, Claim } from '../idempotency/store';
-import { classify } from '../runtime/classify';
-import type { RecordContext } from '../runtime/batch';
-import type { RenderedImage } from './image/index';
+import type { IdempotencyStore, Claim } from '@floodgate/runtime/idempotency';
+import { classify } from '@floodgate/runtime';
+import type { RecordContext } from '@floodgate/runtime';
+import type { RenderedImage } from './image';
 import type { JobsTable } from './jobs-table';
 
 /** The image step's output (lambda/image-worker/image renderImage); tests substitute fast fakes. */

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { UPLOADS_PREFIX } from '../shared/contract';
-import { FloodgateError } from '../shared/errors';
+import { FloodgateError } from '@floodgate/runtime';
 import type { JobMessage } from '../shared/job-message';
 import type { JobRecord } from '../shared/job-record';
 import {

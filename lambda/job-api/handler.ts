@@ -10,7 +10,7 @@ import { PIPELINE_ENV } from '../shared/contract';
 import { createJobApi, type JobApiHandler } from './app';
 import { dynamoIdempotencyStore, dynamoJobStore, s3Presigner, sqsJobQueue } from './aws-adapters';
 import { jsonLogger, type LogLevel } from './log';
-import { needsPathStyle } from '../shared/s3-addressing';
+import { needsPathStyle } from '@floodgate/runtime';
 
 /** Optional: lifetime of the Idempotency-Key lease in ms (set by the JobApi construct from the timeout). */
 export const JOB_API_LEASE_MS_ENV = 'FLOODGATE_API_LEASE_MS';

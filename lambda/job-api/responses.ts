@@ -1,7 +1,7 @@
 /** Response building for the job API (pure). Bodies are JSON strings built once, so replays can be byte-exact. */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { JobRecord, JobStatus } from '../shared/job-record';
-import type { ErrorClass } from '../shared/errors';
+import type { ErrorClass } from '@floodgate/runtime';
 
 export type ApiResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string; headers: Record<string, string> };
 

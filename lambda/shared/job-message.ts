@@ -3,7 +3,7 @@
  * `JobMessageSchema`; the worker validates every message on arrival with `parseJobMessage`.
  */
 import { z } from 'zod';
-import { PermanentError } from './errors';
+import { PermanentError } from '@floodgate/runtime';
 import { UPLOADS_PREFIX } from './contract';
 
 export const RENDITION_NAMES = ['thumb', 'medium', 'large'] as const;

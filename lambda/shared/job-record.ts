@@ -3,7 +3,7 @@
  * moves it forward only: queued -> processing -> completed | failed, each write conditional.
  */
 import type { RenditionName, Watermark } from './job-message';
-import type { ErrorClass } from './errors';
+import type { ErrorClass } from '@floodgate/runtime';
 
 export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed';
 

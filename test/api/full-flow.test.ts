@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { STACK_OUTPUTS } from '../../lambda/shared/contract';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { startLocalStack, type LocalStack } from '@floodgate/local';
 import { localClients, localEndpoints } from '../support/local-env';
 
 let stack: LocalStack | undefined;

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambda/job-api/app';
 import { dynamoIdempotencyStore, sqsJobQueue } from '../../lambda/job-api/aws-adapters';
 import type { JobQueue } from '../../lambda/job-api/ports';
-import { RetryableError } from '../../lambda/shared/errors';
+import { RetryableError } from '@floodgate/runtime';
 import { parseJobMessage } from '../../lambda/shared/job-message';
 import { localClients } from '../support/local-env';
 import { apiFor, createApiResources, drainQueue, event, type ApiResources } from './support';

@@ -4,7 +4,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { LOCAL_CREDENTIALS } from '../../local/emulators';
+import { LOCAL_CREDENTIALS } from '@floodgate/local';
 import { TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
 import { createJobApi, type JobApiDeps } from '../../lambda/job-api/app';
 import { dynamoIdempotencyStore, dynamoJobStore, s3Presigner, sqsJobQueue } from '../../lambda/job-api/aws-adapters';

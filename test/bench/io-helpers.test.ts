@@ -9,7 +9,7 @@ import { ensureImageSet, mulberry32, synthesizePixels } from '../../bench/images
 import { startDdbCounter } from '../../bench/ddb-counter';
 import { runChild } from '../../bench/child';
 import { bundleSizes, handlerModule, measureImportMs } from '../../bench/scenarios/cold-start';
-import { LOCAL_CREDENTIALS } from '../../local/emulators';
+import { LOCAL_CREDENTIALS } from '@floodgate/local';
 import { localEndpoints } from '../support/local-env';
 
 const dirs: string[] = [];

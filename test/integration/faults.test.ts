@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONSUMER_ENV } from '../../lambda/shared/contract';
-import { FAULTS_ENV } from '../../lambda/shared/faults';
+import { FAULTS_ENV } from '@floodgate/runtime';
 import { deployIntegrationStack, sampleImage, type IntegrationStack } from '../support/local-stack';
 
 const stacks: IntegrationStack[] = [];

@@ -6,8 +6,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHandlerClients, needsPathStyle } from '../../lambda/runtime/aws-clients';
-import { CRASH_EXIT_CODE, faultPoint, faultsEnabled, parseFaultConfig, resetFaults, seededRandom } from '../../lambda/shared/faults';
+import { createHandlerClients, needsPathStyle } from '@floodgate/runtime';
+import { CRASH_EXIT_CODE, faultPoint, faultsEnabled, parseFaultConfig, resetFaults, seededRandom } from '@floodgate/runtime';
 import { localEndpoints } from '../support/local-env';
 
 afterEach(() => {

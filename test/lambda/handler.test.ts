@@ -8,12 +8,12 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createImageWorkerHandler } from '../../lambda/image-worker/handler';
 import { payloadHash } from '../../lambda/image-worker/worker';
-import { renderImage } from '../../lambda/image-worker/image/index';
+import { renderImage } from '../../lambda/image-worker/image';
 import type { RenderFn, RenderedOutput } from '../../lambda/image-worker/worker';
-import { IdempotencyStore } from '../../lambda/idempotency/store';
-import { addRequestCounter, RequestCounter, type HandlerClients } from '../../lambda/runtime/aws-clients';
+import { IdempotencyStore } from '@floodgate/runtime/idempotency';
+import { addRequestCounter, RequestCounter, type HandlerClients } from '@floodgate/runtime';
 import { CONSUMER_ENV, PIPELINE_ENV } from '../../lambda/shared/contract';
-import { PermanentError } from '../../lambda/shared/errors';
+import { PermanentError } from '@floodgate/runtime';
 import { localClients } from '../support/local-env';
 import { createTable } from './support/tables';
 

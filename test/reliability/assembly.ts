@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { inject } from 'vitest';
-import { synthesize } from '../../local/synth';
+import { synthesize } from '@floodgate/local';
 
 const LOCK = '.floodgate/reliability-synth.lock';
 

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { STACK_NAME } from '../../lambda/shared/contract';
-import { endpointEnv } from '../../local/emulators';
+import { endpointEnv } from '@floodgate/local';
 import { DlqClient } from '../../tools/dlq/dlq-client';
 import { decideRedrive, groupByClass, REDRIVE_COUNT_ATTRIBUTE, RETRIES_EXHAUSTED, toDlqEntry } from '../../tools/dlq/entries';
 import { FORCED_PERMANENT_NOTE, formatRedrive } from '../../tools/dlq/format';

@@ -5,8 +5,8 @@
  * and its assembly directory is provided as `assemblyDir` (see test/support/local-stack.ts).
  */
 import type { TestProject } from 'vitest/node';
-import { startEmulators, type LocalEndpoints } from '../../local/emulators';
-import { synthesize } from '../../local/synth';
+import { startEmulators, type LocalEndpoints } from '@floodgate/local';
+import { synthesize } from '@floodgate/local';
 
 declare module 'vitest' {
   export interface ProvidedContext {

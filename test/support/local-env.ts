@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../local/emulators';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 
 export function localEndpoints(): LocalEndpoints {
   return inject('endpoints');

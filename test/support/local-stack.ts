@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
-import { synthesize } from '../../local/synth';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '@floodgate/local';
+import { synthesize } from '@floodgate/local';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { getJob, pipelineClients, queueDepth, submitDirect, type PipelineClients } from '../../local/producer';
 import { STACK_OUTPUTS } from '../../lambda/shared/contract';
-import type { LogEntry } from '../../local/lambda-host';
+import type { LogEntry } from '@floodgate/local';
 import type { JobRecord } from '../../lambda/shared/job-record';
 import { localEndpoints } from './local-env';
 

@@ -3,7 +3,7 @@
  * error class, and decides what may be redriven. No I/O here; tools/dlq/dlq-client.ts does the SQS calls.
  */
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
-import type { ErrorClass, FailureKind, PermanentErrorClass } from '../../lambda/shared/errors';
+import type { ErrorClass, FailureKind, PermanentErrorClass } from '@floodgate/runtime';
 
 /**
  * Message attributes the image worker sets when it dead-letters a permanent failure itself

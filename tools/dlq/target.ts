@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STACK_NAME, STACK_OUTPUTS } from '../../lambda/shared/contract';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@floodgate/local';
 
 export const DEFAULT_OUTPUT_FILES = ['.floodgate/local/outputs.json', 'cdk-outputs.json'] as const;
 

@@ -6,7 +6,7 @@
  * The caller's AbortSignal (the invocation's hard deadline) is not the image's fault: it surfaces as a
  * retryable Timeout (or the signal's own FloodgateError reason), never as a permanent ImageTimeout.
  */
-import { FloodgateError, PermanentError, RetryableError } from '../../shared/errors';
+import { FloodgateError, PermanentError, RetryableError } from '@floodgate/runtime';
 
 export class ImageDeadline {
   private readonly endsAt: number;

@@ -3,7 +3,7 @@
  * does not decode pixels) whether an image may be decoded. limitInputPixels on every sharp() call is the
  * second fence, for headers this check never sees (e.g. a lying header caught only by libvips).
  */
-import { PermanentError } from '../../shared/errors';
+import { PermanentError } from '@floodgate/runtime';
 import { describeFormat, type AcceptedFormat } from './formats';
 import type { ImageLimits } from './limits';
 

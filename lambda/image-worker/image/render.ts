@@ -15,7 +15,7 @@
  */
 import sharp, { type Metadata, type ResizeOptions, type Sharp, type SharpOptions } from 'sharp';
 import type { RenditionName, Watermark } from '../../shared/job-message';
-import { PermanentError } from '../../shared/errors';
+import { PermanentError } from '@floodgate/runtime';
 import { describeFormat, detectFormat, isAcceptedFormat, type AcceptedFormat } from './formats';
 import { checkHeader, checkSize } from './header-check';
 import { resolveLimits, type ImageLimits } from './limits';

@@ -3,7 +3,7 @@
  * the messages libvips actually produces. Anything sharp throws while decoding an input that passed the
  * format and header checks means the file is undecodable: CorruptImage.
  */
-import { FloodgateError, PermanentError } from '../../shared/errors';
+import { FloodgateError, PermanentError } from '@floodgate/runtime';
 import { describeFormat, type DetectedFormat } from './formats';
 
 const firstLine = (message: string): string => message.split('\n').find((l) => l.trim() !== '')?.trim() ?? message;

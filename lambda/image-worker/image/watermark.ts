@@ -8,7 +8,7 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Watermark } from '../../shared/job-message';
-import { PermanentError } from '../../shared/errors';
+import { PermanentError } from '@floodgate/runtime';
 import { detectFormat, describeFormat } from './formats';
 import { checkHeader, checkSize } from './header-check';
 import type { ImageLimits } from './limits';

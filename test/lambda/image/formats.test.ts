@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ACCEPTED_FORMATS, detectFormat, isAcceptedFormat } from '../../../lambda/image-worker/image';
+import { ACCEPTED_FORMATS, detectFormat, isAcceptedFormat } from '../../../lambda/image-worker/image/index';
 import { PDF_HEADER, SVG_IMAGE, TEXT_FILE, inFormat, isoBmffHeader } from '../../fixtures/images';
 
 describe('detectFormat', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkHeader, checkSize, DEFAULT_LIMITS, resolveLimits } from '../../../lambda/image-worker/image';
-import { PermanentError } from '../../../lambda/shared/errors';
+import { checkHeader, checkSize, DEFAULT_LIMITS, resolveLimits } from '../../../lambda/image-worker/image/index';
+import { PermanentError } from '@floodgate/runtime';
 import { inputOptions } from '../../../lambda/image-worker/image/render';
 
 function thrown(fn: () => void): PermanentError {

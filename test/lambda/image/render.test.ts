@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { DEFAULT_RENDITIONS, renderImage, type RenderedImage } from '../../../lambda/image-worker/image';
-import { FloodgateError, PermanentError, RetryableError } from '../../../lambda/shared/errors';
+import { DEFAULT_RENDITIONS, renderImage, type RenderedImage } from '../../../lambda/image-worker/image/index';
+import { FloodgateError, PermanentError, RetryableError } from '@floodgate/runtime';
 import type { RenditionName } from '../../../lambda/shared/job-message';
 import {
   GPS_MARKER, PDF_HEADER, edgeCases, QUADRANT_COLOURS, SVG_IMAGE, TEXT_FILE, alphaPng, animatedGif, cmykJpeg, generateCorpus, inFormat,

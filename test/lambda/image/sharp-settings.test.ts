@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import os from 'node:os';
 import sharp from 'sharp';
-import { configureSharp, sharpThreadsPerPipeline } from '../../../lambda/image-worker/image';
+import { configureSharp, sharpThreadsPerPipeline } from '../../../lambda/image-worker/image/index';
 import { classifySharpError } from '../../../lambda/image-worker/image/sharp-errors';
-import { PermanentError, RetryableError } from '../../../lambda/shared/errors';
+import { PermanentError, RetryableError } from '@floodgate/runtime';
 import { CONSUMER_ENV } from '../../../lambda/shared/contract';
 
 describe('sharp thread settings', () => {

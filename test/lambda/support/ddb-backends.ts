@@ -1,9 +1,9 @@
 /** The simulations' backends on DynamoDB Local, through the real adapters (the clock is injected per call). */
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IdempotencyStore } from '../../../lambda/idempotency/store';
-import { LeaseLock } from '../../../lambda/lock/lease-lock';
-import type { Grant } from '../../../lambda/lock/model';
-import { num, str } from '../../../lambda/runtime/ddb-attrs';
+import { IdempotencyStore } from '@floodgate/runtime/idempotency';
+import { LeaseLock } from '@floodgate/runtime/lock';
+import type { Grant } from '@floodgate/runtime/lock';
+import { num, str } from '@floodgate/runtime';
 import { JobsTable } from '../../../lambda/image-worker/jobs-table';
 import type { JobStatus } from '../../../lambda/shared/job-record';
 import type { ClaimRes, JobBackend } from './job-sim';

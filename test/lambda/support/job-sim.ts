@@ -6,8 +6,8 @@
  * every step and at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { applyClaim, applyFinish, isOwner, type IdempotencyRecord } from '../../../lambda/idempotency/model';
-import { judgeFencedWrite, type FenceVerdict } from '../../../lambda/lock/fence';
+import { applyClaim, applyFinish, isOwner, type IdempotencyRecord } from '@floodgate/runtime/idempotency';
+import { judgeFencedWrite, type FenceVerdict } from '../../../lambda/shared/fence';
 import type { JobStatus } from '../../../lambda/shared/job-record';
 
 export type ClaimRes = { type: 'claimed'; owner: string; fence: number } | { type: 'completed' | 'failed' | 'in-progress' | 'payload-mismatch' };

@@ -4,7 +4,7 @@
  * against the pure model (lock/model.ts) or the DynamoDB adapter (LeaseLock).
  */
 import { randomUUID } from 'node:crypto';
-import { applyAcquire, applyRelease, applyRenew, type Grant, type LockRecord } from '../../../lambda/lock/model';
+import { applyAcquire, applyRelease, applyRenew, type Grant, type LockRecord } from '@floodgate/runtime/lock';
 
 export interface LockBackend {
   tryAcquire(actor: number, now: number): Promise<Grant | undefined>;

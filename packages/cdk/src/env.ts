@@ -1,0 +1,32 @@
+/**
+ * The environment contract between this library (which sets it on every consumer function) and
+ * @floodgate/runtime (which reads it). The runtime keeps an identical copy; a test checks that they agree.
+ */
+/** Environment the BoundedQueueConsumer construct sets on every consumer function. */
+export const CONSUMER_ENV = {
+  /** Size of the I/O lane (S3, DynamoDB, SQS calls in flight per invocation). */
+  ioConcurrency: 'FLOODGATE_IO_CONCURRENCY',
+  /** Size of the CPU lane (sharp pipelines in flight per invocation). */
+  cpuConcurrency: 'FLOODGATE_CPU_CONCURRENCY',
+  /** Stop starting records when less than this many ms remain. */
+  softMarginMs: 'FLOODGATE_SOFT_MARGIN_MS',
+  /** Abort in-flight I/O when less than this many ms remain. */
+  hardMarginMs: 'FLOODGATE_HARD_MARGIN_MS',
+  /** URL of the dead-letter queue; permanent failures are sent there by the handler itself. */
+  deadLetterQueueUrl: 'FLOODGATE_DLQ_URL',
+  /** The source queue's maxReceiveCount (the handler reports it in DLQ attributes). */
+  maxReceiveCount: 'FLOODGATE_MAX_RECEIVE_COUNT',
+} as const;
+
+
+/** Key and TTL attribute names of the tables; TTL attributes hold epoch SECONDS. */
+export const TABLE_ATTRIBUTES = {
+  idempotency: { partitionKey: 'id', ttl: 'expiresAt' },
+  locks: { partitionKey: 'lockKey', ttl: 'expiresAt' },
+} as const;
+
+/**
+ * Context key: Lambda architecture, `arm64` or `x86_64`. `floodgate-local` sets it to the host's architecture
+ * so that native modules in a bundle load on the machine that runs it.
+ */
+export const ARCH_CONTEXT = 'floodgate:architecture';

@@ -1,0 +1,201 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ConsumerSettingsError,
+  ageOfOldestMessageThresholdSeconds,
+  cpuLaneSize,
+  deriveConsumerSettings,
+  deriveDeadlineMargins,
+  deriveMaxConcurrency,
+  deriveReservedConcurrency,
+  deriveVisibilityTimeoutSeconds,
+  validateBatching,
+  validateMaxReceiveCount,
+  validateRetention,
+} from '../src/consumer-settings';
+
+describe('deriveMaxConcurrency', () => {
+  it('uses maxConcurrency as given', () => {
+    expect(deriveMaxConcurrency({ maxConcurrency: 7 })).toBe(7);
+  });
+
+  it('derives floor(maxConnections / connectionsPerExecution) from a downstream budget', () => {
+    expect(deriveMaxConcurrency({ downstreamBudget: { maxConnections: 100, connectionsPerExecution: 16 } })).toBe(6);
+    expect(deriveMaxConcurrency({ downstreamBudget: { maxConnections: 20, connectionsPerExecution: 10 } })).toBe(2);
+  });
+
+  it('caps a generous budget at the event-source maximum of 1000', () => {
+    expect(deriveMaxConcurrency({ downstreamBudget: { maxConnections: 1_000_000, connectionsPerExecution: 1 } })).toBe(1000);
+  });
+
+  it('rejects a budget that yields fewer than 2 executions, saying what to change', () => {
+    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 30, connectionsPerExecution: 16 } })).toThrow(
+      /allows only 1 concurrent execution.*floor\(30 \/ 16\).*at least 2.*Raise maxConnections/,
+    );
+  });
+
+  it('rejects non-positive or fractional budgets', () => {
+    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 0, connectionsPerExecution: 1 } })).toThrow(
+      /downstreamBudget.maxConnections/,
+    );
+    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 10, connectionsPerExecution: 1.5 } })).toThrow(
+      /downstreamBudget.connectionsPerExecution/,
+    );
+  });
+
+  it('rejects both maxConcurrency and a budget, and neither', () => {
+    expect(() =>
+      deriveMaxConcurrency({ maxConcurrency: 5, downstreamBudget: { maxConnections: 100, connectionsPerExecution: 10 } }),
+    ).toThrow(/either maxConcurrency or downstreamBudget, not both/);
+    expect(() => deriveMaxConcurrency({})).toThrow(/Set maxConcurrency .* or downstreamBudget/);
+  });
+
+  it.each([1, 0, 1001, 2.5])('rejects maxConcurrency %s outside 2..1000', (value) => {
+    expect(() => deriveMaxConcurrency({ maxConcurrency: value })).toThrow(/maxConcurrency must be an integer from 2 to 1000/);
+  });
+});
+
+describe('deriveReservedConcurrency', () => {
+  it('defaults to the event-source cap and accepts more', () => {
+    expect(deriveReservedConcurrency(10)).toBe(10);
+    expect(deriveReservedConcurrency(10, 12)).toBe(12);
+  });
+
+  it('rejects less than the cap and explains the throttling', () => {
+    expect(() => deriveReservedConcurrency(10, 9)).toThrow(ConsumerSettingsError);
+    expect(() => deriveReservedConcurrency(10, 9)).toThrow(/reservedConcurrency \(9\) is below .*maxConcurrency \(10\).*throttle/);
+  });
+});
+
+describe('deriveVisibilityTimeoutSeconds', () => {
+  it('defaults to 6 x timeout + batching window', () => {
+    expect(deriveVisibilityTimeoutSeconds({ timeoutSeconds: 60, maxBatchingWindowSeconds: 0 })).toBe(360);
+    expect(deriveVisibilityTimeoutSeconds({ timeoutSeconds: 30, maxBatchingWindowSeconds: 20 })).toBe(200);
+  });
+
+  it('accepts a larger explicit value', () => {
+    expect(deriveVisibilityTimeoutSeconds({ timeoutSeconds: 30, maxBatchingWindowSeconds: 0, visibilityTimeoutSeconds: 900 })).toBe(900);
+  });
+
+  it('rejects a smaller explicit value, citing the AWS guidance and the minimum', () => {
+    expect(() =>
+      deriveVisibilityTimeoutSeconds({ timeoutSeconds: 30, maxBatchingWindowSeconds: 5, visibilityTimeoutSeconds: 184 }),
+    ).toThrow(/visibilityTimeout 184 s is below 6 x timeout \(30 s\) \+ maxBatchingWindow \(5 s\) = 185 s.*AWS guidance.*at least 185 s/);
+  });
+
+  it('rejects settings whose minimum exceeds the 12-hour SQS limit', () => {
+    // Only reachable with timeouts above Lambda's own limit; the check keeps the function total.
+    expect(() => deriveVisibilityTimeoutSeconds({ timeoutSeconds: 7200, maxBatchingWindowSeconds: 300 })).toThrow(/exceeds the SQS visibility timeout limit/);
+  });
+
+  it('property: the result is never below 6 x timeout + window', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 900 }), fc.integer({ min: 0, max: 300 }), fc.option(fc.integer({ min: 0, max: 43_200 })), (t, w, v) => {
+        try {
+          const result = deriveVisibilityTimeoutSeconds({ timeoutSeconds: t, maxBatchingWindowSeconds: w, visibilityTimeoutSeconds: v ?? undefined });
+          return result >= 6 * t + w && result <= 43_200;
+        } catch (err) {
+          return err instanceof ConsumerSettingsError && v !== null && v < 6 * t + w;
+        }
+      }),
+    );
+  });
+});
+
+describe('cpuLaneSize', () => {
+  it.each([
+    [128, 1],
+    [1024, 1],
+    [1769, 1],
+    [3538, 2],
+    [4096, 2],
+    [10_240, 5],
+  ])('%i MB -> %i', (memory, lane) => {
+    expect(cpuLaneSize(memory)).toBe(lane);
+  });
+
+  it('rejects memory outside Lambda limits', () => {
+    expect(() => cpuLaneSize(64)).toThrow(/memorySize/);
+    expect(() => cpuLaneSize(10_241)).toThrow(/memorySize/);
+  });
+
+  it('property: always within 1..6', () => {
+    fc.assert(fc.property(fc.integer({ min: 128, max: 10_240 }), (m) => cpuLaneSize(m) >= 1 && cpuLaneSize(m) <= 6));
+  });
+});
+
+describe('deriveDeadlineMargins', () => {
+  it('uses 20 % / 10 % of the timeout with floors of 5 s / 2 s and caps of 60 s / 30 s', () => {
+    expect(deriveDeadlineMargins(60_000)).toEqual({ softMs: 12_000, hardMs: 6_000 });
+    expect(deriveDeadlineMargins(15_000)).toEqual({ softMs: 5_000, hardMs: 2_000 });
+    expect(deriveDeadlineMargins(900_000)).toEqual({ softMs: 60_000, hardMs: 30_000 });
+  });
+
+  it('keeps room to work on short timeouts', () => {
+    expect(deriveDeadlineMargins(3_000)).toEqual({ softMs: 1_500, hardMs: 750 });
+  });
+
+  it('accepts explicit margins in order and rejects others', () => {
+    expect(deriveDeadlineMargins(60_000, { softMs: 20_000, hardMs: 10_000 })).toEqual({ softMs: 20_000, hardMs: 10_000 });
+    expect(() => deriveDeadlineMargins(60_000, { softMs: 5_000, hardMs: 6_000 })).toThrow(/0 < hardMargin .* < softMargin .* < timeout/);
+    expect(() => deriveDeadlineMargins(10_000, { softMs: 10_000 })).toThrow(/softMargin \(10000 ms\) < timeout/);
+  });
+
+  it('property: 0 < hard < soft < timeout for every valid timeout', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 900 }), (t) => {
+        const { softMs, hardMs } = deriveDeadlineMargins(t * 1000);
+        return hardMs > 0 && hardMs < softMs && softMs < t * 1000;
+      }),
+    );
+  });
+});
+
+describe('other validations', () => {
+  it('maxReceiveCount must be >= 5', () => {
+    expect(() => validateMaxReceiveCount(5)).not.toThrow();
+    expect(() => validateMaxReceiveCount(4)).toThrow(/maxReceiveCount must be an integer >= 5, got 4.*AWS recommends/);
+  });
+
+  it('batch size above 10 needs a batching window; limits hold', () => {
+    expect(() => validateBatching(100, 1)).not.toThrow();
+    expect(() => validateBatching(11, 0)).toThrow(/above 10.*maxBatchingWindow >= 1 second/);
+    expect(() => validateBatching(0, 0)).toThrow(/batchSize must be an integer from 1 to 10000/);
+    expect(() => validateBatching(10, 301)).toThrow(/maxBatchingWindow \(seconds\) must be an integer from 0 to 300/);
+  });
+
+  it('DLQ retention must be at least the source retention', () => {
+    expect(() => validateRetention(345_600, 1_209_600)).not.toThrow();
+    expect(() => validateRetention(1_209_600, 345_600)).toThrow(/deadLetterRetentionPeriod .* shorter than retentionPeriod/);
+    expect(() => validateRetention(30, 1_209_600)).toThrow(/retentionPeriod \(seconds\) must be an integer from 60/);
+  });
+
+  it('age alarm threshold is timeout x maxReceiveCount', () => {
+    expect(ageOfOldestMessageThresholdSeconds(60, 5)).toBe(300);
+  });
+});
+
+describe('deriveConsumerSettings', () => {
+  it('derives everything consistently for the image worker settings', () => {
+    expect(deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 2048, maxConcurrency: 10 })).toEqual({
+      timeoutSeconds: 60,
+      memorySizeMb: 2048,
+      batchSize: 10,
+      maxBatchingWindowSeconds: 0,
+      maxConcurrency: 10,
+      reservedConcurrency: 10,
+      maxReceiveCount: 5,
+      visibilityTimeoutSeconds: 360,
+      ioConcurrency: 16,
+      cpuConcurrency: 1,
+      margins: { softMs: 12_000, hardMs: 6_000 },
+      ageOfOldestMessageThresholdSeconds: 300,
+    });
+  });
+
+  it('validates the lane sizes and the timeout', () => {
+    expect(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, ioConcurrency: 0 })).toThrow(/ioConcurrency/);
+    expect(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, cpuConcurrency: 0 })).toThrow(/cpuConcurrency/);
+    expect(() => deriveConsumerSettings({ timeoutSeconds: 901, memorySizeMb: 1024, maxConcurrency: 2 })).toThrow(/timeout \(seconds\) must be an integer from 1 to 900/);
+  });
+});

@@ -1,0 +1,17 @@
+/**
+ * @floodgate/local: a Docker-free local AWS stack for any CDK app. `startLocalStack` deploys a synthesized
+ * stack onto real-protocol emulators and runs its functions and SQS event source mappings.
+ */
+export * from './emulators.js';
+export * from './assembly.js';
+export * from './deploy.js';
+export * from './synth.js';
+export * from './stack.js';
+export * from './intrinsics.js';
+export * from './batch-response.js';
+export * from './event-source-runner.js';
+export * from './lambda-host/index.js';
+export * from './api/index.js';
+export * from './api/sigv4.js';
+export * from './api/template.js';
+export * from './api/throttle.js';

@@ -1,0 +1,210 @@
+/**
+ * The whole local stack in one call: (synthesize), start or reuse the emulators, deploy the template
+ * with a unique prefix, start one Lambda host per function and one runner per SQS event source mapping,
+ * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
+ * tests, the chaos run and the benchmarks.
+ */
+import type { CfnTemplate } from './assembly.js';
+import { readAssembly, selectStack } from './assembly.js';
+import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './deploy.js';
+import { startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
+import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
+import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
+import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
+import { startApiFront } from './api/index.js';
+
+export interface LocalStackOptions {
+  /** A synthesized assembly; when absent the app is synthesized (cached) into .floodgate/cdk.out. */
+  readonly assemblyDir?: string;
+  /** Stack to deploy (name or artifact id). @default the only stack of the assembly */
+  readonly stackName?: string;
+  /** Running emulators (or their endpoints) to share; when absent they are started and owned. */
+  readonly emulators?: LocalEndpoints;
+  /** Physical name prefix. @default random */
+  readonly prefix?: string;
+  /** Extra environment for every function (e.g. FLOODGATE_FAULTS for chaos), or per function. */
+  readonly functionEnv?: Record<string, string> | ((fn: DeployedFunction) => Record<string, string>);
+  /** Override function settings (e.g. a shorter timeout in a test). */
+  readonly functionOverrides?: (fn: DeployedFunction) => Partial<Pick<DeployedFunction, 'timeoutSeconds' | 'memoryMb' | 'reservedConcurrency'>>;
+  /** Write outputs here in `cdk deploy --outputs-file` format. */
+  readonly outputsFile?: string;
+  /** Start the local API front if the template has an HTTP API. @default true */
+  readonly api?: boolean;
+  /** Port for the API front. @default a free port */
+  readonly apiPort?: number;
+  /** Long-poll wait of the runners, seconds (shorter stops faster). @default 20 */
+  readonly waitTimeSeconds?: number;
+  /** Progress lines (synth, deploy notice). @default console.log */
+  readonly log?: (line: string) => void;
+  /** Every log line of every execution environment. */
+  readonly onLog?: (entry: LogEntry) => void;
+  /** Start polling at once; false leaves it to `startRunners()` (e.g. to enqueue a burst first). @default true */
+  readonly startRunners?: boolean;
+  /** Every settled invocation of every runner. */
+  readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
+}
+
+export interface LocalStackStats {
+  readonly runners: readonly RunnerStats[];
+  readonly functions: readonly FunctionHostStats[];
+  /** Highest number of concurrent executions over all runners. */
+  readonly maxConcurrentExecutions: number;
+}
+
+export interface LocalStack {
+  readonly stackName: string;
+  readonly assemblyDir: string;
+  readonly endpoints: LocalEndpoints;
+  readonly deployment: LocalDeployment;
+  readonly template: CfnTemplate;
+  /** The stack outputs (also written to outputsFile), API URL included when the front runs. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly runners: ReadonlyMap<string, EventSourceRunner>;
+  readonly hosts: ReadonlyMap<string, FunctionHost>;
+  readonly api?: { readonly url: string };
+  stats(): LocalStackStats;
+  /** Starts the event source runners (when created with startRunners: false). */
+  startRunners(): void;
+  /** Stops runners, API, execution environments, and the emulators if this stack started them. */
+  stop(options?: { destroy?: boolean }): Promise<void>;
+}
+
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const assemblyDir = options.assemblyDir ?? (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log })).assemblyDir;
+  const stacks = readAssembly(assemblyDir);
+  const wanted = options.stackName;
+  const stack = selectStack(stacks, wanted);
+
+  let owned: RunningEmulators | undefined;
+  const endpoints: LocalEndpoints = options.emulators ?? (owned = await startEmulators());
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const deployment = await deployTemplate({
+      template: stack.template,
+      stackName: stack.stackName,
+      assemblyDir,
+      endpoints,
+      log,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+    });
+
+    const hosts = new Map<string, FunctionHost>();
+    const fnByLogicalId = new Map<string, DeployedFunction>();
+    for (const f0 of deployment.functions) {
+      const fn = { ...f0, ...options.functionOverrides?.(f0) };
+      fnByLogicalId.set(fn.logicalId, fn);
+      const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId && m.enabled);
+      const fromMappings = mappings.reduce((sum, m) => sum + (m.maximumConcurrency ?? 10), 0);
+      const maxEnvironments = mappings.length > 0 ? Math.min(fromMappings, fn.reservedConcurrency ?? fromMappings) : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+      const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
+      hosts.set(
+        fn.logicalId,
+        createFunctionHost({
+          functionName: fn.functionName,
+          assetDir: fn.assetDir,
+          handler: fn.handler,
+          environment: { ...fn.environment, ...extra },
+          timeoutSeconds: fn.timeoutSeconds,
+          memoryMb: fn.memoryMb,
+          maxEnvironments: Math.max(1, maxEnvironments),
+          endpoints,
+          ...(options.onLog ? { onLog: options.onLog } : {}),
+        }),
+      );
+    }
+    cleanups.push(async () => {
+      await Promise.all([...hosts.values()].map((h) => h.stop()));
+    });
+
+    const runners = new Map<string, EventSourceRunner>();
+    for (const m of deployment.eventSourceMappings.filter((x) => x.enabled)) {
+      const fn = fnByLogicalId.get(m.functionLogicalId)!;
+      const runner = createEventSourceRunner({
+        name: m.logicalId,
+        queueUrl: m.queueUrl,
+        queueArn: m.queueArn,
+        host: hosts.get(m.functionLogicalId)!,
+        endpoints,
+        batchSize: m.batchSize,
+        maximumBatchingWindowSeconds: m.maximumBatchingWindowSeconds,
+        reportBatchItemFailures: m.reportBatchItemFailures,
+        ...(m.maximumConcurrency !== undefined ? { maximumConcurrency: m.maximumConcurrency } : {}),
+        ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+        ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
+        ...(options.onInvocation ? { onInvocation: (r: InvocationRecord) => options.onInvocation!(m.logicalId, r) } : {}),
+      });
+      runners.set(m.logicalId, runner);
+    }
+    // Runners stop before the hosts (cleanups run in reverse).
+    cleanups.push(async () => {
+      await Promise.all([...runners.values()].map((r) => r.stop()));
+    });
+
+    let api: { url: string } | undefined;
+    const outputs: Record<string, string> = { ...deployment.outputs };
+    const hasApi = Object.values(stack.template.Resources).some((r) => r.Type === 'AWS::ApiGatewayV2::Api');
+    if (hasApi && options.api !== false) {
+      const front = await startApiFront({
+        template: stack.template,
+        assemblyDir,
+        resolve: deployment.resolve,
+        endpoints,
+        host: '127.0.0.1',
+        ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+        invoke: async (logicalId, event) => {
+          const host = hosts.get(logicalId);
+          if (!host) return { ok: false, error: { kind: 'init', errorType: 'Runtime.FunctionNotFound', errorMessage: `no function ${logicalId} in the deployment` } };
+          return host.invoke(event);
+        },
+      });
+      cleanups.push(() => front.stop());
+      api = { url: front.url };
+      // The deployed stack's output is API Gateway's URL; locally it is the front's.
+      for (const [key, value] of Object.entries(outputs)) {
+        if (/^https:\/\/[^/]+\.execute-api\./.test(value)) outputs[key] = front.url.replace(/\/$/, '') + (value.endsWith('/') ? '/' : '');
+      }
+    }
+    if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
+    if (options.startRunners !== false) for (const r of runners.values()) r.start();
+
+    let stopped = false;
+    return {
+      stackName: stack.stackName,
+      assemblyDir,
+      endpoints,
+      deployment,
+      template: stack.template,
+      outputs,
+      runners,
+      hosts,
+      ...(api ? { api } : {}),
+      startRunners() {
+        for (const r of runners.values()) r.start();
+      },
+      stats() {
+        const runnerStats = [...runners.values()].map((r) => r.stats());
+        return {
+          runners: runnerStats,
+          functions: [...hosts.values()].map((h) => h.stats()),
+          maxConcurrentExecutions: runnerStats.reduce((m, r) => Math.max(m, r.maxConcurrentExecutions), 0),
+        };
+      },
+      async stop(opts = {}) {
+        if (stopped) return;
+        stopped = true;
+        for (const c of cleanups.reverse()) await c().catch(() => undefined);
+        if (opts.destroy) await deployment.destroy();
+        await owned?.stop();
+      },
+    };
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    await owned?.stop();
+    throw err;
+  }
+}
+
+export { concurrencyCap };

@@ -1,0 +1,162 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { readAssembly, selectStack, type CfnTemplate } from '../src/assembly';
+import { deployTemplate, physicalName, UnsupportedResourceError } from '../src/deploy';
+import { IntrinsicError, resolveValue, UnresolvedReferenceError, type PhysicalResource, type ResolveContext } from '../src/intrinsics';
+import { localClients, localEndpoints } from '../../../test/support/local-env';
+import { FIXTURE_STACK, synthFixtureApp } from './fixtures/fixture-app';
+
+const resources = new Map<string, PhysicalResource>([
+  ['Q', { type: 'AWS::SQS::Queue', ref: 'http://q/000000000000/p-Q', attributes: { Arn: 'arn:aws:sqs:us-east-1:000000000000:p-Q', QueueName: 'p-Q', QueueUrl: 'http://q/000000000000/p-Q' } }],
+  ['T', { type: 'AWS::DynamoDB::GlobalTable', ref: 'p-T', attributes: { Arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/p-T' } }],
+]);
+const ctx: ResolveContext = {
+  stackName: 'S',
+  region: 'us-east-1',
+  accountId: '000000000000',
+  resources,
+  parameters: { Env: 'prod' },
+  conditions: { IsProd: { 'Fn::Equals': [{ Ref: 'Env' }, 'prod'] }, NotProd: { 'Fn::Not': [{ Condition: 'IsProd' }] }, Both: { 'Fn::And': [{ Condition: 'IsProd' }, { 'Fn::Or': [true, { Condition: 'NotProd' }] }] } },
+};
+
+describe('intrinsics', () => {
+  it('resolves Ref, GetAtt (both forms), pseudo parameters and parameters', () => {
+    expect(resolveValue({ Ref: 'T' }, ctx)).toBe('p-T');
+    expect(resolveValue({ 'Fn::GetAtt': ['Q', 'Arn'] }, ctx)).toBe('arn:aws:sqs:us-east-1:000000000000:p-Q');
+    expect(resolveValue({ 'Fn::GetAtt': 'Q.QueueName' }, ctx)).toBe('p-Q');
+    expect(resolveValue(['AWS::Region', 'AWS::AccountId', 'AWS::Partition', 'AWS::URLSuffix', 'AWS::StackName'].map((Ref) => ({ Ref })), ctx)).toEqual(['us-east-1', '000000000000', 'aws', 'amazonaws.com', 'S']);
+    expect(resolveValue({ Ref: 'Env' }, ctx)).toBe('prod');
+  });
+
+  it('resolves Join, Sub (both forms, escapes), Select, Split', () => {
+    expect(resolveValue({ 'Fn::Join': ['-', ['a', { Ref: 'T' }, { 'Fn::GetAtt': ['Q', 'QueueName'] }]] }, ctx)).toBe('a-p-T-p-Q');
+    expect(resolveValue({ 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${T}:${Q.Arn}:${!Literal}' }, ctx)).toBe('arn:aws:x:us-east-1:p-T:arn:aws:sqs:us-east-1:000000000000:p-Q:${Literal}');
+    expect(resolveValue({ 'Fn::Sub': ['${A}/${B}', { A: { Ref: 'T' }, B: 'lit' }] }, ctx)).toBe('p-T/lit');
+    expect(resolveValue({ 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::GetAtt': ['Q', 'Arn'] }] }] }, ctx)).toBe('aws');
+    expect(() => resolveValue({ 'Fn::Select': [9, ['a']] }, ctx)).toThrow(IntrinsicError);
+  });
+
+  it('evaluates conditions, Fn::If and AWS::NoValue', () => {
+    expect(resolveValue({ 'Fn::If': ['IsProd', 'big', 'small'] }, ctx)).toBe('big');
+    expect(resolveValue({ 'Fn::If': ['NotProd', 'big', 'small'] }, ctx)).toBe('small');
+    expect(resolveValue({ 'Fn::If': ['Both', 1, 2] }, ctx)).toBe(1);
+    expect(resolveValue({ A: 1, B: { 'Fn::If': ['NotProd', 2, { Ref: 'AWS::NoValue' }] } }, ctx)).toEqual({ A: 1 });
+    expect(resolveValue([1, { Ref: 'AWS::NoValue' }, 3], ctx)).toEqual([1, 3]);
+  });
+
+  it('reports missing resources and attributes clearly', () => {
+    expect(() => resolveValue({ Ref: 'Nope' }, ctx)).toThrow(UnresolvedReferenceError);
+    expect(() => resolveValue({ 'Fn::GetAtt': ['T', 'Bogus'] }, ctx)).toThrow(/has no attribute "Bogus"/);
+    expect(() => resolveValue({ 'Fn::ImportValue': 'x' }, ctx)).toThrow(/not supported/);
+  });
+
+  it('physical names stay within service limits', () => {
+    expect(physicalName('fgabc', 'Short', 80)).toBe('fgabc-Short');
+    const long = physicalName('fgabc', 'X'.repeat(100), 80, { suffix: '.fifo' });
+    expect(long.length).toBe(80);
+    expect(long.endsWith('.fifo')).toBe(true);
+    expect(physicalName('fgabc', 'MyBucket_1', 63, { lower: true })).toBe('fgabc-mybucket-1');
+  });
+});
+
+describe('deployer', () => {
+  const endpoints = localEndpoints();
+  const assemblyDir = mkdtempSync(join(tmpdir(), 'fg-deploy-'));
+
+  it('fails on an unknown resource type, naming it and saying what to do', async () => {
+    const template: CfnTemplate = { Resources: { Q: { Type: 'AWS::SQS::Queue' }, Sfn: { Type: 'AWS::StepFunctions::StateMachine' } } };
+    const p = deployTemplate({ template, stackName: 'X', assemblyDir, endpoints, log: () => undefined });
+    await expect(p).rejects.toThrow(UnsupportedResourceError);
+    await expect(p).rejects.toThrow(/AWS::StepFunctions::StateMachine \(Sfn\).*NOT_EMULATED/);
+  });
+
+  it('creates queues (redrive to the DLQ ARN, FIFO), tables (GlobalTable, indexes, TTL) and buckets, and writes outputs', async () => {
+    const template: CfnTemplate = {
+      Parameters: { BootstrapVersion: { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/cdk-bootstrap/hnb659fds/version' } },
+      Resources: {
+        Dlq: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600 } },
+        Work: { Type: 'AWS::SQS::Queue', Properties: { VisibilityTimeout: 120, DelaySeconds: 2, ReceiveMessageWaitTimeSeconds: 5, MessageRetentionPeriod: 3600, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['Dlq', 'Arn'] }, maxReceiveCount: 4 } } },
+        Ordered: { Type: 'AWS::SQS::Queue', Properties: { FifoQueue: true, ContentBasedDeduplication: true, QueueName: 'orders.fifo' } },
+        Jobs: {
+          Type: 'AWS::DynamoDB::GlobalTable',
+          Properties: {
+            AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }, { AttributeName: 'status', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+            GlobalSecondaryIndexes: [{ IndexName: 'byStatus', KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+            Replicas: [{ Region: { Ref: 'AWS::Region' } }],
+            TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          },
+        },
+        Events: {
+          Type: 'AWS::DynamoDB::Table',
+          Properties: {
+            AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }, { AttributeName: 'at', AttributeType: 'N' }],
+            KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+            ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 },
+            LocalSecondaryIndexes: [{ IndexName: 'byTime', KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'at', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }],
+          },
+        },
+        Files: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'My-Files' } },
+        Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {} } },
+        Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
+        CDKMetadata: { Type: 'AWS::CDK::Metadata', Properties: {} },
+      },
+      Outputs: {
+        WorkUrl: { Value: { Ref: 'Work' } },
+        DlqArn: { Value: { 'Fn::GetAtt': ['Dlq', 'Arn'] } },
+        Bucket: { Value: { Ref: 'Files' } },
+        Summary: { Value: { 'Fn::Join': [',', [{ Ref: 'Jobs' }, { 'Fn::Select': [0, { 'Fn::Split': ['-', { Ref: 'Files' }] }] }]] } },
+      },
+    };
+    const lines: string[] = [];
+    const outputsFile = join(assemblyDir, 'out', 'outputs.json');
+    const d = await deployTemplate({ template, stackName: 'Hand', assemblyDir, endpoints, prefix: 'hand1', outputsFile, log: (l) => lines.push(l) });
+    expect(lines).toEqual(['local deploy: not emulated (no effect on message flow): AWS::CDK::Metadata, AWS::CloudWatch::Alarm, AWS::IAM::Role']);
+    const { sqs, dynamodb, s3 } = localClients(endpoints);
+    const work = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: d.outputs.WorkUrl, AttributeNames: ['All'] }));
+    expect(work.Attributes).toMatchObject({ VisibilityTimeout: '120', DelaySeconds: '2', ReceiveMessageWaitTimeSeconds: '5', MessageRetentionPeriod: '3600' });
+    expect(JSON.parse(work.Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: d.outputs.DlqArn, maxReceiveCount: 4 });
+    expect(d.outputs.DlqArn).toMatch(/:hand1-Dlq$/);
+    const fifo = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: d.resources.get('Ordered')!.ref, AttributeNames: ['All'] }));
+    expect(fifo.Attributes).toMatchObject({ FifoQueue: 'true', ContentBasedDeduplication: 'true' });
+    expect(d.resources.get('Ordered')!.attributes.QueueName).toBe('hand1-orders.fifo');
+    const jobs = await dynamodb.send(new DescribeTableCommand({ TableName: 'hand1-Jobs' }));
+    expect(jobs.Table?.GlobalSecondaryIndexes?.[0]?.IndexName).toBe('byStatus');
+    const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: 'hand1-Jobs' }));
+    expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
+    const events = await dynamodb.send(new DescribeTableCommand({ TableName: 'hand1-Events' }));
+    expect(events.Table?.LocalSecondaryIndexes?.[0]?.IndexName).toBe('byTime');
+    expect(d.outputs.Bucket).toBe('hand1-my-files');
+    await s3.send(new HeadBucketCommand({ Bucket: d.outputs.Bucket }));
+    expect(d.outputs.Summary).toBe('hand1-Jobs,hand1');
+    expect(JSON.parse(readFileSync(outputsFile, 'utf8'))).toEqual({ Hand: d.outputs });
+    await d.destroy();
+  });
+
+  it('deploys a synthesized CDK app: bundled function, event source mapping, resolved env and outputs', async () => {
+    const dir = synthFixtureApp(join(assemblyDir, 'fixture'));
+    const stack = selectStack(readAssembly(dir));
+    expect(stack.stackName).toBe(FIXTURE_STACK);
+    const d = await deployTemplate({ template: stack.template, stackName: stack.stackName, assemblyDir: dir, endpoints, log: () => undefined });
+    expect(d.functions).toHaveLength(1);
+    const fn = d.functions[0]!;
+    expect(existsSync(join(fn.assetDir, 'index.mjs'))).toBe(true);
+    expect(fn).toMatchObject({ handler: 'index.handler', timeoutSeconds: 2, memoryMb: 256, reservedConcurrency: 3 });
+    expect(fn.environment.COUNT_TABLE).toBe(d.outputs.TableName);
+    expect(fn.environment.QUEUE_URL).toBe(d.outputs.QueueUrl);
+    expect(fn.environment.BUCKET_ARN_PART).toBe(d.outputs.BucketName);
+    expect(d.eventSourceMappings).toEqual([
+      expect.objectContaining({ queueUrl: d.outputs.QueueUrl, batchSize: 5, maximumConcurrency: 2, reportBatchItemFailures: true, enabled: true, functionLogicalId: fn.logicalId }),
+    ]);
+    expect(d.outputs.QueueArnJoined).toMatch(/^arn:aws:sqs:us-east-1:000000000000:fg[0-9a-f]{6}-Work[0-9A-F]+\|fg[0-9a-f]{6}-Work/);
+    expect(d.outputs.Described).toBe(`${FIXTURE_STACK}/${d.outputs.TableName}/\${Literal}/us-east-1`);
+    expect(d.outputs.FunctionName).toBe(fn.functionName);
+    await d.destroy();
+  });
+});

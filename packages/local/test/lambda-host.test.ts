@@ -1,0 +1,121 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFunctionHost, type FunctionHost, type LogEntry } from '../src/lambda-host/index';
+import { alive } from '../../../test/support/process';
+
+const assetDir = fileURLToPath(new URL('./fixtures/handlers', import.meta.url));
+const hosts: FunctionHost[] = [];
+function host(opts: Partial<Parameters<typeof createFunctionHost>[0]> = {}): FunctionHost {
+  const h = createFunctionHost({ functionName: 'fixture-fn', assetDir, handler: 'index.handler', timeoutSeconds: 5, memoryMb: 256, maxEnvironments: 2, ...opts });
+  hosts.push(h);
+  return h;
+}
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+describe('lambda host', () => {
+  it('runs the CommonJS bundle with a Lambda-like context and env, warm on reuse', async () => {
+    const h = host({ environment: { CUSTOM: 'yes' }, endpoints: { sqs: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:1', dynamodb: 'http://127.0.0.1:2', region: 'us-east-1' } });
+    const first = await h.invoke({});
+    const second = await h.invoke({});
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok || !second.ok) return;
+    const a = first.value as { pid: number; calls: number; env: Record<string, string>; context: Record<string, unknown> };
+    const b = second.value as typeof a;
+    expect(b.pid).toBe(a.pid); // same warm environment
+    expect(b.calls).toBe(2);
+    expect(first.initDurationMs).toBeGreaterThan(0);
+    expect(second.initDurationMs).toBeUndefined();
+    expect(a.env).toEqual({ fn: 'fixture-fn', mem: '256', custom: 'yes', sqs: 'http://127.0.0.1:1' });
+    expect(a.context.functionName).toBe('fixture-fn');
+    expect(a.context.memoryLimitInMB).toBe('256');
+    expect(a.context.invokedFunctionArn).toBe('arn:aws:lambda:us-east-1:000000000000:function:fixture-fn');
+    expect(a.context.awsRequestId).toBe(first.requestId);
+    expect(a.context.remaining as number).toBeGreaterThan(4000);
+    expect(a.context.remaining as number).toBeLessThanOrEqual(5000);
+    const s = h.stats();
+    expect(s.invocations).toBe(2);
+    expect(s.coldStarts).toBe(1);
+    expect(s.environments).toHaveLength(1);
+    expect(s.environments[0]!.peakRssKb).toBeGreaterThan(10_000);
+  });
+
+  it('supports .mjs handlers and callback-style handlers', async () => {
+    const esm = await host({ handler: 'esm.handler' }).invoke({ x: 1 });
+    expect(esm.ok && esm.value).toEqual({ esm: true, echo: { x: 1 } });
+    const cb = await host({ handler: 'index.callbackStyle' }).invoke({ x: 7 });
+    expect(cb.ok && cb.value).toEqual({ viaCallback: 7 });
+  });
+
+  it('kills an invocation at its timeout and replaces the environment', async () => {
+    const h = host({ timeoutSeconds: 1, maxEnvironments: 1 });
+    const warm = await h.invoke({});
+    const pid = (warm.ok ? (warm.value as { pid: number }).pid : -1);
+    const timedOut = await h.invoke({ action: 'sleep', ms: 5000 });
+    expect(timedOut.ok).toBe(false);
+    if (!timedOut.ok) expect(timedOut.error).toMatchObject({ kind: 'timeout', errorType: 'Sandbox.Timedout' });
+    expect(timedOut.durationMs).toBeLessThan(3000);
+    const after = await h.invoke({});
+    expect(after.ok).toBe(true);
+    expect(after.ok && (after.value as { pid: number }).pid).not.toBe(pid);
+    expect(after.initDurationMs).toBeGreaterThan(0); // a new cold start
+    expect(alive(pid)).toBe(false);
+    const s = h.stats();
+    expect(s.timeouts).toBe(1);
+    expect(s.environments.map((e) => e.endedBy)).toEqual(['timeout', undefined]);
+  });
+
+  it('fails a crashed invocation (process.exit) and replaces the environment', async () => {
+    const h = host({ maxEnvironments: 1 });
+    const crash = await h.invoke({ action: 'exit', code: 7 });
+    expect(crash.ok).toBe(false);
+    if (!crash.ok) expect(crash.error).toMatchObject({ kind: 'crash', errorType: 'Runtime.ExitError' });
+    if (!crash.ok) expect(crash.error.errorMessage).toContain('code 7');
+    const next = await h.invoke({});
+    expect(next.ok).toBe(true);
+    expect(h.stats().crashes).toBe(1);
+  });
+
+  it('kills an environment whose memory passes the function memory (native buffers included)', async () => {
+    const h = host({ memoryMb: 128, maxEnvironments: 1 });
+    const small = await h.invoke({ action: 'alloc', mb: 8, holdMs: 300 });
+    expect(small.ok).toBe(true);
+    const big = await h.invoke({ action: 'alloc', mb: 300, holdMs: 2000 });
+    expect(big.ok).toBe(false);
+    if (!big.ok) expect(big.error).toMatchObject({ kind: 'oom', errorType: 'Runtime.OutOfMemory' });
+    expect((await h.invoke({})).ok).toBe(true);
+    const s = h.stats();
+    expect(s.outOfMemory).toBe(1);
+    expect(s.environments[0]).toMatchObject({ endedBy: 'oom' });
+    expect(s.environments[0]!.peakRssKb).toBeGreaterThan(128 * 1024);
+  });
+
+  it('reports handler errors without killing the environment', async () => {
+    const h = host();
+    const r = await h.invoke({ action: 'throw', message: 'nope' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toEqual({ kind: 'handler', errorType: 'TypeError', errorMessage: 'nope' });
+    const again = await h.invoke({});
+    expect(again.environmentId).toBe(r.environmentId);
+  });
+
+  it('caps environments and queues invocations beyond the cap', async () => {
+    const h = host({ maxEnvironments: 2 });
+    const results = await Promise.all(Array.from({ length: 5 }, () => h.invoke({ action: 'sleep', ms: 150 })));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(h.stats().environments).toHaveLength(2);
+  });
+
+  it('exposes structured log lines and fails init errors clearly', async () => {
+    const logs: LogEntry[] = [];
+    const h = host({ onLog: (l) => logs.push(l) });
+    const r = await h.invoke({ action: 'log', message: 'hello' });
+    expect(r.ok).toBe(true);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(logs.find((l) => l.json?.message === 'hello')?.json?.requestId).toBe(r.requestId);
+    const bad = await host({ handler: 'missing.handler' }).invoke({});
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error).toMatchObject({ kind: 'init', errorType: 'Runtime.ImportModuleError' });
+  });
+});
