@@ -8,7 +8,8 @@ import { DynamoDBServiceException, DescribeTableCommand, GetItemCommand } from '
 import { CreateQueueCommand, ReceiveMessageCommand, SQSServiceException, type Message } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { createConsumerHandler, type ConsumerHandlerOptions } from '../src/consumer-handler';
 import { addRequestCounter, RequestCounter, type HandlerClients } from '../src/aws-clients';
@@ -200,6 +201,32 @@ describe('createConsumerHandler', () => {
     // DynamoDB requests of each invocation: per record a claim, the DescribeTable, then a complete or a release.
     expect(ra.requests['dynamodb']).toBe(5 * 3);
     expect(rb.requests['dynamodb']).toBe(3 * 3);
+  });
+
+  it('metrics: each invocation publishes its own aggregates once, to the Powertools Metrics it was given', async () => {
+    const metrics = new Metrics({ namespace: 'ContractTest', serviceName: 'contract' });
+    const published: Record<string, number>[] = [];
+    let pending: Record<string, number> = {};
+    vi.spyOn(metrics, 'addMetric').mockImplementation((name, _unit, value) => { pending[name] = value; return metrics; });
+    vi.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => { published.push(pending); pending = {}; return metrics; });
+    const handler = handlerOf({
+      metrics,
+      processRecord: async (r, ctx) => {
+        ctx.metrics.count('Seen');
+        ctx.metrics.duration('work', r.body === 'a' ? 10 : 30);
+        await tick(r.body === 'a' ? 15 : 1);
+        if (r.body === 'c') throw new RetryableError('Busy', 'later');
+      },
+    });
+    await Promise.all([
+      handler.invoke({ Records: [record('a'), record('b')] }, lambdaContext()),
+      handler.invoke({ Records: [record('c')] }, lambdaContext()),
+    ]);
+    expect(published).toHaveLength(2);
+    const [second, first] = published; // the one-record invocation ends first
+    expect(second).toMatchObject({ Seen: 1, RecordsSucceeded: 0, RetryableFailures: 1, workDurationAvg: 30, workDurationMax: 30 });
+    expect(first).toMatchObject({ Seen: 2, RecordsSucceeded: 2, RetryableFailures: 0, PermanentFailures: 0, RecordsNotStarted: 0, RetriesExhausted: 0, workDurationAvg: 20, workDurationMax: 30, MaxInFlightRecords: 2 });
+    expect(Object.keys(first!)).toEqual(expect.arrayContaining(['MaxInFlightIo', 'MaxInFlightCpu', 'MaxInFlightMemory', 'DynamoDbRequests', 'SqsRequests']));
   });
 
   it('schema: a Standard Schema (zod) gives the typed body; an invalid body is InvalidMessage naming the field, non-JSON too', async () => {
