@@ -221,15 +221,24 @@ export function deriveProvisionedScaling(input: {
  * Reserved concurrency defaults to the event-source cap. Less than the cap means Lambda throttles the
  * poller's invocations and messages bounce back to the queue (burning receives), so it is an error.
  */
-export function deriveReservedConcurrency(maxConcurrency: number, reservedConcurrency?: number, isToken: IsToken = NO_TOKENS): number {
+export function deriveReservedConcurrency(
+  maxConcurrency: number,
+  reservedConcurrency?: number,
+  isToken: IsToken = NO_TOKENS,
+  provisioned = false,
+): number {
   if (reservedConcurrency === undefined) return maxConcurrency;
   requireInteger('reservedConcurrency', reservedConcurrency, 1, Number.MAX_SAFE_INTEGER, isToken);
   if (!isToken(reservedConcurrency) && !isToken(maxConcurrency) && reservedConcurrency < maxConcurrency) {
     fail(
       'ReservedConcurrencyBelowCap',
-      `reservedConcurrency (${reservedConcurrency}) is below the event source's maxConcurrency ` +
-        `(${maxConcurrency}): Lambda would throttle the SQS poller and throttled messages count as receives ` +
-        `toward the DLQ. Set reservedConcurrency >= ${maxConcurrency}, or lower maxConcurrency.`,
+      (provisioned
+        ? `reservedConcurrency (${reservedConcurrency}) is below the ${maxConcurrency} concurrent invokes the provisioned ` +
+          `pollers can drive (10 x maximumPollers): Lambda would throttle them and throttled messages count as receives ` +
+          `toward the DLQ. Set reservedConcurrency >= ${maxConcurrency}, or lower maximumPollers.`
+        : `reservedConcurrency (${reservedConcurrency}) is below the event source's maxConcurrency ` +
+          `(${maxConcurrency}): Lambda would throttle the SQS poller and throttled messages count as receives ` +
+          `toward the DLQ. Set reservedConcurrency >= ${maxConcurrency}, or lower maxConcurrency.`),
     );
   }
   return reservedConcurrency;
@@ -490,7 +499,7 @@ export function deriveConsumerSettings(input: ConsumerSettingsInput): ConsumerSe
     reservedDefault = maxConcurrency;
   }
   const reservedConcurrency =
-    input.reservedConcurrency === undefined ? reservedDefault : deriveReservedConcurrency(maxConcurrency, input.reservedConcurrency, isToken);
+    input.reservedConcurrency === undefined ? reservedDefault : deriveReservedConcurrency(maxConcurrency, input.reservedConcurrency, isToken, provisionedPollers !== undefined);
 
   const maxReceiveCount = input.maxReceiveCount ?? MIN_MAX_RECEIVE_COUNT;
   validateMaxReceiveCount(maxReceiveCount, isToken);
