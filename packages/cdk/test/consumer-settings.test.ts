@@ -11,7 +11,7 @@ import {
   validateBatching,
   validateMaxReceiveCount,
   validateRetention,
-} from '../src/consumer-settings';
+} from '../src/consumer-settings/index';
 import { FloodgateValidationError } from '../src/errors';
 import { expectInvalid } from './support';
 

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { BoundedQueueConsumer, type BoundedQueueConsumerProps } from '../src/bounded-queue-consumer/index';
-import { deriveProvisionedScaling } from '../src/consumer-settings';
+import { deriveProvisionedScaling } from '../src/consumer-settings/index';
 import { SAMPLE_ENTRY, unbundledStack } from '../../../test/infra/support';
 import { expectInvalid } from './support';
 

@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BoundedQueueConsumer } from '../src/bounded-queue-consumer/index';
-import { deriveProvisionedScaling, INVOKES_PER_POLLER } from '../src/consumer-settings';
+import { deriveProvisionedScaling, INVOKES_PER_POLLER } from '../src/consumer-settings/index';
 import { FloodgateValidationError } from '../src/errors';
 import { IdempotencyTable } from '../src/idempotency-table';
 import { SAMPLE_ENTRY, unbundledStack } from '../../../test/infra/support';

@@ -7,9 +7,9 @@ import { SAMPLE_ENTRY, unbundledStack } from '../../../test/infra/support';
 import { expectInvalid } from './support';
 
 /** A stack with a Number CfnParameter per name. */
-function withParams(...names: string[]): { stack: Stack; p: Record<string, number> } {
+function withParams<N extends string>(...names: N[]): { stack: Stack; p: Record<N, number> } {
   const stack = unbundledStack();
-  const p = Object.fromEntries(names.map((n) => [n, new CfnParameter(stack, n, { type: 'Number' }).valueAsNumber]));
+  const p = Object.fromEntries(names.map((n) => [n, new CfnParameter(stack, n, { type: 'Number' }).valueAsNumber])) as Record<N, number>;
   return { stack, p };
 }
 
@@ -65,7 +65,7 @@ describe('CDK tokens (CfnParameter) are guarded, not rejected', () => {
   });
 
   it('a token timeout without the derived values asks for each of them', () => {
-    const base = (stack: Stack, p: Record<string, number>): Partial<BoundedQueueConsumerProps> => ({ maxConcurrency: 4, timeout: Duration.seconds(p.T!) });
+    const base = (_stack: Stack, p: Record<'T', number>): Partial<BoundedQueueConsumerProps> => ({ maxConcurrency: 4, timeout: Duration.seconds(p.T) });
     let t = withParams('T');
     expectInvalid(() => build(t.stack, base(t.stack, t.p)), /timeout or maxBatchingWindow is a token.*Set visibilityTimeout explicitly/, 'VisibilityTimeoutRequired');
     t = withParams('T');
@@ -89,7 +89,7 @@ describe('CDK tokens (CfnParameter) are guarded, not rejected', () => {
   });
 
   it('a token memory size needs cpuConcurrency; a token budget asks for maxConcurrency instead', () => {
-    let t = withParams('Memory');
+    let t: { stack: Stack; p: Record<string, number> } = withParams('Memory');
     expectInvalid(() => build(t.stack, { maxConcurrency: 4, memorySize: t.p.Memory }), /memorySize is a token.*Set cpuConcurrency/, 'CpuConcurrencyRequired');
     t = withParams('Memory');
     expect(() => build(t.stack, { maxConcurrency: 4, memorySize: t.p.Memory, cpuConcurrency: 2 })).not.toThrow();
@@ -102,7 +102,7 @@ describe('CDK tokens (CfnParameter) are guarded, not rejected', () => {
   });
 
   it('token pollers flow into ProvisionedPollerConfig; reserved concurrency must then be given', () => {
-    let t = withParams('Min', 'Max');
+    let t: { stack: Stack; p: Record<string, number> } = withParams('Min', 'Max');
     const template = build(t.stack, { provisionedPollerConfig: { minimumPollers: t.p.Min, maximumPollers: t.p.Max }, reservedConcurrency: 100 });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ProvisionedPollerConfig: { MinimumPollers: { Ref: 'Min' }, MaximumPollers: { Ref: 'Max' } } });
     t = withParams('Max');
