@@ -2,8 +2,10 @@
  * @floodgate/cdk as a user's app loads it: the built CommonJS in dist/, through the package's `exports`,
  * from plain node. `npm run build` first (npm test's pretest does).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -41,6 +43,40 @@ describe('@floodgate/cdk package', () => {
       ].join('\n'),
     ]);
     expect(JSON.parse(out)).toEqual({ typed: true, code: 'EntryOrFunction', message: expect.stringMatching(/^S\/C: set exactly one of 'entry'/) });
+  });
+
+  it("type-checks from a CommonJS NodeNext project, as `cdk init app --language typescript` makes (types are real, not any)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'floodgate-cdk-cjs-'));
+    try {
+      symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'cjs-app', version: '0.0.0', private: true }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
+          include: ['lib'],
+        }),
+      );
+      mkdirSync(join(dir, 'lib'));
+      writeFileSync(
+        join(dir, 'lib', 'stack.ts'),
+        [
+          "import { App, Duration, Stack } from 'aws-cdk-lib';",
+          "import { BoundedQueueConsumer, FloodgateValidationError, type BoundedQueueConsumerProps } from '@floodgate/cdk';",
+          "const props: BoundedQueueConsumerProps = { entry: 'h.ts', fifo: true, provisionedPollerConfig: { maximumPollers: 2 }, timeout: Duration.seconds(10) };",
+          "const consumer = new BoundedQueueConsumer(new Stack(new App(), 'S'), 'C', props);",
+          'export const cap: number = consumer.settings.maxConcurrency;',
+          'export const isTyped = (e: unknown): boolean => e instanceof FloodgateValidationError && e.code.length > 0;',
+          '// @ts-expect-error fifo is a boolean',
+          "export const bad: BoundedQueueConsumerProps = { fifo: 'yes' };",
+        ].join('\n'),
+      );
+      const r = spawnSync(process.execPath, [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('depends on nothing but its peers: aws-cdk-lib ^2, constructs ^10, and esbuild (optional)', () => {
