@@ -7,7 +7,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PIPELINE_ENV } from '../shared/contract';
-import { IdempotencyStore } from '@floodgate/runtime/idempotency';
 import { createHandlerClients, type HandlerClients } from '@floodgate/runtime';
 import { runBatch, type BatchReport } from '@floodgate/runtime';
 import { readRuntimeConfig, type RuntimeConfig } from '@floodgate/runtime';
@@ -16,7 +15,7 @@ import { planDeadline } from '@floodgate/runtime';
 import { createLanes } from '@floodgate/runtime';
 import { fileURLToPath } from 'node:url';
 import { configureSharp, DEFAULT_LIMITS, renderImage, useBundledFonts } from './image';
-import { JobsTable } from './jobs-table';
+import { createJobsStore } from './jobs-table';
 import { createWorker, type RecordState, type RenderFn, type WorkerObserver } from './worker';
 
 export interface ImageWorkerOptions {
@@ -72,11 +71,10 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
       stages.set(stage, s);
     },
   };
-  const idempotency = new IdempotencyStore({ client: clients.dynamodb, tableName: required(env, PIPELINE_ENV.idempotencyTable), now });
-  const jobs = new JobsTable(clients.dynamodb, required(env, PIPELINE_ENV.jobsTable), (event, fields) => logger.warn(event, { event, ...fields }), now);
+  // The job record is the idempotency claim (jobs-table.ts): one item, 2 DynamoDB writes per job.
+  const jobs = createJobsStore(clients.dynamodb, required(env, PIPELINE_ENV.jobsTable), now);
   const processRecord = createWorker({
     s3: clients.s3,
-    idempotency,
     jobs,
     render: options.render ?? (renderImage as RenderFn),
     uploadsBucket: required(env, PIPELINE_ENV.uploadsBucket),
@@ -119,7 +117,7 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
         const state = states.get(record.messageId);
         await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, config.deadLetterQueueUrl!, new Date(now()), state?.jobId, config.maxReceiveCount), ctx.signal));
         // After the DLQ has it: duplicates of this message are then skipped instead of failing again.
-        if (failure.kind === 'permanent' && state?.claim) await ctx.io(() => idempotency.fail(state.claim!, failure.class, failure.reason, ctx.signal));
+        if (failure.kind === 'permanent' && state?.claim) await ctx.io(() => jobs.fail(state.claim!, failure.class, failure.reason, ctx.signal));
       },
     });
     lastReport = report;
