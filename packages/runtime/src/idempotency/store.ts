@@ -52,12 +52,20 @@ export interface WriteOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a handler needs of the persistence (IdempotencyStore on DynamoDB; InMemoryIdempotencyStore in tests). */
+export interface IdempotencyPersistence {
+  claim(id: string, payloadHash: string, leaseExpiresAt: number, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal'>): Promise<ClaimResult>;
+  complete(claim: Claim, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal' | 'setIfAbsent'>): Promise<boolean>;
+  fail(claim: Claim, errorClass: string, errorReason: string, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal' | 'setIfAbsent'>): Promise<boolean>;
+  release(claim: Claim, signal?: AbortSignal): Promise<boolean>;
+}
+
 const DEFAULT_TTL_S = 15 * 24 * 3600;
 const STATES: readonly IdempotencyStatus[] = ['in_progress', 'completed', 'failed', 'released'];
 /** Attribute names the store owns; `set` must not write them. */
 const RESERVED = new Set(['status', 'owner', 'fence', 'payloadHash', 'leaseExpiresAt', 'expiresAt', 'error', 'completions']);
 
-export class IdempotencyStore {
+export class IdempotencyStore implements IdempotencyPersistence {
   private readonly client: DynamoDBClient;
   private readonly tableName: string;
   private readonly key: string;
