@@ -86,9 +86,38 @@ async function readSource(s3: S3Client, bucket: string, key: string, maxBytes: n
     throw new PermanentError('TooLarge', `${what} is ${length} bytes; the limit is ${maxBytes}`);
   }
   if (!out.Body) throw new PermanentError('SourceNotFound', `${what} s3://${bucket}/${key} has no body`);
-  const bytes = await out.Body.transformToByteArray();
-  if (bytes.byteLength > maxBytes) throw new PermanentError('TooLarge', `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return readBody(out.Body as AsyncIterable<Uint8Array> & { destroy?: () => void }, length, maxBytes, what);
+}
+
+/**
+ * Reads the body straight into ONE buffer of the announced length (allocUnsafe: no zero fill, no list
+ * of chunks concatenated afterwards, as the SDK's transformToByteArray does); the size limit is enforced
+ * while reading, so a body longer than announced stops at the limit.
+ */
+export async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, length: number | undefined, maxBytes: number, what: string): Promise<Buffer> {
+  const tooLarge = (n: number) => {
+    body.destroy?.();
+    return new PermanentError('TooLarge', `${what} is more than ${n} bytes; the limit is ${maxBytes}`);
+  };
+  if (length !== undefined) {
+    const buf = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for await (const chunk of body) {
+      if (offset + chunk.byteLength > length) throw offset + chunk.byteLength > maxBytes ? tooLarge(offset + chunk.byteLength) : new RetryableError('ServiceUnavailable', `${what}: body longer than its Content-Length ${length}`);
+      buf.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    if (offset !== length) throw new RetryableError('ServiceUnavailable', `${what}: body ended at ${offset} of ${length} bytes`);
+    return buf;
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw tooLarge(total);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 export function createWorker(deps: WorkerDeps) {
