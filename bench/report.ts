@@ -22,6 +22,7 @@ export function renderTable(r: BenchResult, run: RunInfo): string {
   const rows: [string, string, string][] = [
     ['limit', 'images/s (raw sharp, best of 1..4 parallel)', `${f(r.limit.imagesPerSec)} @${r.limit.bestConcurrency ?? 'n/a'}`],
     ['floodgate', 'images/s | ratio to limit', `${f(r.floodgate.imagesPerSec)} | ${f(r.floodgate.ratioToLimit)}`],
+    ['floodgate', "ratio = (workers' CPU share / limit's) x efficiency", r.floodgate.ratioDecomposition ? `(${f(r.floodgate.ratioDecomposition.workerShare)} / ${f(r.floodgate.ratioDecomposition.limitShare)}) x ${f(r.floodgate.ratioDecomposition.efficiency)} = ${f(r.floodgate.ratioDecomposition.predicted)}` : 'n/a'],
     ['floodgate', 'peak RSS per execution MB | DDB req/record', `${f(r.floodgate.peakRssMb, 0)} | ${f(r.floodgate.ddbRequestsPerRecord)}`],
     ...(r.floodgate.variants ?? []).map((v): [string, string, string] => ['(diagnostic)', `floodgate with ${v.setting}: images/s | ratio | peak RSS MB`, `${f(v.imagesPerSec)} | ${f(v.ratioToLimit)} | ${f(v.peakRssMb, 0)}`]),
     ['powertools', 'images/s | ratio to limit', `${f(r.powertools.imagesPerSec)} | ${f(r.powertools.ratioToLimit)}`],

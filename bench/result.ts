@@ -59,6 +59,18 @@ export interface PipelineResult {
   readonly cpu?: CpuBreakdown;
   /** The execution environments' CPU per completed image, by thread group (main thread, libvips, ...), ms. */
   readonly workerThreadCpuMsPerImage?: Readonly<Record<string, number>>;
+  /**
+   * CPU efficiency: raw sharp's CPU per image (the limit run at its best concurrency, summed over threads)
+   * divided by the workers' (summed over threads). 1 = the worker adds nothing to sharp's own work.
+   */
+  readonly efficiency?: number | null;
+  /**
+   * ratioToLimit decomposed: (workers' share of the machine / the limit run's share) x efficiency. The
+   * shares say how much CPU the emulators and idle time left the workers; efficiency is our own cost.
+   */
+  readonly ratioDecomposition?: { readonly workerShare: number; readonly limitShare: number; readonly efficiency: number; readonly predicted: number } | null;
+  /** Largest job record in the table after the run, by DynamoDB's item size rule (<= 1024: 1 WCU a write). */
+  readonly maxItemBytes?: number;
   readonly variants?: readonly { readonly setting: string; readonly imagesPerSec: number | null; readonly ratioToLimit: number | null; readonly peakRssMb: number | null; readonly error?: string }[];
   readonly error?: string;
 }

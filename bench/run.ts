@@ -30,6 +30,7 @@ import { machineInfo, runLimit } from './scenarios/limit';
 import { runPipeline, type StageProfile } from './scenarios/pipeline';
 import { benchTargets, synthesize } from './synth';
 import { findings } from './findings';
+import { cpuEfficiency, ratioDecomposition } from './stats';
 
 export interface BenchPlan {
   readonly mode: 'full' | 'quick';
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
         if (r.profile) profiles[name] = r.profile;
         if (r.result.error) log(`${name}: ${r.result.error}`);
       }
+      if (!synthError) floodgate = { ...floodgate, efficiency: cpuEfficiency(limit, floodgate), ratioDecomposition: ratioDecomposition(limit, floodgate) };
       // Diagnostic: Floodgate again with the CPU lane as wide as the host (locally an execution may use
       // every core; on Lambda the lane follows the memory size). Not used by the targets.
       const lane = synthError ? null : workerLanes(assemblyOf('floodgate')).cpu;

@@ -1,5 +1,5 @@
 /** Small pure helpers for turning measurements into the figures the report shows. */
-import type { BenchResult } from './result';
+import type { BenchResult, LimitResult, PipelineResult } from './result';
 
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
@@ -79,6 +79,8 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
   const mem = ratio(r.bounded.peakRssMb, r.unbounded.peakRssMb);
   const ddbE2e = [r.floodgate.ddbRequestsPerRecord, r.powertools.ddbRequestsPerRecord];
   const ddbOverhead = [r.overhead.floodgate.ddbRequestsPerRecord, r.overhead.powertools.ddbRequestsPerRecord];
+  const wcu = r.overhead.floodgate.ddbWriteUnitsPerRecord;
+  const bookkeeping = ratio(r.overhead.floodgate.recordsPerSec, r.overhead.powertools.recordsPerSec);
   const ddbPairs = [ddbE2e, ddbOverhead].filter((p): p is [number, number] => p[0] != null && p[1] != null);
   return [
     {
@@ -86,6 +88,14 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
       description: 'floodgate / limit >= 0.85',
       status: verdict(limitRatio === null ? null : limitRatio >= 0.85),
       detail: `ratio ${fmt(limitRatio)} (${fmt(r.floodgate.imagesPerSec)} vs ${fmt(r.limit.imagesPerSec)} img/s)`,
+    },
+    {
+      id: 'worker-efficiency',
+      description: "worker CPU efficiency >= 0.9 (raw sharp's CPU per image / the worker's, all threads)",
+      status: verdict(r.floodgate.efficiency == null ? null : r.floodgate.efficiency >= 0.9),
+      detail: r.floodgate.ratioDecomposition
+        ? `efficiency ${fmt(r.floodgate.efficiency)}; ratio to limit ${fmt(limitRatio)} ~ (workers' CPU share ${fmt(r.floodgate.ratioDecomposition.workerShare)} / limit's ${fmt(r.floodgate.ratioDecomposition.limitShare)}) x ${fmt(r.floodgate.ratioDecomposition.efficiency)} = ${fmt(r.floodgate.ratioDecomposition.predicted)}`
+        : `efficiency ${fmt(r.floodgate.efficiency)}`,
     },
     {
       id: 'floodgate-vs-powertools',
@@ -106,6 +116,18 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
       detail: `end to end ${fmt(ddbE2e[0])} vs ${fmt(ddbE2e[1])}; no-op step ${fmt(ddbOverhead[0])} vs ${fmt(ddbOverhead[1])}`,
     },
     {
+      id: 'ddb-two-writes',
+      description: 'at most 2 DynamoDB requests and 2 write units per record (no-op step, at the wire)',
+      status: verdict(ddbOverhead[0] == null || wcu == null ? null : ddbOverhead[0] <= 2 && wcu <= 2),
+      detail: `${fmt(ddbOverhead[0])} requests, ${fmt(wcu)} WCU per record; largest job record ${r.floodgate.maxItemBytes ?? 'n/a'} bytes`,
+    },
+    {
+      id: 'bookkeeping',
+      description: "no-op bookkeeping >= 1.0x Powertools' records/s",
+      status: verdict(bookkeeping === null ? null : bookkeeping >= 1),
+      detail: `${fmt(r.overhead.floodgate.recordsPerSec, 1)} vs ${fmt(r.overhead.powertools.recordsPerSec, 1)} records/s (x${fmt(bookkeeping)})`,
+    },
+    {
       id: 'scaling',
       description: 'scaling: time/job flat (<= 1.5x), memory flat (<= 1.5x) from smallest to largest run',
       status: verdict(
@@ -116,4 +138,26 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
       detail: `time/job x${fmt(r.scaling.timePerJobGrowth)}, peak RSS x${fmt(r.scaling.memoryGrowth)}`,
     },
   ];
+}
+
+const sum = (o: Readonly<Record<string, number>> | undefined): number | null => (o && Object.keys(o).length ? Object.values(o).reduce((a, b) => a + b, 0) : null);
+
+/** Raw sharp's CPU per image (best concurrency, all threads) / the workers' (all threads). */
+export function cpuEfficiency(limit: LimitResult, pipeline: PipelineResult): number | null {
+  const l = limit.bestConcurrency !== null ? sum(limit.threadCpuMsPerImage?.[String(limit.bestConcurrency)]) : null;
+  return ratio(l, sum(pipeline.workerThreadCpuMsPerImage));
+}
+
+/**
+ * pipeline img/s = workers' CPU share x capacity / worker CPU per image, and likewise for the limit, so
+ * ratioToLimit = (workers' share / limit's share) x efficiency: the emulators' part and ours apart.
+ */
+export function ratioDecomposition(limit: LimitResult, pipeline: PipelineResult): PipelineResult['ratioDecomposition'] {
+  const efficiency = cpuEfficiency(limit, pipeline);
+  const l = limit.bestConcurrency !== null ? sum(limit.threadCpuMsPerImage?.[String(limit.bestConcurrency)]) : null;
+  const cpu = pipeline.cpu;
+  if (efficiency === null || l === null || !cpu || !limit.imagesPerSec) return null;
+  const workerShare = (cpu.cpuSec['workers'] ?? 0) / cpu.capacitySec;
+  const limitShare = (l * limit.imagesPerSec) / (limit.machine.cpus * 1000);
+  return { workerShare, limitShare, efficiency, predicted: (workerShare / limitShare) * efficiency };
 }

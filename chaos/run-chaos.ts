@@ -12,7 +12,7 @@ import { STACK_OUTPUTS, UPLOADS_PREFIX } from '../lambda/shared/contract';
 import { FAULTS_ENV, type FaultConfig } from '@floodgate/runtime';
 import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 import { inFormat, quadrants } from '../test/fixtures/images';
-import { ApiClient } from './api-client';
+import { ApiClient } from '../local/api-client';
 import { corpusImages, corpusMessages, fillMessage, type CorpusImage, type CorpusMessage } from './corpus';
 import { startHarness, requiredOutput } from './harness';
 import { checkInvariants, type ChaosVerdict, type SubmittedJob } from './invariants';

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ARCH_CONTEXT, STACK_NAME, STACK_OUTPUTS } from '../lambda/shared/contract';
-import { createApiClient } from './api-client';
+import { ApiClient } from './api-client';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@floodgate/local';
 import { pipelineClients } from './producer';
 import { runJobs } from './run-jobs';
@@ -55,7 +55,7 @@ export async function runOnLocalStack(args: LocalStackRunArgs): Promise<number> 
   const clients = pipelineClients(endpoints);
   try {
     const apiUrl = outputs[STACK_OUTPUTS.apiUrl];
-    const api = apiUrl ? createApiClient({ baseUrl: apiUrl, region, credentials: LOCAL_CREDENTIALS }) : undefined;
+    const api = apiUrl ? new ApiClient({ baseUrl: apiUrl, region, credentials: LOCAL_CREDENTIALS }) : undefined;
     const files = args.images
       ? (await import('node:fs')).readdirSync(resolve(args.images)).map((f) => resolve(args.images!, f))
       : await writeDefaultSamples(resolve('.floodgate/samples'));

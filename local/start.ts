@@ -8,7 +8,7 @@ import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } fr
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STACK_OUTPUTS } from '../lambda/shared/contract';
-import { createApiClient } from './api-client';
+import { ApiClient } from './api-client';
 import { LOCAL_CREDENTIALS, startEmulators, type RunningEmulators } from '@floodgate/local';
 import { pipelineClients, type PipelineClients } from './producer';
 import { detail, downloadRenditions, progressLine, table } from './summary';
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     say(`deployed ${stack.stackName} (prefix ${stack.deployment.prefix}); outputs in .floodgate/local/outputs.json, function logs in .floodgate/local/functions.log`);
     if (stack.api) say(`job API: ${stack.api.url} (submitting through it)`);
     clients = pipelineClients(stack.endpoints);
-    const api = stack.api ? createApiClient({ baseUrl: stack.api.url, region: stack.endpoints.region, credentials: LOCAL_CREDENTIALS }) : undefined;
+    const api = stack.api ? new ApiClient({ baseUrl: stack.api.url, region: stack.endpoints.region, credentials: LOCAL_CREDENTIALS }) : undefined;
     say(`submitting ${files.length} file(s)${args.images ? ` from ${args.images}` : ' (generated samples, one of them corrupt on purpose)'}`);
 
     const tty = Boolean((human as NodeJS.WriteStream).isTTY);

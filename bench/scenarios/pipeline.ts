@@ -24,6 +24,7 @@ import { LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 import { concurrencyCap, createEventSourceRunner } from '@floodgate/local';
 import { createFunctionHost, type LogEntry } from '@floodgate/local';
 import { PIPELINE_ENV, TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
+import { dynamoItemBytes } from '../../lambda/image-worker/jobs-table';
 import type { DdbCounter } from '../ddb-counter';
 import type { PipelineResult } from '../result';
 import { perSecond, ratio, requestsPerRecord } from '../stats';
@@ -232,10 +233,15 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
 
     // Check the outcome in the jobs table.
     const statuses = new Map<string, string>();
+    let maxItemBytes = 0;
     for (let i = 0; i < jobs.length; i += 100) {
       const keys = jobs.slice(i, i + 100).map((j) => ({ [TABLE_ATTRIBUTES.jobs.partitionKey]: { S: j.jobId } }));
-      const out = await ddb.send(new BatchGetItemCommand({ RequestItems: { [jobsTable]: { Keys: keys, ProjectionExpression: 'jobId, #s', ExpressionAttributeNames: { '#s': 'status' } } } }));
-      for (const item of out.Responses?.[jobsTable] ?? []) statuses.set(item['jobId']!.S!, item['status']!.S!);
+      // Whole items: their size (DynamoDB's rule) says whether each write is 1 write unit.
+      const out = await ddb.send(new BatchGetItemCommand({ RequestItems: { [jobsTable]: { Keys: keys } } }));
+      for (const item of out.Responses?.[jobsTable] ?? []) {
+        statuses.set(item['jobId']!.S!, item['status']!.S!);
+        maxItemBytes = Math.max(maxItemBytes, dynamoItemBytes(item));
+      }
     }
     const completed = jobs.filter((j) => statuses.get(j.jobId) === 'completed').length;
     const failed = jobs.length - completed;
@@ -256,6 +262,7 @@ export async function runPipeline(o: PipelineOptions): Promise<{ result: Pipelin
       ddbByOperation,
       cpu,
       ...(completed > 0 ? { workerThreadCpuMsPerImage: Object.fromEntries(Object.entries(threadMs).map(([g, ms]) => [g, ms / completed])) } : {}),
+      maxItemBytes,
       ...(failed > 0 ? { error: `${failed} of ${jobs.length} jobs did not complete` } : {}),
     };
     const coldStarts = hs.coldStarts - hostWarm.coldStarts;

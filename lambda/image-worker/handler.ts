@@ -9,10 +9,9 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fileURLToPath } from 'node:url';
 import { createConsumerHandler, createHandlerClients, type ConsumerHandler, type ConsumerRecordContext, type HandlerClients } from '@floodgate/runtime';
-import { IdempotencyStore } from '@floodgate/runtime/idempotency';
 import { PIPELINE_ENV } from '../shared/contract';
 import { configureSharp, DEFAULT_LIMITS, renderImage, useBundledFonts } from './image';
-import { JobsTable } from './jobs-table';
+import { createJobsStore } from './jobs-table';
 import { createWorker, type RecordState, type RenderFn, type WorkerDeps, type WorkerObserver } from './worker';
 
 export interface ImageWorkerOptions {
@@ -65,11 +64,11 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
   const clients = options.clients ?? createHandlerClients(env);
   const now = options.now ?? Date.now;
   const logger = options.logger ?? new Logger({ serviceName: 'image-worker' });
-  const idempotency = new IdempotencyStore({ client: clients.dynamodb, tableName: required(env, PIPELINE_ENV.idempotencyTable), now });
+  // The job record is the idempotency claim (jobs-table.ts): one item, 2 DynamoDB writes per job.
+  const jobs = createJobsStore(clients.dynamodb, required(env, PIPELINE_ENV.jobsTable), now);
   const deps: Omit<WorkerDeps, 'observer'> = {
     s3: clients.s3,
-    idempotency,
-    jobs: new JobsTable(clients.dynamodb, required(env, PIPELINE_ENV.jobsTable), (event, fields) => logger.warn(event, { event, ...fields }), now),
+    jobs,
     render: options.render ?? (renderImage as RenderFn),
     uploadsBucket: required(env, PIPELINE_ENV.uploadsBucket),
     renditionsBucket: required(env, PIPELINE_ENV.renditionsBucket),
@@ -97,7 +96,7 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
     // After the DLQ has it: duplicates of the job are then skipped instead of failing again.
     onDeadLettered: async (_record, failure, ctx) => {
       const claim = ctx.state.claim;
-      if (failure.kind === 'permanent' && claim) await ctx.io(() => idempotency.fail(claim, failure.class, failure.reason, ctx.signal));
+      if (failure.kind === 'permanent' && claim) await ctx.io(() => jobs.fail(claim, failure.class, failure.reason, ctx.signal));
     },
     onBatchEnd: (_report, { metrics }) => {
       for (const name of WORKER_COUNTS) metrics.count(name, 0);

@@ -1,26 +1,27 @@
 /**
- * One job record through the pipeline. Dependencies are injected (clients, stores, the render step), so
- * the handler is wiring only and tests can swap the image step.
+ * One job record through the pipeline. Dependencies are injected (clients, the jobs store, the render
+ * step), so the handler is wiring only and tests can swap the image step.
  *
- * parse -> claim (fence) -> mark processing (fenced) -> GET source (I/O lane) -> render (CPU lane)
- *   -> PUT renditions with the fence in metadata (I/O lane) -> complete job (fenced) + close the claim, in
- *   one transaction. DynamoDB: 3 requests per record on the happy path.
- * Permanent failure: job failed (fenced) + renditions already written deleted, then rethrown for the
- * runtime, whose onPermanent (dead-letter.ts) sends the message to the DLQ and marks the claim failed.
+ * parse -> claim the job record (takes the fence) -> GET source (I/O lane) -> render (CPU lane)
+ *   -> PUT renditions with the fence in metadata (I/O lane) -> complete the job record (owner + fence).
+ * The job record IS the claim (jobs-table.ts): DynamoDB 2 requests and 2 write units per record on the
+ * happy path. A duplicate of a finished job is answered from the record the claim returns (no read).
+ * Permanent failure: the runtime dead-letters the message and then marks the record failed (onPermanent),
+ * so a crash in between leaves the claim to expire and a redelivery fails it again; only a failure after
+ * renditions were published marks the record failed first, to delete them while still the owner.
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createHash } from 'node:crypto';
 import type { SQSRecord } from 'aws-lambda';
 import { RENDITIONS_PREFIX } from '../shared/contract';
-import { PermanentError, RetryableError, type PermanentErrorClass } from '@floodgate/runtime';
+import { PermanentError, RetryableError } from '@floodgate/runtime';
 import { faultPoint } from '@floodgate/runtime';
 import { parseJobMessage, RENDITION_NAMES, type JobMessage, type RenditionName, type Watermark } from '../shared/job-message';
 import type { RenditionRecord } from '../shared/job-record';
-import type { IdempotencyStore, Claim } from '@floodgate/runtime/idempotency';
+import { payloadHash, type IdempotencyStore, type Claim } from '@floodgate/runtime/idempotency';
 import { classify } from '@floodgate/runtime';
 import type { RecordContext } from '@floodgate/runtime';
 import type { RenderedImage } from './image';
-import type { JobsTable } from './jobs-table';
+import { claimAttributes, completionAttributes } from './jobs-table';
 
 /** The image step's output (lambda/image-worker/image renderImage); tests substitute fast fakes. */
 export type RenderedOutput = RenderedImage;
@@ -38,8 +39,8 @@ export interface WorkerObserver {
 
 export interface WorkerDeps {
   readonly s3: S3Client;
-  readonly idempotency: IdempotencyStore;
-  readonly jobs: JobsTable;
+  /** The jobs table as the idempotency persistence (jobs-table.ts createJobsStore). */
+  readonly jobs: IdempotencyStore;
   readonly render: RenderFn;
   readonly uploadsBucket: string;
   readonly renditionsBucket: string;
@@ -62,11 +63,9 @@ export function renditionKey(jobId: string, name: string, ext: string): string {
   return `${RENDITIONS_PREFIX}${jobId}/${name}.${ext}`;
 }
 
-/** Stable hash of the message's meaning (key order does not matter): the idempotency payload hash. */
-export function payloadHash(message: JobMessage): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)])) : v;
-  return createHash('sha256').update(JSON.stringify(canonical({ ...message, renditions: message.renditions ?? [...RENDITION_NAMES] }))).digest('base64url');
+/** Stable hash of the message's meaning (key order and defaulted fields do not matter). */
+export function jobPayloadHash(message: JobMessage): string {
+  return payloadHash({ ...message, renditions: message.renditions ?? [...RENDITION_NAMES] });
 }
 
 async function readSource(s3: S3Client, bucket: string, key: string, maxBytes: number, signal: AbortSignal, what: string): Promise<Buffer> {
@@ -87,9 +86,38 @@ async function readSource(s3: S3Client, bucket: string, key: string, maxBytes: n
     throw new PermanentError('TooLarge', `${what} is ${length} bytes; the limit is ${maxBytes}`);
   }
   if (!out.Body) throw new PermanentError('SourceNotFound', `${what} s3://${bucket}/${key} has no body`);
-  const bytes = await out.Body.transformToByteArray();
-  if (bytes.byteLength > maxBytes) throw new PermanentError('TooLarge', `${what} is ${bytes.byteLength} bytes; the limit is ${maxBytes}`);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return readBody(out.Body as AsyncIterable<Uint8Array> & { destroy?: () => void }, length, maxBytes, what);
+}
+
+/**
+ * Reads the body straight into ONE buffer of the announced length (allocUnsafe: no zero fill, no list
+ * of chunks concatenated afterwards, as the SDK's transformToByteArray does); the size limit is enforced
+ * while reading, so a body longer than announced stops at the limit.
+ */
+export async function readBody(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, length: number | undefined, maxBytes: number, what: string): Promise<Buffer> {
+  const tooLarge = (n: number) => {
+    body.destroy?.();
+    return new PermanentError('TooLarge', `${what} is more than ${n} bytes; the limit is ${maxBytes}`);
+  };
+  if (length !== undefined) {
+    const buf = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for await (const chunk of body) {
+      if (offset + chunk.byteLength > length) throw offset + chunk.byteLength > maxBytes ? tooLarge(offset + chunk.byteLength) : new RetryableError('ServiceUnavailable', `${what}: body longer than its Content-Length ${length}`);
+      buf.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    if (offset !== length) throw new RetryableError('ServiceUnavailable', `${what}: body ended at ${offset} of ${length} bytes`);
+    return buf;
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw tooLarge(total);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 export function createWorker(deps: WorkerDeps) {
@@ -115,7 +143,9 @@ export function createWorker(deps: WorkerDeps) {
     const log = (level: 'INFO' | 'WARN' | 'ERROR', msg: string, fields: Record<string, unknown> = {}) =>
       observer.log(level, msg, { jobId: message.jobId, messageId: record.messageId, ...fields });
 
-    const claimed = await timed('claim', () => ctx.io(() => deps.idempotency.claim(message.jobId, payloadHash(message), leaseExpiresAt, ctx.signal)));
+    const claimed = await timed('claim', () =>
+      ctx.io(() => deps.jobs.claim(message.jobId, jobPayloadHash(message), leaseExpiresAt, ctx.signal, claimAttributes(message.sourceKey, now()))),
+    );
     switch (claimed.type) {
       case 'completed':
       case 'failed':
@@ -134,27 +164,14 @@ export function createWorker(deps: WorkerDeps) {
     state.claim = claim;
     const fence = claim.fence;
     const written: string[] = [];
+    const refused = (what: string) => {
+      // Our lease ran out and a newer delivery took the record: it finishes the job under its newer fence.
+      observer.count('StaleWritesRejected');
+      observer.log('WARN', 'stale-fenced-write-rejected', { event: 'stale-fenced-write-rejected', jobId: message.jobId, fence, to: what });
+      state.claim = undefined;
+    };
     try {
       await faultPoint('after-claim');
-      const marked = await ctx.io(() => deps.jobs.markProcessing(message.jobId, message.sourceKey, fence, ctx.signal));
-      if (marked.verdict !== 'accept') {
-        if (marked.previous?.status === 'completed') {
-          // Completed by an earlier owner that died before completing its claim: finish the claim, no work.
-          await ctx.io(() => deps.idempotency.complete(claim, ctx.signal));
-          state.claim = undefined;
-          observer.count('DuplicatesSkipped');
-          log('INFO', 'duplicate skipped: job record already completed');
-          return;
-        }
-        if (marked.previous?.status === 'failed' && marked.verdict === 'not-forward') {
-          // Failed earlier but the claim was not closed (crash before the DLQ send): dead-letter it again.
-          const prev = marked.previous.error;
-          throw new PermanentError((prev?.class ?? 'CorruptImage') as PermanentErrorClass, prev?.reason ?? 'failed earlier');
-        }
-        observer.count('StaleWritesRejected');
-        throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: a newer owner (fence ${marked.previous?.fence}) holds it; ours is ${fence}`);
-      }
-
       // Download and render inside the memory lane: only a few sources are held in memory at once, however
       // wide the I/O lane is; the rendered outputs (small) are uploaded after the slot is freed.
       const images = await ctx.memory(async () => {
@@ -196,41 +213,34 @@ export function createWorker(deps: WorkerDeps) {
       );
       await faultPoint('after-rendition-put');
       await faultPoint('before-complete');
-      const done = await timed('complete', () =>
-        ctx.io(() => deps.jobs.completeWithClaim(message.jobId, fence, records, deps.idempotency.completionTransactItem(claim), ctx.signal)),
-      );
-      if (done.claimLost) {
-        // Our lease ran out and another delivery took the claim: it finishes the job under its newer fence.
+      const done = await timed('complete', () => ctx.io(() => deps.jobs.complete(claim, ctx.signal, { set: completionAttributes(records, now()) })));
+      if (!done) {
         observer.count('ClaimsLost');
-        state.claim = undefined;
-        throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: claim taken over by a newer owner before completion`);
-      }
-      if (done.verdict === 'stale') {
-        observer.count('StaleWritesRejected');
-        throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: completion refused, a newer owner (fence ${done.previous?.fence}) took over`);
-      }
-      if (done.verdict === 'not-forward') {
-        if (done.previous?.status !== 'completed') throw new RetryableError('Unknown', `job ${message.jobId}: completion refused in state ${done.previous?.status}`);
-        // Completed by an earlier owner meanwhile: close our claim, nothing else to do.
-        await ctx.io(() => deps.idempotency.complete(claim, ctx.signal));
-        state.claim = undefined;
-        observer.count('DuplicatesSkipped');
-        return;
+        refused('completed');
+        throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: completion refused, a newer owner took the record over (ours was fence ${fence})`);
       }
       state.claim = undefined;
       observer.count('Processed');
     } catch (err) {
       const failure = classify(ctx.signal.aborted ? ctx.signal.reason : err);
       if (failure.kind === 'permanent') {
-        const failed = await ctx.io(() => deps.jobs.fail(message.jobId, fence, { class: failure.class, reason: failure.reason }, ctx.signal));
-        // Only the current owner cleans up: a stale owner's deletes could remove a newer owner's output.
-        if (failed.verdict === 'accept' || failed.previous?.status === 'failed') await deleteRenditions(written, ctx);
-        else if (failed.verdict === 'stale') throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: failure refused, a newer owner took over`, { cause: err });
+        if (written.length > 0 && state.claim) {
+          // Renditions are out: mark failed while still the owner, then delete them (a stale owner's deletes
+          // could remove a newer owner's output, so only an accepted write allows them).
+          const failed = await ctx.io(() => deps.jobs.fail(claim, failure.class, failure.reason, ctx.signal));
+          state.claim = undefined;
+          if (!failed) {
+            refused('failed');
+            throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: failure refused, a newer owner took over`, { cause: err });
+          }
+          await deleteRenditions(written, ctx);
+        }
+        // Otherwise the claim stays ours: onPermanent marks it failed once the DLQ has the message.
       } else if (state.claim) {
         // Let a redelivery take the job at once instead of waiting for our lease to run out.
         const claimToRelease = state.claim;
         state.claim = undefined;
-        await deps.idempotency.release(claimToRelease, AbortSignal.timeout(1000)).catch(() => false);
+        await deps.jobs.release(claimToRelease, AbortSignal.timeout(1000)).catch(() => false);
       }
       throw err;
     }

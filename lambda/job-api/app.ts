@@ -8,13 +8,11 @@ import { UPLOADS_PREFIX } from '../shared/contract';
 import { FloodgateError } from '@floodgate/runtime';
 import type { JobMessage } from '../shared/job-message';
 import type { JobRecord } from '../shared/job-record';
-import {
-  decideOnExistingKey,
-  idempotencyRecordId,
-  IDEMPOTENCY_RETENTION_SECONDS,
-  payloadHash,
-} from './idempotency';
-import type { IdempotencyStore, JobQueue, JobStore, Presigner } from './ports';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Claim } from '@floodgate/runtime/idempotency';
+import { aws } from './aws-errors';
+import { bindJobId, decideOnClaim, idempotencyRecordId, requestHash, storedResponse } from './idempotency';
+import type { IdempotencyPersistence, JobQueue, JobStore, Presigner } from './ports';
 import {
   CONTENT_TYPE_EXTENSION,
   parseJsonBody,
@@ -25,7 +23,6 @@ import {
   type JobRequest,
 } from './requests';
 import { errorResponse, jobAcceptedBody, jobView, jsonResponse, validationError, type ApiResult } from './responses';
-import type { Logger } from './log';
 
 export const ROUTES = {
   createUpload: 'POST /uploads',
@@ -45,7 +42,7 @@ export interface JobApiConfig {
 }
 
 export interface JobApiDeps {
-  readonly idempotency: IdempotencyStore;
+  readonly idempotency: IdempotencyPersistence;
   readonly jobs: JobStore;
   readonly queue: JobQueue;
   readonly presigner: Presigner;
@@ -73,7 +70,7 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
     const sourceKey = `${UPLOADS_PREFIX}${day}/${newId()}.${CONTENT_TYPE_EXTENSION[contentType]}`;
     const uploadUrl = await deps.presigner.presignUpload(sourceKey, contentType, contentLength, urlExpiry);
     const expiresAt = new Date(now() + urlExpiry * 1000).toISOString();
-    logger.log('info', 'upload presigned', { sourceKey, contentType, contentLength });
+    logger.info('upload presigned', { sourceKey, contentType, contentLength });
     const headers = { 'content-type': contentType, ...(contentLength !== undefined ? { 'content-length': String(contentLength) } : {}) };
     return jsonResponse(201, JSON.stringify({ sourceKey, uploadUrl, expiresAt, method: 'PUT', headers }));
   }
@@ -87,54 +84,37 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
     if (!req.ok) return validationError(req.field, req.message);
 
     const id = idempotencyRecordId(key.value);
-    const hash = payloadHash(ROUTES.createJob, req.value);
-    const leaseToken = newId();
-    const freshJobId = newId().replaceAll('-', '');
+    const hash = requestHash(ROUTES.createJob, req.value);
     const t = now();
-    const claim = await deps.idempotency.claim(
-      id,
-      { status: 'in_progress', payloadHash: hash, jobId: freshJobId, leaseToken, leaseExpiresAtMs: t + leaseMs, expiresAt: Math.floor(t / 1000) + IDEMPOTENCY_RETENTION_SECONDS },
-      t,
-    );
-    let jobId: string;
-    if (claim.claimed) {
-      jobId = freshJobId;
-    } else {
-      if (claim.existing === null) {
-        // A record we cannot read (not written by this API): refuse rather than guess.
+    const claimed = await aws('claim idempotency key', () => deps.idempotency.claim(id, hash, t + leaseMs, undefined, { setIfAbsent: bindJobId(newId().replaceAll('-', '')) }));
+    const decision = decideOnClaim(claimed, t);
+    switch (decision.kind) {
+      case 'replay':
+        logger.info('idempotent replay', { idempotencyKey: key.value });
+        return jsonResponse(decision.statusCode, decision.body, { 'idempotent-replayed': 'true' });
+      case 'mismatch':
+        return errorResponse(422, 'IdempotencyKeyReused', 'this Idempotency-Key was already used with a different request body; use a new key for a new job', { field: 'Idempotency-Key' });
+      case 'in-progress':
+        return errorResponse(409, 'IdempotencyKeyInProgress', 'a request with this Idempotency-Key is still in progress; retry after the Retry-After delay', {
+          headers: { 'retry-after': String(decision.retryAfterSeconds) },
+        });
+      case 'conflict':
         return errorResponse(409, 'IdempotencyKeyConflict', 'the Idempotency-Key is in use', { headers: { 'retry-after': '1' } });
-      }
-      const decision = decideOnExistingKey(claim.existing, hash, t);
-      switch (decision.kind) {
-        case 'replay':
-          logger.log('info', 'idempotent replay', { idempotencyKey: key.value, jobId: claim.existing.jobId });
-          return jsonResponse(decision.statusCode, decision.body, { 'idempotent-replayed': 'true' });
-        case 'mismatch':
-          return errorResponse(422, 'IdempotencyKeyReused', 'this Idempotency-Key was already used with a different request body; use a new key for a new job', { field: 'Idempotency-Key' });
-        case 'in-progress':
-        case 'expired':
-          return errorResponse(409, 'IdempotencyKeyInProgress', 'a request with this Idempotency-Key is still in progress; retry after the Retry-After delay', {
-            headers: { 'retry-after': String(decision.kind === 'in-progress' ? decision.retryAfterSeconds : 1) },
-          });
-        case 'take-over': {
-          const took = await deps.idempotency.takeOver(id, decision.previousLeaseToken, leaseToken, t + leaseMs);
-          if (!took) return errorResponse(409, 'IdempotencyKeyInProgress', 'another retry with this Idempotency-Key just took it over', { headers: { 'retry-after': '1' } });
-          logger.log('warn', 'took over an abandoned idempotency lease', { idempotencyKey: key.value, jobId: decision.jobId });
-          jobId = decision.jobId;
-          break;
-        }
-      }
+      case 'proceed':
+        break;
     }
+    const claim = (claimed as { claim: Claim }).claim;
+    if (decision.tookOver) logger.warn('took the Idempotency-Key over from an earlier attempt (crashed or released)', { idempotencyKey: key.value, jobId: decision.jobId, fence: claim.fence });
     try {
-      return await enqueue(id, leaseToken, jobId, req.value);
+      return await enqueue(claim, decision.jobId, req.value);
     } catch (err) {
       // Give the key back at once so the client's retry does not wait for the lease; the job id stays bound.
-      await deps.idempotency.release(id, leaseToken).catch((e: unknown) => logger.log('warn', 'lease release failed', { error: String(e) }));
+      await deps.idempotency.release(claim).catch((e: unknown) => logger.warn('lease release failed', { error: String(e) }));
       throw err;
     }
   }
 
-  async function enqueue(id: string, leaseToken: string, jobId: string, req: JobRequest): Promise<ApiResult> {
+  async function enqueue(claim: Claim, jobId: string, req: JobRequest): Promise<ApiResult> {
     const stamp = new Date(now()).toISOString();
     const record: JobRecord = {
       jobId,
@@ -155,8 +135,8 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
     };
     await deps.queue.send(message);
     const body = jobAcceptedBody(jobId);
-    const stored = await deps.idempotency.complete(id, leaseToken, 202, body);
-    logger.log('info', 'job queued', { jobId, sourceKey: req.sourceKey, jobRecord: created, responseStored: stored });
+    const stored = await aws('complete idempotency key', () => deps.idempotency.complete(claim, undefined, { set: storedResponse(202, body) }));
+    logger.info('job queued', { jobId, sourceKey: req.sourceKey, jobRecord: created, responseStored: stored });
     return jsonResponse(202, body);
   }
 
@@ -189,9 +169,9 @@ export function createJobApi(config: JobApiConfig, deps: JobApiDeps): JobApiHand
       }
     } catch (err) {
       result = failureResponse(err);
-      logger.log('error', 'request failed', { routeKey: event.routeKey, statusCode: result.statusCode, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      logger.error('request failed', { routeKey: event.routeKey, statusCode: result.statusCode, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     }
-    logger.log('info', 'request', { routeKey: event.routeKey, statusCode: result.statusCode, durationMs: now() - started, requestId: event.requestContext?.requestId });
+    logger.info('request', { routeKey: event.routeKey, statusCode: result.statusCode, durationMs: now() - started, requestId: event.requestContext?.requestId });
     return result;
   };
 }

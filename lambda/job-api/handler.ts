@@ -9,7 +9,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { PIPELINE_ENV } from '../shared/contract';
 import { createJobApi, type JobApiHandler } from './app';
 import { dynamoIdempotencyStore, dynamoJobStore, s3Presigner, sqsJobQueue } from './aws-adapters';
-import { jsonLogger, type LogLevel } from './log';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { needsPathStyle } from '@floodgate/runtime';
 
 /** Optional: lifetime of the Idempotency-Key lease in ms (set by the JobApi construct from the timeout). */
@@ -35,7 +35,8 @@ export function handlerFromEnv(env: NodeJS.ProcessEnv = process.env): JobApiHand
       jobs: dynamoJobStore(dynamodb, required(env, PIPELINE_ENV.jobsTable)),
       queue: sqsJobQueue(sqs, required(env, PIPELINE_ENV.jobQueueUrl)),
       presigner: s3Presigner(s3, required(env, PIPELINE_ENV.uploadsBucket), required(env, PIPELINE_ENV.renditionsBucket)),
-      logger: jsonLogger('job-api', (env.LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? 'info'),
+      // Powertools Logger: level from POWERTOOLS_LOG_LEVEL (or the function's AWS_LAMBDA_LOG_LEVEL).
+      logger: new Logger({ serviceName: 'job-api' }),
     },
   );
 }

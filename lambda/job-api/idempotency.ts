@@ -1,25 +1,21 @@
 /**
- * Idempotency-Key decisions for `POST /jobs` (pure, no I/O), with Stripe's semantics:
- * - the first request with a key claims it (a lease) and fixes the job id for that key forever;
- * - the same key with the same payload after completion gets the stored response, byte for byte;
+ * Idempotency-Key decisions for `POST /jobs` (pure, no I/O), with Stripe's semantics, on the one
+ * idempotency persistence of @floodgate/runtime/idempotency (the worker uses the same, on its job records):
+ * - the first request with a key claims it (a lease) and binds a job id to the key forever (set if absent);
+ * - the same key with the same payload after completion gets the stored response, byte for byte (the
+ *   refused claim returns the record: no read);
  * - the same key with another payload gets 422;
  * - the same key while a live lease is held gets 409 with Retry-After;
- * - the same key after the holder crashed (lease expired) takes the lease over and REUSES the job id,
- *   so the retry finishes the send and at most one job exists per key (the worker is idempotent per job id).
- *
- * Unlike Powertools, completing and releasing are conditioned on owning the lease (`leaseToken`), so a
- * stale invocation cannot overwrite a newer owner's record.
+ * - the same key after the holder crashed (lease expired) or released takes the lease over, with a newer
+ *   fence, and REUSES the bound job id, so at most one job exists per key.
+ * Completion and release are conditioned on owner + fence, so a stale invocation cannot overwrite a
+ * newer owner's record (unlike Powertools).
  */
-import { createHash } from 'node:crypto';
-import { TABLE_ATTRIBUTES } from '../shared/contract';
+import { N, S, num, str, type Item } from '@floodgate/runtime';
+import { payloadHash, type ClaimResult } from '@floodgate/runtime/idempotency';
 
-/** Keys of the API share the idempotency table with the worker (keyed by job id): namespace both. */
+/** Keys of the API are namespaced in the idempotency table, which other consumers may share. */
 export const API_IDEMPOTENCY_NAMESPACE = 'api#';
-
-/** Partition key attribute of the idempotency table (shared with the worker). */
-export const IDEMPOTENCY_KEY_ATTRIBUTE = TABLE_ATTRIBUTES.idempotency.partitionKey;
-/** TTL attribute of the idempotency table (epoch seconds); `IdempotencyRecord.expiresAt` is stored under it. */
-export const IDEMPOTENCY_TTL_ATTRIBUTE = TABLE_ATTRIBUTES.idempotency.ttl;
 
 /** How long a completed key is remembered (Stripe: at least 24 hours). */
 export const IDEMPOTENCY_RETENTION_SECONDS = 24 * 60 * 60;
@@ -28,77 +24,46 @@ export function idempotencyRecordId(idempotencyKey: string): string {
   return `${API_IDEMPOTENCY_NAMESPACE}${idempotencyKey}`;
 }
 
-/** The stored state of one key. */
-export type IdempotencyRecord =
-  | {
-      readonly status: 'in_progress';
-      readonly payloadHash: string;
-      readonly jobId: string;
-      readonly leaseToken: string;
-      readonly leaseExpiresAtMs: number;
-      readonly expiresAt: number;
-    }
-  | {
-      readonly status: 'completed';
-      readonly payloadHash: string;
-      readonly jobId: string;
-      readonly responseStatus: number;
-      /** The exact body bytes returned the first time (replays return this string unchanged). */
-      readonly responseBody: string;
-      readonly expiresAt: number;
-    };
+/** Hash of the validated request, scoped by route so a key reused on another route mismatches. */
+export function requestHash(route: string, payload: unknown): string {
+  return payloadHash(payload, route);
+}
 
-export type ExistingKeyDecision =
+/** Attributes the claim sets only on a new record: the job id bound to the key. */
+export function bindJobId(jobId: string): Item {
+  return { jobId: S(jobId) };
+}
+
+/** Attributes the completion writes: what every replay returns. */
+export function storedResponse(statusCode: number, body: string): Item {
+  return { responseStatus: N(statusCode), responseBody: S(body) };
+}
+
+export type KeyDecision =
+  | { readonly kind: 'proceed'; readonly jobId: string; readonly tookOver: boolean }
   | { readonly kind: 'replay'; readonly statusCode: number; readonly body: string }
   | { readonly kind: 'mismatch' }
   | { readonly kind: 'in-progress'; readonly retryAfterSeconds: number }
-  | { readonly kind: 'take-over'; readonly jobId: string; readonly previousLeaseToken: string }
-  /** The record outlived its retention (TTL deletion is lazy): behave as if the key were new. */
-  | { readonly kind: 'expired' };
+  /** A record this API did not write (no job id or no stored response): refuse rather than guess. */
+  | { readonly kind: 'conflict' };
 
-/** What to do when the claim found an existing record for the key. */
-export function decideOnExistingKey(existing: IdempotencyRecord, payloadHash: string, nowMs: number): ExistingKeyDecision {
-  if (existing.expiresAt * 1000 <= nowMs) return { kind: 'expired' };
-  if (existing.payloadHash !== payloadHash) return { kind: 'mismatch' };
-  if (existing.status === 'completed') {
-    return { kind: 'replay', statusCode: existing.responseStatus, body: existing.responseBody };
+/** What to do after the claim. */
+export function decideOnClaim(result: ClaimResult, nowMs: number): KeyDecision {
+  switch (result.type) {
+    case 'claimed': {
+      const jobId = str(result.record, 'jobId');
+      return jobId === undefined ? { kind: 'conflict' } : { kind: 'proceed', jobId, tookOver: result.claim.fence > 1 };
+    }
+    case 'completed': {
+      const statusCode = num(result.record, 'responseStatus');
+      const body = str(result.record, 'responseBody');
+      return statusCode === undefined || body === undefined ? { kind: 'conflict' } : { kind: 'replay', statusCode, body };
+    }
+    case 'payload-mismatch':
+      return { kind: 'mismatch' };
+    case 'in-progress':
+      return { kind: 'in-progress', retryAfterSeconds: Math.max(1, Math.ceil((result.leaseExpiresAt - nowMs) / 1000)) };
+    case 'failed':
+      return { kind: 'conflict' };
   }
-  if (existing.leaseExpiresAtMs > nowMs) {
-    return { kind: 'in-progress', retryAfterSeconds: Math.max(1, Math.ceil((existing.leaseExpiresAtMs - nowMs) / 1000)) };
-  }
-  return { kind: 'take-over', jobId: existing.jobId, previousLeaseToken: existing.leaseToken };
-}
-
-/** JSON with object keys sorted at every level, so equal payloads hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Hash of the validated payload (after zod, so whitespace and key order do not matter, but every
- * field that changes the job does). Includes the route so a key reused on another route mismatches.
- */
-export function payloadHash(route: string, payload: unknown): string {
-  return createHash('sha256').update(route).update('\n').update(canonicalJson(payload)).digest('hex');
-}
-
-/** Parses a DynamoDB item (already unmarshalled) into a record; null when it is not one of ours. */
-export function toIdempotencyRecord(item: Record<string, unknown> | undefined): IdempotencyRecord | null {
-  if (item === undefined) return null;
-  const { status, payloadHash: hash, jobId, expiresAt } = item;
-  if (typeof hash !== 'string' || typeof jobId !== 'string' || typeof expiresAt !== 'number') return null;
-  if (status === 'completed' && typeof item.responseStatus === 'number' && typeof item.responseBody === 'string') {
-    return { status, payloadHash: hash, jobId, expiresAt, responseStatus: item.responseStatus, responseBody: item.responseBody };
-  }
-  if (status === 'in_progress' && typeof item.leaseToken === 'string' && typeof item.leaseExpiresAtMs === 'number') {
-    return { status, payloadHash: hash, jobId, expiresAt, leaseToken: item.leaseToken, leaseExpiresAtMs: item.leaseExpiresAtMs };
-  }
-  return null;
 }

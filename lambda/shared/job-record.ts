@@ -1,14 +1,13 @@
 /**
  * A job's record in the jobs table (partition key `jobId`). The job API creates it `queued`; the worker
- * moves it forward only: queued -> processing -> completed | failed, each write conditional.
+ * claims it (processing) and completes or fails it, each write conditional on owner + fence; the record is
+ * the idempotency claim (lambda/image-worker/jobs-table.ts), so a released claim goes back to queued.
  */
 import type { RenditionName, Watermark } from './job-message';
 import type { ErrorClass } from '@floodgate/runtime';
 
 export type JobStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
-/** Forward-only order of job states. */
-export const JOB_STATUS_ORDER: Record<JobStatus, number> = { queued: 0, processing: 1, completed: 2, failed: 2 };
 
 export interface RenditionRecord {
   readonly name: RenditionName;

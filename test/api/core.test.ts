@@ -1,7 +1,8 @@
 /** Pure core of the job API: validation, idempotency decisions, response building. No I/O. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, decideOnExistingKey, idempotencyRecordId, payloadHash, toIdempotencyRecord, type IdempotencyRecord } from '../../lambda/job-api/idempotency';
+import { decideOnClaim, idempotencyRecordId, requestHash } from '../../lambda/job-api/idempotency';
+import { canonicalJson, type ClaimResult } from '@floodgate/runtime/idempotency';
 import { parseJsonBody, validateIdempotencyKey, validateJobId, validateJobRequest, validateUploadRequest } from '../../lambda/job-api/requests';
 import { jobAcceptedBody, jobView } from '../../lambda/job-api/responses';
 
@@ -55,36 +56,33 @@ describe('request validation names the field', () => {
   });
 });
 
-describe('idempotency decisions', () => {
+describe('idempotency decisions (from the claim result)', () => {
   const now = 1_800_000_000_000;
-  const base = { payloadHash: 'h', jobId: 'j1', expiresAt: now / 1000 + 3600 };
-  const inProgress = (leaseExpiresAtMs: number): IdempotencyRecord => ({ ...base, status: 'in_progress', leaseToken: 't1', leaseExpiresAtMs });
-  const completed: IdempotencyRecord = { ...base, status: 'completed', responseStatus: 202, responseBody: '{"jobId":"j1","status":"queued"}' };
+  const claim = (fence: number) => ({ id: 'api#k', owner: 'o', fence, leaseExpiresAt: now + 30_000 });
+  const body = '{"jobId":"j1","status":"queued"}';
 
-  it('replays a completed key with the stored status and body', () => {
-    expect(decideOnExistingKey(completed, 'h', now)).toEqual({ kind: 'replay', statusCode: 202, body: completed.responseBody });
+  it('proceeds with the job id bound to the key, and says when it took the key over', () => {
+    expect(decideOnClaim({ type: 'claimed', claim: claim(1), record: { jobId: { S: 'j1' } } }, now)).toEqual({ kind: 'proceed', jobId: 'j1', tookOver: false });
+    expect(decideOnClaim({ type: 'claimed', claim: claim(2), record: { jobId: { S: 'j1' } } }, now)).toEqual({ kind: 'proceed', jobId: 'j1', tookOver: true });
   });
-  it('rejects another payload, whatever the state', () => {
-    expect(decideOnExistingKey(completed, 'other', now)).toEqual({ kind: 'mismatch' });
-    expect(decideOnExistingKey(inProgress(now + 5000), 'other', now)).toEqual({ kind: 'mismatch' });
+  it('replays a completed key with the stored status and body', () => {
+    const r: ClaimResult = { type: 'completed', record: { responseStatus: { N: '202' }, responseBody: { S: body } } };
+    expect(decideOnClaim(r, now)).toEqual({ kind: 'replay', statusCode: 202, body });
+  });
+  it('rejects another payload', () => {
+    expect(decideOnClaim({ type: 'payload-mismatch' }, now)).toEqual({ kind: 'mismatch' });
   });
   it('answers in-progress with the remaining lease, rounded up, at least 1 s', () => {
-    expect(decideOnExistingKey(inProgress(now + 4200), 'h', now)).toEqual({ kind: 'in-progress', retryAfterSeconds: 5 });
-    expect(decideOnExistingKey(inProgress(now + 1), 'h', now)).toEqual({ kind: 'in-progress', retryAfterSeconds: 1 });
+    expect(decideOnClaim({ type: 'in-progress', leaseExpiresAt: now + 4200 }, now)).toEqual({ kind: 'in-progress', retryAfterSeconds: 5 });
+    expect(decideOnClaim({ type: 'in-progress', leaseExpiresAt: now + 1 }, now)).toEqual({ kind: 'in-progress', retryAfterSeconds: 1 });
   });
-  it('takes over an expired lease and keeps the job id', () => {
-    expect(decideOnExistingKey(inProgress(now), 'h', now)).toEqual({ kind: 'take-over', jobId: 'j1', previousLeaseToken: 't1' });
+  it('refuses records it did not write (no job id, no stored response, a failed record)', () => {
+    expect(decideOnClaim({ type: 'claimed', claim: claim(1), record: {} }, now)).toEqual({ kind: 'conflict' });
+    expect(decideOnClaim({ type: 'completed', record: { responseStatus: { N: '202' } } }, now)).toEqual({ kind: 'conflict' });
+    expect(decideOnClaim({ type: 'failed', record: {} }, now)).toEqual({ kind: 'conflict' });
   });
-  it('treats a record past its retention as expired', () => {
-    expect(decideOnExistingKey({ ...completed, expiresAt: now / 1000 - 1 }, 'h', now)).toEqual({ kind: 'expired' });
-  });
-  it('namespaces keys so they cannot collide with the worker (keyed by job id)', () => {
+  it('namespaces keys in the shared idempotency table', () => {
     expect(idempotencyRecordId('abc')).toBe('api#abc');
-  });
-  it('parses only well-formed records', () => {
-    expect(toIdempotencyRecord({ ...completed })).toEqual(completed);
-    expect(toIdempotencyRecord({ status: 'completed', payloadHash: 'h', jobId: 'j', expiresAt: 1 })).toBeNull();
-    expect(toIdempotencyRecord(undefined)).toBeNull();
   });
 });
 
@@ -94,11 +92,11 @@ describe('payload hashing', () => {
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (obj) => {
         const reversed = Object.fromEntries(Object.entries(obj).reverse());
         expect(canonicalJson(reversed)).toBe(canonicalJson(obj));
-        expect(payloadHash('POST /jobs', reversed)).toBe(payloadHash('POST /jobs', obj));
+        expect(requestHash('POST /jobs', reversed)).toBe(requestHash('POST /jobs', obj));
       }),
     );
-    expect(payloadHash('POST /jobs', { sourceKey: 'uploads/a' })).not.toBe(payloadHash('POST /jobs', { sourceKey: 'uploads/b' }));
-    expect(payloadHash('POST /jobs', { a: 1 })).not.toBe(payloadHash('POST /other', { a: 1 }));
+    expect(requestHash('POST /jobs', { sourceKey: 'uploads/a' })).not.toBe(requestHash('POST /jobs', { sourceKey: 'uploads/b' }));
+    expect(requestHash('POST /jobs', { a: 1 })).not.toBe(requestHash('POST /other', { a: 1 }));
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * Property test of `POST /jobs` idempotency with crashes at every step, against in-memory stores that
- * implement the same conditional writes as the DynamoDB adapters. A crash is a request that stops
+ * Property test of `POST /jobs` idempotency with crashes at every step, against in-memory stores: the
+ * runtime's InMemoryIdempotencyStore (the same model as its DynamoDB store) and a conditional job store. A crash is a request that stops
  * forever at one call (nothing released), like a killed Lambda. Invariants checked after every step:
  * one job id per key, every 202 for a key is the same bytes, a 202 means the job record and its message
  * exist, another payload never gets a 202, and after the lease every key can complete.
@@ -8,12 +8,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createJobApi, ROUTES } from '../../lambda/job-api/app';
-import type { IdempotencyRecord } from '../../lambda/job-api/idempotency';
-import { silentLogger } from '../../lambda/job-api/log';
-import type { IdempotencyStore, JobQueue, JobStore, Presigner } from '../../lambda/job-api/ports';
+import { InMemoryIdempotencyStore, type IdempotencyPersistence } from '@floodgate/runtime/idempotency';
+import { str } from '@floodgate/runtime';
+import { IDEMPOTENCY_RETENTION_SECONDS } from '../../lambda/job-api/idempotency';
+import type { JobQueue, JobStore, Presigner } from '../../lambda/job-api/ports';
 import type { JobMessage } from '../../lambda/shared/job-message';
 import type { JobRecord } from '../../lambda/shared/job-record';
-import { event } from './support';
+import { event, silentLogger } from './support';
 
 type CrashPoint = 'none' | 'createQueued' | 'send' | 'complete';
 const LEASE_MS = 10_000;
@@ -23,35 +24,14 @@ function world() {
   let clock = 1_800_000_000_000;
   let crashAt: CrashPoint = 'none';
   let ids = 0;
-  const idem = new Map<string, IdempotencyRecord>();
+  const store = new InMemoryIdempotencyStore({ recordTtlSeconds: IDEMPOTENCY_RETENTION_SECONDS, now: () => clock });
   const jobs = new Map<string, JobRecord>();
   const sent: JobMessage[] = [];
-  const idempotency: IdempotencyStore = {
-    async claim(id, record, nowMs) {
-      const cur = idem.get(id);
-      if (cur === undefined || cur.expiresAt <= Math.floor(nowMs / 1000)) {
-        idem.set(id, record);
-        return { claimed: true };
-      }
-      return { claimed: false, existing: cur };
-    },
-    async takeOver(id, previous, leaseToken, leaseExpiresAtMs) {
-      const cur = idem.get(id);
-      if (cur?.status !== 'in_progress' || cur.leaseToken !== previous) return false;
-      idem.set(id, { ...cur, leaseToken, leaseExpiresAtMs });
-      return true;
-    },
-    async complete(id, leaseToken, responseStatus, responseBody) {
-      if (crashAt === 'complete') return hang();
-      const cur = idem.get(id);
-      if (cur?.status !== 'in_progress' || cur.leaseToken !== leaseToken) return false;
-      idem.set(id, { status: 'completed', payloadHash: cur.payloadHash, jobId: cur.jobId, expiresAt: cur.expiresAt, responseStatus, responseBody });
-      return true;
-    },
-    async release(id, leaseToken) {
-      const cur = idem.get(id);
-      if (cur?.status === 'in_progress' && cur.leaseToken === leaseToken) idem.set(id, { ...cur, leaseExpiresAtMs: 0 });
-    },
+  const idempotency: IdempotencyPersistence = {
+    claim: (...a) => store.claim(...a),
+    complete: (...a) => (crashAt === 'complete' ? hang() : store.complete(...a)),
+    fail: (...a) => store.fail(...a),
+    release: (claim) => store.release(claim),
   };
   const jobStore: JobStore = {
     async createQueued(record) {
@@ -71,10 +51,10 @@ function world() {
     },
   };
   const presigner: Presigner = { presignUpload: async () => 'u', presignDownload: async () => 'd' };
-  const api = createJobApi({ maxUploadBytes: 1000, leaseMs: LEASE_MS }, { idempotency, jobs: jobStore, queue, presigner, logger: silentLogger, now: () => clock, newId: () => `id${++ids}` });
+  const api = createJobApi({ maxUploadBytes: 1000, leaseMs: LEASE_MS }, { idempotency, jobs: jobStore, queue, presigner, logger: silentLogger(), now: () => clock, newId: () => `id${++ids}` });
   return {
     api,
-    idem,
+    boundJobId: (id: string) => str(store.get(id)?.attrs, 'jobId'),
     jobs,
     sent,
     advance: (ms: number) => (clock += ms),
@@ -109,7 +89,7 @@ describe('POST /jobs idempotency model', () => {
           pending.then((r) => (res = r));
           for (let i = 0; i < 20 && res === undefined; i++) await new Promise((r) => setImmediate(r));
           w.setCrash('none');
-          if (!firstPayload.has(key) && w.idem.has(`api#${key}`)) firstPayload.set(key, op.payload);
+          if (!firstPayload.has(key) && w.boundJobId(`api#${key}`) !== undefined) firstPayload.set(key, op.payload);
           if (res === undefined) continue; // crashed: stays in flight forever
           if (res.statusCode === 202) {
             expect(firstPayload.get(key)).toBe(op.payload);
@@ -125,7 +105,7 @@ describe('POST /jobs idempotency model', () => {
           }
         }
         // One job id per key, ever; every message belongs to a bound job id.
-        const bound = new Map([...w.idem].map(([id, r]) => [id, r.jobId]));
+        const bound = new Map(KEYS.map((k) => [`api#${k}`, w.boundJobId(`api#${k}`)] as const).filter(([, j]) => j !== undefined));
         for (const m of w.sent) expect([...bound.values()]).toContain(m.jobId);
         expect(new Set(w.jobs.keys()).size).toBeLessThanOrEqual(bound.size);
         // Liveness: after the lease, the bound payload completes with the bound job id.

@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../lambda/job-api/app';
 import { dynamoIdempotencyStore, sqsJobQueue } from '../../lambda/job-api/aws-adapters';
-import type { JobQueue } from '../../lambda/job-api/ports';
+import type { IdempotencyPersistence, JobQueue } from '../../lambda/job-api/ports';
 import { RetryableError } from '@floodgate/runtime';
 import { parseJobMessage } from '../../lambda/shared/job-message';
 import { localClients } from '../support/local-env';
@@ -158,8 +158,8 @@ describe('POST /jobs', () => {
     const payload = { sourceKey: 'uploads/late.jpg' };
     const doc = DynamoDBDocumentClient.from(localClients().dynamodb);
     // Process 1 sends the message, then dies before storing the response.
-    const real = dynamoIdempotencyStore(localClients().dynamodb, r.idempotencyTable);
-    const dying = { ...real, complete: () => new Promise<never>(() => {}) };
+    const real = dynamoIdempotencyStore(localClients().dynamodb, r.idempotencyTable, now);
+    const dying: IdempotencyPersistence = { claim: real.claim.bind(real), fail: real.fail.bind(real), release: real.release.bind(real), complete: () => new Promise<never>(() => {}) };
     void apiFor(r, { idempotency: dying, now }, 10_000)(job(key, payload));
     let jobId: string | undefined;
     for (let i = 0; i < 50 && jobId === undefined; i++) {

@@ -8,7 +8,7 @@ import { LOCAL_CREDENTIALS } from '@floodgate/local';
 import { TABLE_ATTRIBUTES } from '../../lambda/shared/contract';
 import { createJobApi, type JobApiDeps } from '../../lambda/job-api/app';
 import { dynamoIdempotencyStore, dynamoJobStore, s3Presigner, sqsJobQueue } from '../../lambda/job-api/aws-adapters';
-import { silentLogger } from '../../lambda/job-api/log';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { localClients, localEndpoints } from '../support/local-env';
 
 export interface ApiResources {
@@ -48,14 +48,18 @@ export function presigningS3(): S3Client {
 export function realDeps(r: ApiResources, overrides: Partial<JobApiDeps> = {}): JobApiDeps {
   const { dynamodb, sqs } = localClients();
   return {
-    idempotency: dynamoIdempotencyStore(dynamodb, r.idempotencyTable),
+    // The store's clock is the API's: lease expiry is judged by the persistence.
+    idempotency: dynamoIdempotencyStore(dynamodb, r.idempotencyTable, overrides.now),
     jobs: dynamoJobStore(dynamodb, r.jobsTable),
     queue: sqsJobQueue(sqs, r.queueUrl),
     presigner: s3Presigner(presigningS3(), r.uploadsBucket, r.renditionsBucket),
-    logger: silentLogger,
+    logger: silentLogger(),
     ...overrides,
   };
 }
+
+/** Powertools Logger that writes nothing (the tests assert responses and AWS state). */
+export const silentLogger = () => new Logger({ serviceName: 'job-api-test', logLevel: 'SILENT' });
 
 export function apiFor(r: ApiResources, overrides: Partial<JobApiDeps> = {}, leaseMs = 30_000) {
   return createJobApi({ maxUploadBytes: 5 * 1024 * 1024, leaseMs }, realDeps(r, overrides));

@@ -1,7 +1,7 @@
 /** Correctness of the benchmark's pure helpers (no timing assertions: benchmarks are scripts). */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { bestOf, evaluateTargets, median, parseVmHwmKb, ratio, requestsPerRecord } from '../../bench/stats';
+import { bestOf, cpuEfficiency, evaluateTargets, median, parseVmHwmKb, ratio, ratioDecomposition, requestsPerRecord } from '../../bench/stats';
 import { operationFromTarget, DATA_PLANE_OPERATIONS } from '../../bench/ddb-counter';
 import { parseChildResult } from '../../bench/child';
 import { collectErrors, escapeHtml, renderHtml, renderTable, barChart } from '../../bench/report';
@@ -74,7 +74,19 @@ describe('stats', () => {
 describe('targets', () => {
   it('judges each target from the figures', () => {
     const t = Object.fromEntries(evaluateTargets(sample()).map((x) => [x.id, x.status]));
-    expect(t).toEqual({ 'floodgate-vs-limit': 'fail', 'floodgate-vs-powertools': 'pass', 'bounded-memory': 'pass', 'ddb-requests': 'fail', scaling: 'pass' });
+    expect(t).toEqual({ 'floodgate-vs-limit': 'fail', 'worker-efficiency': 'unknown', 'floodgate-vs-powertools': 'pass', 'bounded-memory': 'pass', 'ddb-requests': 'fail', 'ddb-two-writes': 'fail', bookkeeping: 'fail', scaling: 'pass' });
+  });
+
+  it('efficiency = limit CPU per image / worker CPU per image (all threads); the ratio decomposes into shares x efficiency', () => {
+    const base = sample();
+    const limit = { ...base.limit, imagesPerSec: 8, bestConcurrency: 2, threadCpuMsPerImage: { '2': { main: 20, vips: 180 } } };
+    const floodgate = { ...base.floodgate, workerThreadCpuMsPerImage: { main: 50, vips: 200 }, cpu: { wallSec: 10, capacitySec: 20, cpuSec: { workers: 16, idle: 1 } } } as typeof base.floodgate;
+    expect(cpuEfficiency(limit, floodgate)).toBeCloseTo(0.8, 6);
+    const d = ratioDecomposition(limit, floodgate)!;
+    expect(d.workerShare).toBeCloseTo(0.8, 6);
+    expect(d.limitShare).toBeCloseTo((200 * 8) / (limit.machine.cpus * 1000), 6);
+    expect(d.predicted).toBeCloseTo((d.workerShare / d.limitShare) * 0.8, 6);
+    expect(cpuEfficiency({ ...limit, threadCpuMsPerImage: {} }, floodgate)).toBeNull();
   });
 
   it('an unmeasured figure is unknown, never pass', () => {
@@ -187,7 +199,7 @@ describe('findings', () => {
     expect(text).toContain('render 400 ms (80%)');
     expect(text).toContain('1 cold starts');
     expect(text).toContain('UpdateItem 4.00 = 4.00');
-    expect(text).toContain('Floodgate writes more per record');
+    expect(text).toContain('Floodgate sends more requests per record');
     expect(text).toContain('2 invocation(s) of 10, 10 records, each rendering at most 1 image(s)');
     expect(text).toContain('write capacity units per record (items <= 1 KB; a TransactWriteItems bills each item twice): floodgate 6.00 vs powertools 3.00');
   });

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createImageWorkerHandler } from '../../lambda/image-worker/handler';
-import { payloadHash } from '../../lambda/image-worker/worker';
+import { jobPayloadHash } from '../../lambda/image-worker/worker';
+import { createJobsStore, dynamoItemBytes } from '../../lambda/image-worker/jobs-table';
 import { renderImage } from '../../lambda/image-worker/image';
 import type { RenderFn, RenderedOutput } from '../../lambda/image-worker/worker';
-import { IdempotencyStore } from '@floodgate/runtime/idempotency';
 import { addRequestCounter, RequestCounter, type HandlerClients } from '@floodgate/runtime';
 import { CONSUMER_ENV, PIPELINE_ENV } from '../../lambda/shared/contract';
 import { PermanentError } from '@floodgate/runtime';
@@ -99,7 +99,7 @@ const fakeImages = (names: string[]): RenderedOutput[] =>
   names.map((name) => ({ name: name as RenderedOutput['name'], format: 'jpeg', ext: 'jpg', contentType: 'image/jpeg', width: 10, height: 10, bytes: 3, data: Buffer.from('abc') }));
 
 describe('image worker handler', () => {
-  it('happy path: renditions with fence metadata, completed job record, 3 DynamoDB requests per record; a duplicate is skipped', async () => {
+  it('happy path: renditions with fence metadata, completed job record, 2 DynamoDB requests per record on an item under 1 KB; a duplicate is skipped', async () => {
     const render = counting(renderImage as RenderFn);
     const c = clients();
     const handler = createImageWorkerHandler({ env, clients: c, render });
@@ -109,12 +109,13 @@ describe('image worker handler', () => {
     const res = await handler({ Records: [record(msg)] }, ctx());
     expect(res).toEqual({ batchItemFailures: [] });
     expect(render.calls).toBe(1);
-    expect(c.requests.get('dynamodb')).toBe(3); // claim, processing, completed + claim closed (one transaction)
+    expect(c.requests.get('dynamodb')).toBe(2); // claim (the job record, fence taken), completion (owner + fence)
 
     const item = await jobItem(jobId);
     expect(item?.['status']?.S).toBe('completed');
     expect(item?.['fence']?.N).toBe('1');
     expect(item?.['completions']?.N).toBe('1');
+    expect(dynamoItemBytes(item!)).toBeLessThan(1024); // 1 write unit per write
     const recs = item?.['renditions']?.L?.map((r) => r.M!) ?? [];
     expect(recs.map((r) => r['name']!.S).sort()).toEqual(['large', 'medium', 'thumb']);
     expect(await renditionKeys(jobId)).toEqual(recs.map((r) => r['key']!.S!).sort());
@@ -153,9 +154,9 @@ describe('image worker handler', () => {
     const handler = createImageWorkerHandler({ env, clients: clients(), render: async (_b, req) => fakeImages(req.renditions) });
     const jobId = newJob();
     await upload(`uploads/${jobId}.jpg`);
-    const store = new IdempotencyStore({ client: local.dynamodb, tableName: idemTable });
+    const store = createJobsStore(local.dynamodb, jobsTable);
     const msg = { v: 1, jobId, sourceKey: `uploads/${jobId}.jpg` };
-    const other = await store.claim(jobId, payloadHash(msg as never), Date.now() + 60_000);
+    const other = await store.claim(jobId, jobPayloadHash(msg as never), Date.now() + 60_000);
     expect(other.type).toBe('claimed');
     const r1 = record(msg);
     const first = await handler.invoke({ Records: [r1] }, ctx());
@@ -167,7 +168,9 @@ describe('image worker handler', () => {
     const dlq = (await dlqMessages()).filter((m) => m.MessageAttributes?.['JobId']?.StringValue === jobId);
     expect(dlq).toHaveLength(1);
     expect(dlq[0]!.MessageAttributes?.['ErrorClass']?.StringValue).toBe('PayloadMismatch');
-    expect(await jobItem(jobId)).toBeUndefined(); // the other owner's job is not marked failed by the impostor
+    const held = await jobItem(jobId); // the other owner's job is not marked failed by the impostor
+    expect(held?.['status']?.S).toBe('processing');
+    expect(held?.['fence']?.N).toBe('1');
   });
 
   it('permanent failures go to the DLQ with attributes, the job record says failed, no renditions remain', async () => {
@@ -319,8 +322,8 @@ describe('image worker handler', () => {
     expect(report.maxInFlight.cpu).toBeLessThanOrEqual(2);
     expect(report.maxInFlight.memory).toBeLessThanOrEqual(4); // sources held at once: 2 x the CPU lane
     expect(cpuPeak).toBeLessThanOrEqual(2);
-    expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(3);
-    expect(requests['dynamodb']).toBe(3_000); // the invocation's own count
+    expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(2);
+    expect(requests['dynamodb']).toBe(2_000); // the invocation's own count
   }, 120_000);
 });
 

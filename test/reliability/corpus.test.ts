@@ -7,7 +7,7 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../../chaos/api-client';
+import { ApiClient } from '../../local/api-client';
 import { apiRequestBody, corpusImages, corpusMessages, fillMessage, type CorpusImage } from '../../chaos/corpus';
 import { startHarness, type Harness } from '../../chaos/harness';
 import { queueDepth, readDeadLetters, scanJobs } from '../../chaos/observe';

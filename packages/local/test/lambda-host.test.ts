@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFunctionHost, type FunctionHost, type LogEntry } from '../src/lambda-host/index';
+import { createFunctionHost, lambdaNodeFlags, type FunctionHost, type LogEntry } from '../src/lambda-host/index';
 import { alive } from '../../../test/support/process';
 
 const assetDir = fileURLToPath(new URL('./fixtures/handlers', import.meta.url));
@@ -117,5 +117,12 @@ describe('lambda host', () => {
     const bad = await host({ handler: 'missing.handler' }).invoke({});
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.error).toMatchObject({ kind: 'init', errorType: 'Runtime.ImportModuleError' });
+  });
+});
+
+describe('lambdaNodeFlags', () => {
+  it("sizes the heap as the Lambda Node.js bootstrap does: semi space = memory / 20, old space = memory - memory / 10", () => {
+    expect(lambdaNodeFlags(2048)).toEqual(['--expose-gc', '--max-http-header-size=81920', '--max-semi-space-size=102', '--max-old-space-size=1844']);
+    expect(lambdaNodeFlags(128)).toEqual(['--expose-gc', '--max-http-header-size=81920', '--max-semi-space-size=6', '--max-old-space-size=116']);
   });
 });

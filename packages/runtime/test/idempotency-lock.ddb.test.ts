@@ -1,11 +1,10 @@
-/** The idempotency store, the lease lock and the fenced jobs table against DynamoDB Local. */
+/** The idempotency store (on its own table and as an application's own record), the lease lock, against DynamoDB Local. */
 import fc from 'fast-check';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyStore } from '../src/idempotency/store';
 import { LeaseLock } from '../src/lock/lease-lock';
-import { JobsTable } from '../../../lambda/image-worker/jobs-table';
 import { addRequestCounter, RequestCounter } from '../src/aws-clients';
 import { RetryableError } from '../src/errors';
 import { localClients } from '../../../test/support/local-env';
@@ -43,10 +42,10 @@ describe('IdempotencyStore', () => {
     expect(await store.complete(first.claim)).toBe(true);
     // Happy path: claim + complete = 2 writes; the refused claims above cost 1 request each, no reads.
     expect(counter.get('ddb')).toBe(4);
-    expect(await store.claim(id, 'hash-a', now + 60_000)).toEqual({ type: 'completed' });
+    expect(await store.claim(id, 'hash-a', now + 60_000)).toMatchObject({ type: 'completed' });
     expect(await store.claim(id, 'hash-b', now + 60_000)).toEqual({ type: 'payload-mismatch' });
     now += 10 * 24 * 3600 * 1000;
-    expect(await store.claim(id, 'hash-a', now + 60_000)).toEqual({ type: 'completed' });
+    expect(await store.claim(id, 'hash-a', now + 60_000)).toMatchObject({ type: 'completed' });
   });
 
   it('lets a newer owner take an expired lease with a higher fence; the stale owner cannot complete, fail or release it', async () => {
@@ -77,60 +76,66 @@ describe('IdempotencyStore', () => {
     if (b.type !== 'claimed') throw new Error(b.type);
     expect(b.claim.fence).toBe(2);
     expect(await store.fail(b.claim, 'CorruptImage', 'truncated JPEG')).toBe(true);
-    expect(await store.claim(id, 'h', now + 5_000)).toEqual({ type: 'failed', errorClass: 'CorruptImage', errorReason: 'truncated JPEG' });
+    expect(await store.claim(id, 'h', now + 5_000)).toMatchObject({ type: 'failed', errorClass: 'CorruptImage', errorReason: 'truncated JPEG' });
     now += 3_600_000; // past the 60 s TTL: free even before DynamoDB deletes it, and the fence continues
     const c = await store.claim(id, 'other-payload', now + 5_000);
     expect(c).toMatchObject({ type: 'claimed', claim: { fence: 3 } });
   });
 });
 
-describe('fenced jobs-table writes', () => {
-  it('rejects a stale fence, moves only forward, and logs the rejection', async () => {
-    const events: string[] = [];
-    const jobs = new JobsTable(dynamodb, jobsTable, (e) => events.push(e));
-    const id = randomUUID();
-    expect((await jobs.markProcessing(id, 'uploads/a.jpg', 1)).verdict).toBe('accept');
-    expect((await jobs.markProcessing(id, 'uploads/a.jpg', 2)).verdict).toBe('accept');
-    expect(await jobs.complete(id, 1, [])).toMatchObject({ verdict: 'stale', previous: { status: 'processing', fence: 2 } });
-    expect(events).toEqual(['stale-fenced-write-rejected']);
-    const r = [{ name: 'thumb' as const, key: `renditions/${id}/thumb.jpg`, width: 320, height: 240, bytes: 1000, format: 'jpeg' }];
-    expect((await jobs.complete(id, 2, r)).verdict).toBe('accept');
-    expect(await jobs.complete(id, 3, r)).toMatchObject({ verdict: 'not-forward', previous: { status: 'completed' } });
-    expect(await jobs.fail(id, 3, { class: 'CorruptImage', reason: 'x' })).toMatchObject({ verdict: 'not-forward' });
-    const item = await dynamodb.send(new GetItemCommand({ TableName: jobsTable, Key: { jobId: { S: id } }, ConsistentRead: true }));
-    expect(item.Item?.['completions']?.N).toBe('1');
-    expect(item.Item?.['fence']?.N).toBe('2');
-    expect(item.Item?.['renditions']?.L?.[0]?.M?.['key']?.S).toBe(`renditions/${id}/thumb.jpg`);
-  });
-});
+describe('the application record as the claim (keyAttribute, statusValues)', () => {
+  const jobStatus = { in_progress: 'processing', released: 'queued', completed: 'completed', failed: 'failed' } as const;
+  const jobStore = (client = dynamodb, now = () => Date.now()) =>
+    new IdempotencyStore({ client, tableName: jobsTable, keyAttribute: 'jobId', statusValues: jobStatus, recordTtlSeconds: null, now });
 
-describe('atomic completion (job record + claim in one transaction)', () => {
-  it('completes both in one request; writes nothing when the claim was taken over; refuses a stale fence', async () => {
-    let now = T0;
+  it('happy path in 2 requests on one item; a replay returns what the completion wrote; the producer record is claimable', async () => {
     const counter = new RequestCounter();
     const client = localClients().dynamodb;
     addRequestCounter(client, counter, 'ddb');
-    const store = new IdempotencyStore({ client, tableName: idemTable, now: () => now });
-    const jobs = new JobsTable(client, jobsTable, undefined, () => now);
+    const store = jobStore(client);
     const id = randomUUID();
-    const a = await store.claim(id, 'h', now + 1_000);
+    // The producer wrote the record first (no payload hash, status = the released name).
+    await dynamodb.send(new PutItemCommand({ TableName: jobsTable, Item: { jobId: { S: id }, status: { S: 'queued' }, sourceKey: { S: 'uploads/a.jpg' } } }));
+    const a = await store.claim(id, 'h', Date.now() + 60_000, undefined, { set: { updatedAt: { S: 'now' } }, setIfAbsent: { sourceKey: { S: 'uploads/other.jpg' } } });
     if (a.type !== 'claimed') throw new Error(a.type);
-    await jobs.markProcessing(id, 'uploads/a.jpg', a.claim.fence);
-    now += 1_001;
-    const b = await store.claim(id, 'h', now + 1_000);
-    if (b.type !== 'claimed') throw new Error(b.type);
-    // a's lease ran out and b claimed (but has not written yet): a's completion must write nothing.
-    const ra = await jobs.completeWithClaim(id, a.claim.fence, [], store.completionTransactItem(a.claim));
-    expect(ra.claimLost).toBe(true);
+    expect(a.claim.fence).toBe(1);
+    expect(a.record['sourceKey']?.S).toBe('uploads/a.jpg'); // if_not_exists kept the producer's value
     expect((await jobItem(id))?.['status']?.S).toBe('processing');
-    await jobs.markProcessing(id, 'uploads/a.jpg', b.claim.fence);
-    const before = counter.get('ddb');
-    expect(await jobs.completeWithClaim(id, b.claim.fence, [], store.completionTransactItem(b.claim))).toEqual({ verdict: 'accept', claimLost: false });
-    expect(counter.get('ddb') - before).toBe(1);
-    expect(await store.claim(id, 'h', now + 1_000)).toEqual({ type: 'completed' });
+    expect(await store.complete(a.claim, undefined, { set: { renditions: { L: [{ S: 'thumb' }] } } })).toBe(true);
+    expect(counter.get('ddb')).toBe(2);
+    const replay = await store.claim(id, 'h', Date.now() + 60_000);
+    expect(replay.type).toBe('completed');
+    if (replay.type === 'completed') expect(replay.record['renditions']?.L?.[0]?.S).toBe('thumb');
     const item = await jobItem(id);
     expect(item?.['status']?.S).toBe('completed');
     expect(item?.['completions']?.N).toBe('1');
+    expect(item?.['expiresAt']).toBeUndefined(); // recordTtlSeconds: null
+  });
+
+  it('completion needs owner AND fence; release goes back to the released name and the fence keeps counting', async () => {
+    let now = T0;
+    const store = jobStore(dynamodb, () => now);
+    const id = randomUUID();
+    const a = await store.claim(id, 'h', now + 1_000);
+    if (a.type !== 'claimed') throw new Error(a.type);
+    expect(await store.complete({ ...a.claim, fence: a.claim.fence + 1 })).toBe(false); // right owner, wrong fence
+    expect(await store.complete({ ...a.claim, owner: 'someone-else' })).toBe(false);
+    expect(await store.release(a.claim)).toBe(true);
+    expect((await jobItem(id))?.['status']?.S).toBe('queued');
+    const b = await store.claim(id, 'h', now + 1_000);
+    if (b.type !== 'claimed') throw new Error(b.type);
+    expect(b.claim.fence).toBe(2);
+    now += 1_001;
+    const c = await store.claim(id, 'h', now + 1_000);
+    if (c.type !== 'claimed') throw new Error(c.type);
+    expect(c.claim.fence).toBe(3);
+    expect(await store.complete(b.claim)).toBe(false); // the stale owner
+    expect(await store.complete(c.claim)).toBe(true);
+    expect(await store.claim(id, 'other', now + 1_000)).toEqual({ type: 'payload-mismatch' });
+  });
+
+  it('refuses the attributes it owns in `set`', async () => {
+    await expect(jobStore().claim(randomUUID(), 'h', Date.now() + 1_000, undefined, { set: { fence: { N: '9' } } })).rejects.toThrow(/fence/);
   });
 });
 
@@ -224,10 +229,10 @@ describe('LeaseLock', () => {
 });
 
 describe('simulations against DynamoDB Local (fewer runs than the model)', () => {
-  it('job claim + fenced writes: no two live owners, no stale write accepted, exactly one completion', async () => {
+  it('job record as the claim: no two live owners, no stale write accepted, exactly one completion', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.boolean(), jobCommands(4, 50), async (actors, atomicCompletion, cmds) => {
-        await runJobSimulation(new DdbJobBackend(dynamodb, idemTable, jobsTable, randomUUID()), cmds, { actors, leaseMs: LEASE, clockJumps: true, atomicCompletion });
+      fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.boolean(), jobCommands(4, 50), async (actors, clockJumps, cmds) => {
+        await runJobSimulation(new DdbJobBackend(dynamodb, jobsTable, randomUUID()), cmds, { actors, leaseMs: LEASE, clockJumps });
       }),
       { numRuns: 15 },
     );

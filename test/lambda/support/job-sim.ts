@@ -1,66 +1,48 @@
 /**
- * A simulation of many deliveries ("actors") of ONE job racing through claim -> mark -> put -> complete,
- * under random interleavings with crashes, pauses (an actor simply not scheduled) and clock jumps. The
- * same command list runs against the pure model (idempotency/model.ts + lock/fence.ts) or against
- * DynamoDB Local through the real adapters (IdempotencyStore, JobsTable). Invariants are checked after
- * every step and at the end.
+ * A simulation of many deliveries ("actors") of ONE job racing through claim -> put renditions ->
+ * complete, under random interleavings with crashes, pauses (an actor simply not scheduled) and clock
+ * jumps. The job record IS the claim (one item): the same command list runs against the pure model
+ * (idempotency/model.ts) or against DynamoDB Local through the real adapter (the worker's jobs store).
+ * Invariants are checked after every step and at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { applyClaim, applyFinish, isOwner, type IdempotencyRecord } from '@floodgate/runtime/idempotency';
-import { judgeFencedWrite, type FenceVerdict } from '../../../lambda/shared/fence';
-import type { JobStatus } from '../../../lambda/shared/job-record';
+import { applyClaim, applyFinish, type IdempotencyRecord } from '@floodgate/runtime/idempotency';
 
 export type ClaimRes = { type: 'claimed'; owner: string; fence: number } | { type: 'completed' | 'failed' | 'in-progress' | 'payload-mismatch' };
 export interface JobBackend {
   claim(now: number, leaseExpiresAt: number): Promise<ClaimRes>;
-  mark(fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus }>;
-  complete(fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus }>;
-  completeClaim(owner: string, fence: number, now: number): Promise<boolean>;
-  /** Job completion and claim completion in one atomic write (what the worker does). */
-  completeAtomic(owner: string, fence: number, now: number): Promise<{ verdict: FenceVerdict; previousStatus?: JobStatus; claimLost: boolean }>;
+  /** Completion conditioned on owner + fence (what the worker does: one write). */
+  complete(owner: string, fence: number, now: number): Promise<boolean>;
   release(owner: string, fence: number, now: number): Promise<boolean>;
-  /** The idempotency record's current owner (for the "two live owners" invariant). */
+  /** The record's current in-progress owner (for the "two live owners" invariant). */
   currentOwner(): Promise<string | undefined>;
-  job(): Promise<{ status?: JobStatus; fence?: number; completions: number }>;
+  job(): Promise<{ status?: string; fence?: number; completions: number }>;
 }
 
 export class ModelJobBackend implements JobBackend {
-  private idem: IdempotencyRecord | undefined;
-  private jobRec: { status?: JobStatus; fence?: number; completions: number } = { status: 'queued', completions: 0 };
+  /** Starts as the job API leaves it: `queued` (released), no payload hash, no fence. */
+  private rec: IdempotencyRecord | undefined = { id: 'job', status: 'released', fence: 0, leaseExpiresAt: 0 };
   async claim(now: number, leaseExpiresAt: number): Promise<ClaimRes> {
     const owner = randomUUID();
-    const r = applyClaim(this.idem, { id: 'job', owner, payloadHash: 'h', now, leaseExpiresAt, expiresAt: Math.ceil(now / 1000) + 86_400 });
-    this.idem = r.record;
+    const r = applyClaim(this.rec, { id: 'job', owner, payloadHash: 'h', now, leaseExpiresAt });
+    this.rec = r.record;
     return r.outcome.type === 'claimed' ? { type: 'claimed', owner, fence: r.outcome.fence } : { type: r.outcome.type };
   }
-  private write(fence: number, to: JobStatus) {
-    const verdict = judgeFencedWrite(this.jobRec, fence, to);
-    const previousStatus = this.jobRec.status;
-    if (verdict === 'accept') this.jobRec = { status: to, fence, completions: this.jobRec.completions + (to === 'completed' ? 1 : 0) };
-    return { verdict, ...(previousStatus ? { previousStatus } : {}) };
-  }
-  async mark(fence: number) { return this.write(fence, 'processing'); }
-  async complete(fence: number) { return this.write(fence, 'completed'); }
-  async completeAtomic(owner: string, fence: number, now: number) {
-    if (!isOwner(this.idem, owner)) return { verdict: 'not-forward' as const, claimLost: true };
-    const verdict = judgeFencedWrite(this.jobRec, fence, 'completed');
-    if (verdict !== 'accept') return { verdict, ...(this.jobRec.status ? { previousStatus: this.jobRec.status } : {}), claimLost: false };
-    this.write(fence, 'completed');
-    await this.completeClaim(owner, fence, now);
-    return { verdict, claimLost: false };
-  }
-  async completeClaim(owner: string, _fence: number, now: number) {
-    const r = applyFinish(this.idem, owner, { to: 'completed', expiresAt: Math.ceil(now / 1000) + 86_400 });
-    this.idem = r.record;
+  async complete(owner: string, fence: number) {
+    const r = applyFinish(this.rec, owner, { to: 'completed' }, fence);
+    this.rec = r.record;
     return r.ok;
   }
-  async release(owner: string) {
-    const r = applyFinish(this.idem, owner, { to: 'released' });
-    this.idem = r.record;
+  async release(owner: string, fence: number) {
+    const r = applyFinish(this.rec, owner, { to: 'released' }, fence);
+    this.rec = r.record;
     return r.ok;
   }
-  async currentOwner() { return this.idem?.status === 'in_progress' ? this.idem.owner : undefined; }
-  async job() { return this.jobRec; }
+  async currentOwner() { return this.rec?.status === 'in_progress' ? this.rec.owner : undefined; }
+  async job() {
+    const status = this.rec?.status === 'completed' ? 'completed' : this.rec?.status;
+    return { ...(status ? { status } : {}), ...(this.rec?.fence ? { fence: this.rec.fence } : {}), completions: this.rec?.completions ?? 0 };
+  }
 }
 
 export type Command =
@@ -69,7 +51,7 @@ export type Command =
   | { kind: 'jump'; actor: number; ms: number }
   | { kind: 'advance'; ms: number };
 
-type Phase = 'idle' | 'claimed' | 'marked' | 'put' | 'jobDone' | 'done';
+type Phase = 'idle' | 'claimed' | 'put' | 'done';
 interface Actor { phase: Phase; owner?: string; fence?: number; lease?: number; skew: number }
 
 export interface SimOptions {
@@ -77,8 +59,6 @@ export interface SimOptions {
   readonly leaseMs: number;
   /** When false, clock jumps are ignored (then published renditions must carry the record's fence). */
   readonly clockJumps: boolean;
-  /** Complete the job and the claim in one atomic write (the worker's TransactWriteItems). */
-  readonly atomicCompletion?: boolean;
 }
 
 export interface SimResult {
@@ -104,7 +84,7 @@ export async function runJobSimulation(backend: JobBackend, commands: readonly C
   const step = async (a: Actor) => {
     const now = T + a.skew;
     // What the hard-deadline abort does in the handler: past the lease, stop and give the claim back.
-    if (a.lease !== undefined && a.phase !== 'jobDone' && now >= a.lease) {
+    if (a.lease !== undefined && now >= a.lease) {
       await backend.release(a.owner!, a.fence!, now);
       reset(a);
       return;
@@ -121,38 +101,16 @@ export async function runJobSimulation(backend: JobBackend, commands: readonly C
         else if (r.type !== 'in-progress') fail(`unexpected claim outcome ${r.type}`);
         return;
       }
-      case 'claimed': {
-        const r = await backend.mark(a.fence!, now);
-        if (r.verdict === 'accept') { accepted(a.fence!); a.phase = 'marked'; }
-        else if (r.previousStatus === 'completed') { await backend.completeClaim(a.owner!, a.fence!, now); a.phase = 'done'; }
-        else { if (r.verdict === 'stale') staleRejected++; reset(a); }
-        return;
-      }
-      case 'marked':
+      case 'claimed':
+        // The renditions go out with the fence in their metadata (only before the lease ends: checked above).
         renditionFence = a.fence!;
         a.phase = 'put';
         return;
       case 'put': {
-        if (opts.atomicCompletion) {
-          const r = await backend.completeAtomic(a.owner!, a.fence!, now);
-          if (r.claimLost) reset(a);
-          else if (r.verdict === 'accept') { accepted(a.fence!); a.phase = 'done'; }
-          else if (r.verdict === 'stale') { staleRejected++; reset(a); }
-          else if (r.previousStatus === 'completed') { await backend.completeClaim(a.owner!, a.fence!, now); a.phase = 'done'; }
-          else reset(a);
-          return;
-        }
-        const r = await backend.complete(a.fence!, now);
-        if (r.verdict === 'accept') { accepted(a.fence!); a.phase = 'jobDone'; }
-        else if (r.verdict === 'stale') { staleRejected++; reset(a); }
-        else if (r.previousStatus === 'completed') a.phase = 'jobDone';
-        else reset(a);
+        if (await backend.complete(a.owner!, a.fence!, now)) { accepted(a.fence!); a.phase = 'done'; }
+        else { staleRejected++; reset(a); }
         return;
       }
-      case 'jobDone':
-        await backend.completeClaim(a.owner!, a.fence!, now);
-        a.phase = 'done';
-        return;
       case 'done':
         return;
     }

@@ -146,6 +146,18 @@ export function readPeakRssKb(pid: number): number {
   }
 }
 
+/**
+ * The flags the Lambda Node.js runtime starts node with, sized from the function's memory, so GC work
+ * (scavenges of the young generation, old-space limit) costs locally what it costs on Lambda. From the
+ * runtime's `/var/runtime/bootstrap` in AWS's Node.js base images (public.ecr.aws/lambda/nodejs), as
+ * reproduced in public copies of that script: new space = memory / 10, semi space = new space / 2,
+ * old space = memory - new space (MB), plus --expose-gc and --max-http-header-size 81920.
+ */
+export function lambdaNodeFlags(memoryMb: number): string[] {
+  const newSpace = Math.floor(memoryMb / 10);
+  return ['--expose-gc', '--max-http-header-size=81920', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`];
+}
+
 export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const {
     functionName,
@@ -204,12 +216,11 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   };
 
   const spawnEnv = (): Env => {
-    // Lambda sizes the V8 heap from the memory setting; the same cap makes OOM behave alike locally.
     const child = fork(RUNTIME, [], {
       cwd: assetDir,
       env: childEnv(),
       execPath: process.execPath,
-      execArgv: [`--max-old-space-size=${Math.max(32, Math.floor(memoryMb * 0.9))}`],
+      execArgv: lambdaNodeFlags(memoryMb),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -1,3 +1,5 @@
-/** Idempotency with fencing: the pure state machine and its DynamoDB adapter. */
+/** Idempotency with fencing: the pure state machine, its DynamoDB adapter and the one payload hasher. */
 export * from './model.js';
-export { IdempotencyStore, type Claim, type ClaimResult, type IdempotencyStoreOptions } from './store.js';
+export { canonicalJson, payloadHash } from './hash.js';
+export { IdempotencyStore, type Claim, type ClaimResult, type IdempotencyPersistence, type IdempotencyStoreOptions, type WriteOptions } from './store.js';
+export { InMemoryIdempotencyStore } from './memory-store.js';

@@ -3,13 +3,19 @@
  * rules as condition expressions; the property tests run random interleavings against this model and,
  * fewer of them, against DynamoDB Local through the adapter.
  *
+ * The record can be the application's own record (a job, an order): the claim and the completion are
+ * conditional writes on that one item, so the happy path is 2 requests and, for items under 1 KB,
+ * 2 write units (Powertools needs a claim, a completion and the application's own write: 3).
+ *
  * Differences from Powertools' idempotency utility (see anchors.md):
  * - the claim also bumps a fencing token in the same single write (UpdateItem ADD), so every owner of the
- *   job gets a strictly larger fence than every earlier owner;
- * - completion, failure and release are conditioned on the owner token: a stale invocation whose lease
- *   expired can never overwrite or delete the record of the owner that replaced it;
+ *   record gets a strictly larger fence than every earlier owner;
+ * - completion, failure and release are conditioned on the owner token AND the fence: a stale invocation
+ *   whose lease expired can never overwrite or delete the record of the owner that replaced it;
  * - release keeps the record (status `released`) instead of deleting it, so the fence counter never
- *   goes back to zero while the record lives.
+ *   goes back to zero while the record lives;
+ * - a refused claim returns the stored record (ReturnValuesOnConditionCheckFailure ALL_OLD), so a replay
+ *   gets what the first completion wrote without a read.
  */
 export type IdempotencyStatus = 'in_progress' | 'completed' | 'failed' | 'released';
 
@@ -20,14 +26,18 @@ export interface IdempotencyRecord {
   readonly owner?: string;
   /** Fencing token of the latest claim; strictly increasing while the record exists. */
   readonly fence: number;
-  readonly payloadHash: string;
+  /** Absent on a record its producer created before any claim (e.g. a job record written `queued`). */
+  readonly payloadHash?: string;
   /** Epoch ms: the owner's Lambda deadline; an in-progress claim past it may be taken over. */
   readonly leaseExpiresAt: number;
-  /** Epoch seconds: DynamoDB TTL; a record past it counts as absent even before DynamoDB deletes it. */
-  readonly expiresAt: number;
-  /** For `failed`: the permanent error that ended the job. */
+  /** Epoch seconds: DynamoDB TTL; a record past it counts as absent even before DynamoDB deletes it.
+   *  Absent: the record never expires. */
+  readonly expiresAt?: number;
+  /** For `failed`: the permanent error that ended the work. */
   readonly errorClass?: string;
   readonly errorReason?: string;
+  /** Accepted completions; anything above 1 would be a double effect (the chaos run checks it). */
+  readonly completions?: number;
 }
 
 export interface ClaimRequest {
@@ -37,7 +47,8 @@ export interface ClaimRequest {
   /** Epoch ms, the claimant's clock. */
   readonly now: number;
   readonly leaseExpiresAt: number;
-  readonly expiresAt: number;
+  /** Epoch seconds; undefined: the record never expires. */
+  readonly expiresAt?: number;
 }
 
 export type ClaimOutcome =
@@ -49,22 +60,26 @@ export type ClaimOutcome =
 
 /** A record past its TTL is free even if DynamoDB has not deleted it yet. */
 export function isExpired(record: IdempotencyRecord, now: number): boolean {
-  return record.expiresAt * 1000 <= now;
+  return record.expiresAt !== undefined && record.expiresAt * 1000 <= now;
+}
+
+function samePayload(record: IdempotencyRecord, payloadHash: string): boolean {
+  return record.payloadHash === undefined || record.payloadHash === payloadHash;
 }
 
 /**
  * The claim condition (store.ts writes the same thing as a ConditionExpression):
- * absent, or expired, or (same payload AND (released OR in progress past its lease)).
+ * absent, or expired, or (same payload or none yet AND (released OR in progress past its lease)).
  */
 export function canClaim(existing: IdempotencyRecord | undefined, req: ClaimRequest): boolean {
   if (!existing || isExpired(existing, req.now)) return true;
-  if (existing.payloadHash !== req.payloadHash) return false;
+  if (!samePayload(existing, req.payloadHash)) return false;
   return existing.status === 'released' || (existing.status === 'in_progress' && existing.leaseExpiresAt <= req.now);
 }
 
 /** Why a claim was refused, decided from the old item the failed write returned (no extra read). */
 export function explainRefusal(old: IdempotencyRecord, req: ClaimRequest): Exclude<ClaimOutcome, { type: 'claimed' }> {
-  if (old.payloadHash !== req.payloadHash) return { type: 'payload-mismatch' };
+  if (!samePayload(old, req.payloadHash)) return { type: 'payload-mismatch' };
   if (old.status === 'completed') return { type: 'completed' };
   if (old.status === 'failed') {
     return {
@@ -88,30 +103,32 @@ export function applyClaim(existing: IdempotencyRecord | undefined, req: ClaimRe
       fence,
       payloadHash: req.payloadHash,
       leaseExpiresAt: req.leaseExpiresAt,
-      expiresAt: req.expiresAt,
+      ...(req.expiresAt !== undefined ? { expiresAt: req.expiresAt } : {}),
+      ...(existing?.completions !== undefined && !isExpired(existing, req.now) ? { completions: existing.completions } : {}),
     },
     outcome: { type: 'claimed', fence },
   };
 }
 
-/** Owner-conditioned transitions: only the in-progress owner may complete, fail or release. */
-export function isOwner(existing: IdempotencyRecord | undefined, owner: string): boolean {
-  return existing !== undefined && existing.status === 'in_progress' && existing.owner === owner;
+/** Owner-conditioned transitions: only the in-progress owner holding this fence may complete, fail or release. */
+export function isOwner(existing: IdempotencyRecord | undefined, owner: string, fence?: number): boolean {
+  return existing !== undefined && existing.status === 'in_progress' && existing.owner === owner && (fence === undefined || existing.fence === fence);
 }
 
 export type FinishTransition =
-  | { readonly to: 'completed'; readonly expiresAt: number }
-  | { readonly to: 'failed'; readonly expiresAt: number; readonly errorClass: string; readonly errorReason: string }
+  | { readonly to: 'completed'; readonly expiresAt?: number }
+  | { readonly to: 'failed'; readonly expiresAt?: number; readonly errorClass: string; readonly errorReason: string }
   | { readonly to: 'released' };
 
-export function applyFinish(existing: IdempotencyRecord | undefined, owner: string, t: FinishTransition): { record: IdempotencyRecord | undefined; ok: boolean } {
-  if (!isOwner(existing, owner)) return { record: existing, ok: false };
+export function applyFinish(existing: IdempotencyRecord | undefined, owner: string, t: FinishTransition, fence?: number): { record: IdempotencyRecord | undefined; ok: boolean } {
+  if (!isOwner(existing, owner, fence)) return { record: existing, ok: false };
   const rec = existing!;
+  const exp = (e: number | undefined) => (e !== undefined ? { expiresAt: e } : {});
   switch (t.to) {
     case 'completed':
-      return { record: { ...rec, status: 'completed', expiresAt: t.expiresAt }, ok: true };
+      return { record: { ...rec, status: 'completed', ...exp(t.expiresAt), completions: (rec.completions ?? 0) + 1 }, ok: true };
     case 'failed':
-      return { record: { ...rec, status: 'failed', expiresAt: t.expiresAt, errorClass: t.errorClass, errorReason: t.errorReason }, ok: true };
+      return { record: { ...rec, status: 'failed', ...exp(t.expiresAt), errorClass: t.errorClass, errorReason: t.errorReason }, ok: true };
     case 'released': {
       const { owner: _gone, ...rest } = rec;
       return { record: { ...rest, status: 'released', leaseExpiresAt: 0 }, ok: true };
