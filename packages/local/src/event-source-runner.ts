@@ -54,6 +54,11 @@ export interface EventSourceRunnerOptions {
   readonly pollers?: number;
   /** Long-poll wait for an empty queue, seconds. @default 20 */
   readonly waitTimeSeconds?: number;
+  /**
+   * Longest single ReceiveMessage wait, seconds: how long a live change (disable, lower cap) can take to
+   * reach a poll already waiting. @default 2
+   */
+  readonly controlLatencySeconds?: number;
   /** Period of the in-flight / queue-depth samples, ms. @default 250 */
   readonly sampleIntervalMs?: number;
   /** Period of the scaling model's observations, ms. @default 250 */
@@ -148,6 +153,11 @@ export interface EventSourceRunner {
   /** Invocations running now. */
   readonly inFlight: number;
   start(): void;
+  /**
+   * Lambda's mapping State: `Disabling` while receives that started before a disable are still out
+   * (whatever they bring back is returned to the queue), then `Disabled`.
+   */
+  state(): MappingState;
   /** Applies a settings change at once (validated first; a bad change changes nothing). */
   update(change: RunnerUpdate): RunnerSettings;
   settings(): RunnerSettings;
@@ -155,6 +165,8 @@ export interface EventSourceRunner {
   stop(): Promise<void>;
   stats(): RunnerStats;
 }
+
+export type MappingState = 'Enabled' | 'Disabling' | 'Disabled';
 
 export class RunnerSettingsError extends Error {
   override readonly name = 'RunnerSettingsError';
@@ -181,7 +193,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   });
 
 export function createEventSourceRunner(options: EventSourceRunnerOptions): EventSourceRunner {
-  const { name, queueUrl, queueArn, host, endpoints, reportBatchItemFailures = false, waitTimeSeconds = 20, sampleIntervalMs = 250, scalingIntervalMs = 250, onInvocation } = options;
+  const { name, queueUrl, queueArn, host, endpoints, reportBatchItemFailures = false, waitTimeSeconds = 20, controlLatencySeconds = 2, sampleIntervalMs = 250, scalingIntervalMs = 250, onInvocation } = options;
   const clock = options.now ?? Date.now;
   let settings: RunnerSettings = {
     enabled: options.enabled ?? true,
@@ -236,12 +248,11 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   const loops: Promise<void>[] = [];
   const timers: NodeJS.Timeout[] = [];
 
-  const applyLimit = (): void => {
-    const limit = effectiveLimit();
-    gate.setLimit(limit);
-    // Receives in progress would start invocations over a lowered limit: cut them short.
-    if (gate.inUse > limit) for (const cy of cycles) cy.abort();
-  };
+  // Receives in progress are NOT aborted on a change: an emulator may already have handed the messages
+  // to the aborted request (they would then stay invisible for a whole visibility timeout). Each receive
+  // waits at most `controlLatencySeconds`, and what one brings back over a lowered cap or after a disable
+  // is returned to the queue at once, undelivered.
+  const applyLimit = (): void => gate.setLimit(effectiveLimit());
 
   const receive = async (max: number, wait: number, signal: AbortSignal): Promise<Message[]> => {
     const out = await sqs.send(
@@ -254,7 +265,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   /** One batch: wait for the first messages, then fill up to BatchSize within the batching window. */
   const collectBatch = async (signal: AbortSignal): Promise<Message[]> => {
     const { batchSize, maximumBatchingWindowSeconds } = settings;
-    const batch = await receive(batchSize, waitTimeSeconds, signal);
+    const batch = await receive(batchSize, Math.min(waitTimeSeconds, controlLatencySeconds), signal);
     if (batch.length === 0) return batch;
     const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
     let lastFull = batch.length === Math.min(10, batchSize);
@@ -369,23 +380,22 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       try {
         batch = await collectBatch(cycle.signal);
       } catch {
-        gate.release();
-        if (abort.signal.aborted) return;
-        if (!cycle.signal.aborted) {
-          c.receiveErrors++;
-          await sleep(500, abort.signal);
-        }
-        continue;
-      } finally {
         cycles.delete(cycle);
         abort.signal.removeEventListener('abort', onStop);
+        gate.release();
+        if (abort.signal.aborted) return;
+        c.receiveErrors++;
+        await sleep(500, abort.signal);
+        continue;
       }
+      abort.signal.removeEventListener('abort', onStop);
       if (batch.length > 0) messagesSeen = true;
       // Disabled, stopped or cap lowered while this receive ran: deliver nothing, hand the messages back.
       if (batch.length > 0 && (!settings.enabled || abort.signal.aborted || gate.inUse > gate.limit)) {
         await returnToQueue(batch);
         batch = [];
       }
+      cycles.delete(cycle); // only now is a disable complete (state Disabled)
       let deliver = batch.length > 0 ? await applyFilter(batch) : batch;
       let groups: readonly string[] = [];
       if (fifo && deliver.length > 0) {
@@ -455,10 +465,10 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
         if (started && wasCapped && model.mode !== 'capped') timers.push(setInterval(observe, scalingIntervalMs));
       }
       applyLimit();
-      if (!settings.enabled) for (const cy of cycles) cy.abort();
       return settings;
     },
     settings: () => settings,
+    state: () => (settings.enabled ? 'Enabled' : cycles.size > 0 ? 'Disabling' : 'Disabled'),
     async stop() {
       abort.abort();
       for (const t of timers) clearInterval(t);
