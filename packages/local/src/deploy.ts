@@ -93,6 +93,10 @@ export interface DeployedEventSourceMapping {
   readonly maximumConcurrency?: number;
   readonly reportBatchItemFailures: boolean;
   readonly enabled: boolean;
+  /** FilterCriteria as declared (the runner applies it). */
+  readonly filterCriteria?: { readonly Filters?: ReadonlyArray<{ readonly Pattern?: string }> };
+  /** ProvisionedPollerConfig (provisioned mode), when set. */
+  readonly provisionedPollerConfig?: { readonly minimumPollers?: number; readonly maximumPollers?: number };
 }
 
 export interface LocalDeployment {
@@ -322,10 +326,13 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         const fnRef = str(props.FunctionName) ?? '';
         const fnEntry = [...resources.entries()].find(([, p]) => p.type === 'AWS::Lambda::Function' && (p.ref === fnRef || p.attributes.Arn === fnRef));
         if (!fnEntry) throw new UnsupportedResourceError(`${id}: function ${fnRef} is not a function of this stack`);
-        if (props.FilterCriteria !== undefined) log(`local deploy: ${id}: FilterCriteria is not emulated, every message is delivered to the function`);
         const types = (props.FunctionResponseTypes as string[] | undefined) ?? [];
         const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
         const maxConc = num(scaling?.MaximumConcurrency, `${id}.ScalingConfig.MaximumConcurrency`);
+        const provisioned = props.ProvisionedPollerConfig as { MinimumPollers?: unknown; MaximumPollers?: unknown } | undefined;
+        const minPollers = num(provisioned?.MinimumPollers, `${id}.ProvisionedPollerConfig.MinimumPollers`);
+        const maxPollers = num(provisioned?.MaximumPollers, `${id}.ProvisionedPollerConfig.MaximumPollers`);
+        const filters = props.FilterCriteria as { Filters?: Array<{ Pattern?: unknown }> } | undefined;
         mappings.push({
           logicalId: id,
           functionLogicalId: fnEntry[0],
@@ -337,6 +344,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
           ...(maxConc !== undefined ? { maximumConcurrency: maxConc } : {}),
           reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
           enabled: props.Enabled === undefined || props.Enabled === true || props.Enabled === 'true',
+          ...(filters?.Filters ? { filterCriteria: { Filters: filters.Filters.map((f) => ({ ...(f.Pattern !== undefined ? { Pattern: typeof f.Pattern === 'string' ? f.Pattern : JSON.stringify(f.Pattern) } : {}) })) } } : {}),
+          ...(provisioned ? { provisionedPollerConfig: { ...(minPollers !== undefined ? { minimumPollers: minPollers } : {}), ...(maxPollers !== undefined ? { maximumPollers: maxPollers } : {}) } } : {}),
         });
         resources.set(id, { type: r.Type, ref: `${prefix}-${id}`, attributes: { EventSourceMappingArn: arn('lambda', `event-source-mapping:${prefix}-${id}`) } });
         break;

@@ -10,6 +10,7 @@ import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDepl
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './clients.js';
 import { startGateway, type Gateway } from './gateway/server.js';
+import { localConcurrencyCeiling } from './event-source-scaling.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
@@ -141,9 +142,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const f0 of deployment.functions) {
       const fn = { ...f0, ...options.functionOverrides?.(f0) };
       fnByLogicalId.set(fn.logicalId, fn);
-      const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId && m.enabled);
-      const fromMappings = mappings.reduce((sum, m) => sum + (m.maximumConcurrency ?? 10), 0);
-      const maxEnvironments = mappings.length > 0 ? Math.min(fromMappings, fn.reservedConcurrency ?? fromMappings) : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+      // Environments are spawned on demand and each runner enforces its mapping's limit, which can be
+      // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
+      const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId);
+      const maxEnvironments = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
       const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
       hosts.set(
         fn.logicalId,
@@ -165,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const runners = new Map<string, EventSourceRunner>();
-    for (const m of deployment.eventSourceMappings.filter((x) => x.enabled)) {
+    for (const m of deployment.eventSourceMappings) {
       const fn = fnByLogicalId.get(m.functionLogicalId)!;
       const runner = createEventSourceRunner({
         name: m.logicalId,
@@ -176,8 +178,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         batchSize: m.batchSize,
         maximumBatchingWindowSeconds: m.maximumBatchingWindowSeconds,
         reportBatchItemFailures: m.reportBatchItemFailures,
+        enabled: m.enabled,
         ...(m.maximumConcurrency !== undefined ? { maximumConcurrency: m.maximumConcurrency } : {}),
         ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+        ...(m.provisionedPollerConfig ? { provisionedPollerConfig: m.provisionedPollerConfig } : {}),
+        ...(m.filterCriteria ? { filterCriteria: m.filterCriteria } : {}),
         ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
         ...(options.onInvocation ? { onInvocation: (r: InvocationRecord) => options.onInvocation!(m.logicalId, r) } : {}),
       });
