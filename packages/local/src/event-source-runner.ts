@@ -107,6 +107,7 @@ export interface RunnerSettings {
   readonly maximumConcurrency?: number;
   readonly reservedConcurrency?: number;
   readonly provisionedPollerConfig?: ProvisionedPollerConfig;
+  readonly filterCriteria?: FilterCriteria;
 }
 
 /** A change to apply at once; `null` removes MaximumConcurrency / reserved concurrency / provisioned mode. */
@@ -117,6 +118,8 @@ export interface RunnerUpdate {
   readonly maximumConcurrency?: number | null;
   readonly reservedConcurrency?: number | null;
   readonly provisionedPollerConfig?: ProvisionedPollerConfig | null;
+  /** New FilterCriteria (compiled first: a bad pattern changes nothing); null removes filtering. */
+  readonly filterCriteria?: FilterCriteria | null;
 }
 
 export interface RunnerStats {
@@ -202,6 +205,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
     ...(options.maximumConcurrency !== undefined ? { maximumConcurrency: options.maximumConcurrency } : {}),
     ...(options.reservedConcurrency !== undefined ? { reservedConcurrency: options.reservedConcurrency } : {}),
     ...(options.provisionedPollerConfig !== undefined ? { provisionedPollerConfig: options.provisionedPollerConfig } : {}),
+    ...(options.filterCriteria !== undefined ? { filterCriteria: options.filterCriteria } : {}),
   };
   checkBatching(name, settings.batchSize, settings.maximumBatchingWindowSeconds);
   const scalingSettings = (s: RunnerSettings): ScalingSettings => {
@@ -224,7 +228,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   };
   validate(settings);
   let model: ScalingModel = createScalingModel(scalingSettings(settings), clock());
-  const filter = compileFilterCriteria(options.filterCriteria, `${name}.FilterCriteria`);
+  let filter = compileFilterCriteria(options.filterCriteria, `${name}.FilterCriteria`);
   const fifo = options.fifo ?? isFifoQueueUrl(queueUrl);
   const effectiveLimit = (): number => (settings.enabled ? model.limit() : 0);
   const gate = new ConcurrencyGate(effectiveLimit());
@@ -457,6 +461,8 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       }
       const candidate = next as unknown as RunnerSettings;
       validate(candidate);
+      const nextFilter = change.filterCriteria !== undefined ? compileFilterCriteria(candidate.filterCriteria, `${name}.FilterCriteria`) : filter;
+      filter = nextFilter;
       const scalingChanged = (['maximumConcurrency', 'reservedConcurrency', 'provisionedPollerConfig'] as const).some((k) => JSON.stringify(candidate[k]) !== JSON.stringify(settings[k]));
       settings = candidate;
       if (scalingChanged) {
