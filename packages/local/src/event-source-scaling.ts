@@ -166,10 +166,11 @@ export function createScalingModel(settings: ScalingSettings, now: number): Scal
       const rate = mode === 'standard' ? scaleUpPerMinute : provisionedScaleUpPerMinute;
       const floor = mode === 'standard' ? Math.min(initialConcurrency, ceiling) : minPollers * invokesPerPoller;
       const top = mode === 'standard' ? ceiling : maxPollers * invokesPerPoller;
-      // Scale up only while the work outruns what is allowed; scale down only when the queue is idle.
+      // Scale up only while the work outruns what is allowed; scale down only when the queue is idle
+      // (nothing received while slots were free: a saturated period without receives is not idle).
       // The scale-down rate is a local choice (Lambda documents only that it scales back).
       if (o.saturated && o.messagesSeen) concurrency = Math.min(top, concurrency + rate * dtMin);
-      else if (!o.messagesSeen) concurrency = Math.max(floor, concurrency - rate * dtMin);
+      else if (!o.messagesSeen && !o.saturated) concurrency = Math.max(floor, concurrency - rate * dtMin);
       if (mode === 'provisioned') pollers = Math.max(minPollers, Math.min(maxPollers, Math.ceil(concurrency / invokesPerPoller - 1e-9)));
     },
   };

@@ -179,7 +179,7 @@ describe('scaling modes on the running poller', () => {
     expect(s.seen.max).toBe(5);
     fake += 60_000; // a minute of saturation: +300, capped at the local ceiling
     await until(() => r.concurrencyCap === 8, 10_000, 'limit 8');
-    await until(() => s.seen.running === 8, 60_000, '8 in flight');
+    await until(() => s.seen.max === 8, 60_000, '8 in flight');
     await until(() => r.stats().messagesDeleted === 40, 90_000, 'all done');
     expect(s.seen.max).toBe(8);
   });
@@ -192,7 +192,7 @@ describe('scaling modes on the running poller', () => {
     expect(r.stats().pollers).toBe(2);
     expect(r.concurrencyCap).toBe(12); // 2 pollers x 10 = 20, local ceiling 12
     r.start();
-    await until(() => s.seen.running === 12, 90_000, '12 in flight');
+    await until(() => s.seen.max === 12, 90_000, '12 in flight');
     await until(() => r.stats().messagesDeleted === 30, 90_000, 'all done');
     expect(s.seen.max).toBe(12);
   });

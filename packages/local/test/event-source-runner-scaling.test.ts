@@ -42,8 +42,16 @@ describe('scaling model: standard mode (no MaximumConcurrency, no reserved concu
     expect(m.limit()).toBe(105);
     t = run(m, t, 10, { saturated: false, messagesSeen: false });
     expect(m.limit()).toBe(55);
-    run(m, t, 600, { saturated: false, messagesSeen: false });
+    t = run(m, t, 600, { saturated: false, messagesSeen: false });
     expect(m.limit()).toBe(5);
+  });
+
+  it('a saturated period with no receive (every slot busy invoking) is not idle: no scale-down', () => {
+    const m = createScalingModel({ localCeiling: 1000 }, 0);
+    let t = run(m, 0, 20, { saturated: true, messagesSeen: true });
+    expect(m.limit()).toBe(105);
+    t = run(m, t, 30, { saturated: true, messagesSeen: false });
+    expect(m.limit()).toBe(105);
   });
 
   it('sums fractional periods exactly (250 ms observations)', () => {
