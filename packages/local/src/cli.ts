@@ -10,3 +10,4 @@ if (major < 22 || (major === 22 && minor < 5)) {
 }
 const { main } = await import('./cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
+export {};
