@@ -236,10 +236,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         if (props.RedriveAllowPolicy !== undefined) attrs.RedriveAllowPolicy = typeof props.RedriveAllowPolicy === 'string' ? props.RedriveAllowPolicy : JSON.stringify(props.RedriveAllowPolicy);
         const created0 = await c.sqs.send(new CreateQueueCommand({ QueueName, Attributes: attrs }));
         if (!created0.QueueUrl) throw new Error(`CreateQueue ${QueueName} returned no URL`);
-        // fauxqs answers `http://sqs.<region>.<host>:<port>/...`; with host 127.0.0.1 that is not a valid
-        // WHATWG URL and the SDK (useQueueUrlAsEndpoint) would send there. Publish the endpoint-based
-        // form instead, which fauxqs resolves by queue name: what AWS returns is also `<endpoint>/<account>/<name>`.
-        const QueueUrl = `${endpoints.sqs.replace(/\/$/, '')}/${accountId}/${QueueName}`;
+        // Behind the gateway, queue URLs are on the endpoint's origin (the gateway rewrites them).
+        const QueueUrl = created0.QueueUrl;
         created.queues.push(QueueUrl);
         const got = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
         const QueueArn = got.Attributes?.QueueArn ?? arn('sqs', QueueName);

@@ -3,6 +3,8 @@
  * stack onto real-protocol emulators and runs its functions and SQS event source mappings.
  */
 export * from './emulators.js';
+export * from './clients.js';
+export * from './gateway/index.js';
 export * from './assembly.js';
 export * from './deploy.js';
 export * from './synth.js';
