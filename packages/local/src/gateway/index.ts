@@ -6,3 +6,6 @@ export { SERVICES } from './services/index.js';
 export { jsonError, queryError, xmlError } from './services/protocol-errors.js';
 export { createS3Service, type S3ServiceOptions } from './services/s3.js';
 export { rewriteQueueUrls } from './services/sqs.js';
+export { createEnforcement, type EnforcementOptions } from './enforce.js';
+export { CredentialStore, refusalError, verifyRequest, type AuthFailureCode, type LocalPrincipal, type Refusal } from './auth/index.js';
+export { authorizationsFor, evaluate, evaluateAll, readPolicies, type Authorization, type Decision, type PolicyIndex } from './iam/index.js';

@@ -1,21 +1,16 @@
 /**
- * Each service's own error for a refused request, in its own protocol, as the AWS SDKs parse them:
- * S3 REST-XML, DynamoDB JSON 1.0 (`__type` + `message`), SQS JSON (`__type` + `x-amzn-query-error`) or
- * query XML. One table per service maps the local refusal to AWS's code, status and message.
+ * Each service's own error for a refused request: one table per service maps the local refusal to
+ * AWS's code, status and message (S3 `SignatureDoesNotMatch` 403, DynamoDB `InvalidSignatureException`
+ * / `UnrecognizedClientException` 400, SQS `SignatureDoesNotMatch` / `InvalidClientTokenId` 403, ...).
+ * The gateway's services write it in their protocol (services/protocol-errors.ts).
  */
-import { randomUUID } from 'node:crypto';
+import type { GatewayError } from '../types.js';
 import type { AuthFailureCode } from './sigv4.js';
 
-export type GatewayService = 's3' | 'sqs' | 'dynamodb';
+export type GatewayServiceName = 's3' | 'sqs' | 'dynamodb';
 
 /** A refusal: an authentication failure, or AccessDenied from the IAM evaluation (message in AWS's form). */
 export type Refusal = { readonly code: AuthFailureCode | 'AccessDenied'; readonly message: string };
-
-export interface ErrorReply {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
 
 interface ServiceError {
   readonly code: string;
@@ -57,41 +52,11 @@ const SQS: Record<Refusal['code'], ServiceError> = {
   InvalidScope: { code: 'SignatureDoesNotMatch', status: 403 },
 };
 
-const TABLES: Record<GatewayService, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS };
+const TABLES: Record<GatewayServiceName, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS };
 
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** The service's error reply. `sqsProtocol` says how the SQS request came (the SDK v3 speaks JSON; the CLI v1 query). */
-export function errorReply(service: GatewayService, refusal: Refusal, sqsProtocol: 'json' | 'query' = 'json'): ErrorReply {
-  const e = TABLES[service][refusal.code];
-  const message = e.message ?? refusal.message;
-  const requestId = randomUUID();
-  if (service === 's3') {
-    return {
-      status: e.status,
-      headers: { 'content-type': 'application/xml', 'x-amz-request-id': requestId },
-      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${e.code}</Code><Message>${xmlEscape(message)}</Message><RequestId>${requestId}</RequestId></Error>`,
-    };
-  }
-  if (service === 'dynamodb') {
-    return {
-      status: e.status,
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId },
-      body: JSON.stringify({ __type: `com.amazon.coral.service#${e.code}`, message }),
-    };
-  }
-  if (sqsProtocol === 'json') {
-    return {
-      status: e.status,
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId, 'x-amzn-query-error': `${e.code};Sender` },
-      body: JSON.stringify({ __type: `com.amazon.coral.service#${e.code}`, message }),
-    };
-  }
-  return {
-    status: e.status,
-    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-    body: `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>${e.code}</Code><Message>${xmlEscape(message)}</Message><Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-  };
+/** The service's own error (code, status, message) for a refusal; the gateway service renders it in its protocol. */
+export function refusalError(service: string, refusal: Refusal): GatewayError {
+  const table = TABLES[service as GatewayServiceName] ?? SQS;
+  const e = table[refusal.code];
+  return { status: e.status, code: e.code, message: e.message ?? refusal.message };
 }

@@ -31,7 +31,11 @@ export interface IncomingSignedRequest {
   readonly query: string;
   /** Header names lower-cased; repeated headers joined with `,`. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Uint8Array;
+  /**
+   * The body, or undefined when it is streamed on unread (an S3 upload signed with a declared
+   * x-amz-content-sha256 or presigned): the signature then covers the declared hash.
+   */
+  readonly body?: Uint8Array;
 }
 
 /** Why a request was refused; the service adapters turn each into the service's own error (errors.ts). */
@@ -209,12 +213,13 @@ async function verifyHeader(req: IncomingSignedRequest, auth: string, options: V
   if (!signedHeaders.includes('x-amz-date')) return fail('SignatureDoesNotMatch', "'X-Amz-Date' must be a signed header.");
   for (const h of signedHeaders) if (req.headers[h] === undefined) return fail('SignatureDoesNotMatch', `Signed header '${h}' is missing from the request.`);
   // The payload hash: what the client declared (it is one of the signed headers when present), else the hash of the bytes received.
-  const actual = createHash('sha256').update(req.body).digest('hex');
   const declared = req.headers['x-amz-content-sha256'];
-  if (declared !== undefined && declared !== 'UNSIGNED-PAYLOAD' && !declared.startsWith('STREAMING-') && declared !== actual) {
+  if (declared === undefined && req.body === undefined) return fail('IncompleteSignature', 'x-amz-content-sha256 is required when the body is streamed.');
+  const actual = req.body !== undefined ? createHash('sha256').update(req.body).digest('hex') : undefined;
+  if (actual !== undefined && declared !== undefined && declared !== 'UNSIGNED-PAYLOAD' && !declared.startsWith('STREAMING-') && declared !== actual) {
     return fail('SignatureDoesNotMatch', 'The provided \'x-amz-content-sha256\' header does not match what was computed.');
   }
-  const payloadHash = declared ?? actual;
+  const payloadHash = (declared ?? actual)!;
   const expected = await computeSignature({ req, query: parseQuery(req.query), signedHeaders, payloadHash, credentials, amzDate, scope: { date, region, service } });
   if (!sameHex(expected, signature)) return fail('SignatureDoesNotMatch', SIGNATURE_MISMATCH);
   return { ok: true, accessKeyId, mode: 'header', signedHeaders };
@@ -250,7 +255,7 @@ async function verifyQuery(req: IncomingSignedRequest, query: Record<string, str
   // mismatch, as on AWS: the signature then covers a value this request does not carry.
   for (const h of signedHeaders) if (req.headers[h] === undefined) return fail('SignatureDoesNotMatch', `There were headers present in the request which were not signed: '${h}' is signed but absent.`);
   // S3 presigned URLs sign UNSIGNED-PAYLOAD (or what X-Amz-Content-Sha256 says); other services the empty body.
-  const payloadHash = queryParam(query, 'X-Amz-Content-Sha256') ?? (service === 's3' ? 'UNSIGNED-PAYLOAD' : createHash('sha256').update(req.body).digest('hex'));
+  const payloadHash = queryParam(query, 'X-Amz-Content-Sha256') ?? (service === 's3' ? 'UNSIGNED-PAYLOAD' : createHash('sha256').update(req.body ?? new Uint8Array()).digest('hex'));
   const expected = await computeSignature({ req, query, signedHeaders, payloadHash, credentials, amzDate, scope: { date, region, service } });
   if (!sameHex(expected, signature)) return fail('SignatureDoesNotMatch', SIGNATURE_MISMATCH);
   return { ok: true, accessKeyId, mode: 'query', signedHeaders };
