@@ -6,9 +6,8 @@
  * another run is unknown here.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { LOCAL_ACCOUNT_ID } from '../../deploy.js';
 import type { Credentials } from './sigv4.js';
-
-export const LOCAL_ACCOUNT_ID = '000000000000';
 
 export type LocalPrincipal =
   | { readonly kind: 'admin'; readonly accessKeyId: string; readonly arn: string }
