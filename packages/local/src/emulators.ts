@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { startGateway, type Gateway } from './gateway/server.js';
+import { checkPrerequisites } from './prerequisites.js';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
@@ -131,6 +132,8 @@ async function waitForDynamoDb(endpoint: string, timeoutMs: number, child: Child
 /** Starts fauxqs and DynamoDB Local on free loopback ports. */
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const { startTimeoutMs = 30_000, handleSignals = true } = options;
+  // Fails fast, saying what to install, before a JVM that cannot start is waited for.
+  checkPrerequisites();
   const ddbPort = await freePort();
   const ddb = spawnDynamoDbLocal(ddbPort);
   let stderr = '';

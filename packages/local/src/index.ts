@@ -4,6 +4,8 @@
  */
 export * from './emulators.js';
 export * from './clients.js';
+export * from './prerequisites.js';
+export * from './errors.js';
 export * from './gateway/index.js';
 export * from './assembly.js';
 export * from './deploy.js';

@@ -9,6 +9,7 @@ import { readAssembly, selectStack } from './assembly.js';
 import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './deploy.js';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './clients.js';
+import { checkNode } from './prerequisites.js';
 import { startGateway, type Gateway } from './gateway/server.js';
 import { createEnforcement } from './gateway/enforce.js';
 import { CredentialStore } from './gateway/auth/credentials.js';
@@ -43,6 +44,10 @@ export interface LocalStackOptions {
   readonly endpoint?: string;
   /** Running emulators (or their endpoints) to share; when absent (and no `endpoint`) they are started and owned. */
   readonly emulators?: LocalEndpoints;
+  /** Port of the stack's endpoint (its gateway). @default a free port */
+  readonly port?: number;
+  /** Owned emulators stop on SIGINT/SIGTERM (and re-raise it). @default true */
+  readonly handleSignals?: boolean;
   /** Physical name prefix. @default random */
   readonly prefix?: string;
   /** Extra environment for every function (e.g. FLOODGATE_FAULTS for chaos), or per function. */
@@ -120,6 +125,7 @@ export interface LocalStack {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
+  checkNode();
   const assemblyDir =
     options.assembly ??
     options.assemblyDir ??
@@ -130,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   let owned: RunningEmulators | undefined;
-  const upstream: LocalEndpoints = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators()));
+  const upstream: LocalEndpoints = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true })));
   const cleanups: Array<() => Promise<void>> = [];
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
@@ -140,6 +146,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let policies: PolicyIndex | undefined;
   try {
     gateway = await startGateway({
+      ...(options.port !== undefined ? { port: options.port } : {}),
       upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
       region: upstream.region,
       authorizers: [createEnforcement({ store, region: upstream.region, accountId: LOCAL_ACCOUNT_ID, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
@@ -260,7 +267,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: LOCAL_CREDENTIALS,
       clients,
       gateway,
-      target: external ? 'external' : 'emulators',
+      target: owned || upstream.backends ? 'emulators' : 'external',
       iam: iamEnforced,
       policies,
       functionCredentials: (logicalId) => credentialsByFunction.get(logicalId),
