@@ -85,7 +85,7 @@ async function runJob(drop: number | undefined) {
 describe('the image worker\'s grants, one at a time', () => {
   it('with every grant, the job completes and nothing is refused', async () => {
     const r = await runJob(undefined);
-    expect(r.status).toBe('completed');
+    expect(r.status, JSON.stringify(r.deadLetter)).toBe('completed');
     expect(r.refused).toEqual([]);
   }, 120_000);
 
