@@ -18,6 +18,9 @@ import { startHarness, requiredOutput } from './harness';
 import { checkInvariants, type ChaosVerdict, type SubmittedJob } from './invariants';
 import { listRenditions, queueDepth, readDeadLetters, scanJobs } from './observe';
 import { probeStaleHolders, type StaleProbeResult } from './stale-probe';
+import { startFaultProxy, type FaultProxy, type FaultProxyStats } from './network-faults';
+import { DEFAULT_NETWORK_RATES, jobFaultPlan, type NetworkRates } from './network-plan';
+import { runLockSingleton, type LockSingletonResult } from './lock-singleton';
 import { crashRateFor, DEFAULT_RATES, FAULT_POINTS_PER_RECORD, planJobs, type ChaosRates, type PlannedJob } from './plan';
 
 export interface ChaosOptions {
@@ -42,6 +45,10 @@ export interface ChaosOptions {
   /** Concurrent producer requests. @default 8 */
   readonly producerConcurrency?: number;
   readonly log?: (line: string) => void;
+  /** Network faults between the worker and DynamoDB / S3 (network-faults.ts); false = none. @default DEFAULT_NETWORK_RATES */
+  readonly network?: Partial<NetworkRates> | false;
+  /** Run the LockTable singleton scenario under the same network faults after the pipeline settled. @default true */
+  readonly lockSingleton?: boolean;
 }
 
 export interface ChaosResult {
@@ -61,6 +68,10 @@ export interface ChaosResult {
   readonly apiRetries: Record<string, number>;
   /** Whether every job reached its end state before the time budget ran out. */
   readonly settled: boolean;
+  /** The network faults injected and what the storage answered the held writes. */
+  readonly network?: { readonly rates: NetworkRates; readonly stats: FaultProxyStats };
+  /** The LockTable singleton under the same faults, with paused holders. */
+  readonly lockSingleton?: LockSingletonResult;
 }
 
 /** Records per invocation seen in chaos runs (the producer is slower than the consumers). */
@@ -103,10 +114,27 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
   const plan = planJobs(jobsCount, seed, rates, { images: badImages.length, messages: badMessages.length });
 
   const events: Record<string, number> = Object.fromEntries(WATCHED_EVENTS.map((e) => [e, 0]));
+  // The network-fault proxy sits between the worker and the endpoint; it starts first (the worker needs
+  // its URL), and forwards to the stack's endpoint once that is up.
+  const networkRates: NetworkRates | undefined = options.network === false ? undefined : { ...DEFAULT_NETWORK_RATES, ...options.network };
+  const indexByJob = new Map<string, number>();
+  let endpointUrl = '';
+  // Until the stack is up (and the jobs table known) nothing is faulted.
+  let decideNetwork: Parameters<typeof startFaultProxy>[0]['decide'] = () => ({ fault: 'none' });
+  let proxy: FaultProxy | undefined;
+  if (networkRates) {
+    proxy = await startFaultProxy({
+      upstream: () => endpointUrl,
+      decide: (req) => decideNetwork(req),
+      maxHolds: Math.max(1, Math.ceil(jobsCount * networkRates.holdRate)),
+      maxDrops: Math.max(1, Math.ceil(jobsCount * networkRates.dropRate * 2)),
+      log,
+    });
+  }
   const harness = await startHarness({
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
     ...(options.assemblyDir ? { assemblyDir: options.assemblyDir } : {}),
-    workerEnv: { [FAULTS_ENV]: JSON.stringify(faults) },
+    workerEnv: { [FAULTS_ENV]: JSON.stringify(faults), ...(proxy ? { AWS_ENDPOINT_URL_DYNAMODB: proxy.url, AWS_ENDPOINT_URL_S3: proxy.url } : {}) },
     workerTimeoutSeconds: timeout,
     queueVisibilitySeconds: options.queueVisibilitySeconds ?? 15,
     api: options.useApi ?? true,
@@ -124,6 +152,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
   const s3 = new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true });
   const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
+  endpointUrl = endpoints.endpoint;
+  if (networkRates) decideNetwork = jobFaultPlan({ seed, rates: networkRates, jobsTable: requiredOutput(outputs, STACK_OUTPUTS.jobsTable), dynamodb: () => dynamodb, indexOf: (id) => indexByJob.get(id) });
   try {
     const uploadsBucket = requiredOutput(outputs, STACK_OUTPUTS.uploadsBucket);
     const renditionsBucket = requiredOutput(outputs, STACK_OUTPUTS.renditionsBucket);
@@ -164,6 +194,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         return { jobId: (res.json as { jobId: string }).jobId, sourceKey: u.sourceKey, idemKey, request };
       }
       const jobId = `c${runId.replace(/[^A-Za-z0-9]/g, '')}-${p.index}`;
+      indexByJob.set(jobId, p.index);
       const sourceKey = `${UPLOADS_PREFIX}chaos/${runId}/${p.index}`;
       await s3.send(new PutObjectCommand({ Bucket: uploadsBucket, Key: sourceKey, Body: data, ContentType: contentType }));
       const now = new Date().toISOString();
@@ -189,12 +220,14 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
             const m = badMessages[p.corpusIndex]!;
             const jobId = `p${runId.replace(/[^A-Za-z0-9]/g, '')}-${p.index}`;
             const body = fillMessage(m.body, jobId, poisonSource);
+            indexByJob.set(jobId, p.index);
             await send(body);
             submitted.push({ jobId, poison: true, body });
           } else {
             const bad = p.kind === 'poison-image' ? badImages[p.corpusIndex]! : undefined;
             const img = bad ? { data: bad.data, contentType: 'image/jpeg' } : images[p.index % images.length]!;
             const s = await uploadAndSubmit(p, img.data, img.contentType);
+            indexByJob.set(s.jobId, p.index);
             submitted.push({ jobId: s.jobId, poison: bad !== undefined });
             p.extra.forEach((kind, i) => {
               extras.push(
@@ -246,6 +279,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       await new Promise((r) => setTimeout(r, 2000));
     }
 
+    // Held writes still in the network are delivered (their newer owners have finished) before the verdict.
+    await proxy?.idle(Math.max(5_000, budget - (Date.now() - started)));
+    const net = proxy?.stats();
     const stats = harness.stack.stats();
     const runnerStats = stats.runners[0];
     const workerName = harness.stack.deployment.functions.find((f) => f.logicalId === harness.workerLogicalId)?.functionName;
@@ -265,13 +301,27 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       maxConcurrentExecutions: stats.maxConcurrentExecutions,
       reservedConcurrency: cap,
       concurrencySamplesAboveCap: (runnerStats?.samples ?? []).filter((s) => s.inFlight > cap).length,
-      staleFencedWritesAccepted: events['stale-fenced-write-accepted'] ?? 0,
-      staleFencedWritesRejected: events['stale-fenced-write-rejected'] ?? 0,
+      // Logged by live writers, plus the late writes of senders that were gone when the proxy delivered them.
+      staleFencedWritesAccepted: (events['stale-fenced-write-accepted'] ?? 0) + (net?.staleAccepted ?? 0),
+      staleFencedWritesRejected: (events['stale-fenced-write-rejected'] ?? 0) + (net?.staleRejected ?? 0),
       executionsKilled,
       elapsedMs: Date.now() - started,
     });
     // After the verdict's observations: the probe's writes must not (and, if rejected, cannot) change them.
     const staleHolderProbe = await probeStaleHolders(dynamodb, jobsTable, records);
+    let lockSingleton: LockSingletonResult | undefined;
+    if (options.lockSingleton ?? true) {
+      log('chaos: LockTable singleton under the network faults, with paused holders');
+      lockSingleton = await runLockSingleton({
+        seed,
+        endpoint: proxy?.url ?? endpoints.endpoint,
+        admin: dynamodb,
+        region: endpoints.region,
+        tableName: requiredOutput(outputs, STACK_OUTPUTS.lockTable),
+        ...(networkRates ? { rates: networkRates } : {}),
+        log,
+      });
+    }
     return {
       verdict,
       staleHolderProbe,
@@ -285,8 +335,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       deadLetterClasses,
       apiRetries: Object.fromEntries([...(api?.retriedStatuses ?? new Map<number, number>())].map(([k, v]) => [String(k), v])),
       settled,
+      ...(networkRates && net ? { network: { rates: networkRates, stats: net } } : {}),
+      ...(lockSingleton ? { lockSingleton } : {}),
     };
   } finally {
+    await proxy?.stop();
     s3.destroy();
     sqs.destroy();
     dynamodb.destroy();

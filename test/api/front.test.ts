@@ -217,6 +217,10 @@ describe('verifySigV4 (pure)', () => {
     expect(await verifySigV4({ ...base, headers: await sign({ key: 'other' }) }, expected)).toMatchObject({ ok: false, errorType: 'AccessDeniedException' });
     expect(await verifySigV4({ ...base, headers: await sign({ region: 'eu-west-1' }) }, expected)).toMatchObject({ ok: false, errorType: 'IncompleteSignatureException' });
     expect(await verifySigV4({ ...base, headers: await sign({ date: new Date(Date.now() - 20 * 60_000) }) }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
+    // API Gateway's limit is 5 minutes either way (this front allowed 15 before issue 15).
+    expect(await verifySigV4({ ...base, headers: await sign({ date: new Date(Date.now() - 6 * 60_000) }) }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException', message: expect.stringMatching(/^Signature expired/) });
+    expect(await verifySigV4({ ...base, headers: await sign({ date: new Date(Date.now() + 6 * 60_000) }) }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
+    expect(await verifySigV4({ ...base, headers: await sign({ date: new Date(Date.now() - 4 * 60_000) }) }, expected)).toMatchObject({ ok: true });
     const h = await sign();
     expect(await verifySigV4({ ...base, path: '/jobs/b', headers: h }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });
     expect(await verifySigV4({ ...base, query: 'x=1', headers: h }, expected)).toMatchObject({ ok: false, errorType: 'InvalidSignatureException' });

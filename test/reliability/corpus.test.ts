@@ -4,7 +4,8 @@
  * at the API, or a failed job whose message is in the DLQ with its class and reason - without crashing an
  * execution and without leaving published renditions behind; the awkward-but-valid images must render.
  */
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../local/api-client';
@@ -155,9 +156,28 @@ describe('bad-input corpus on the local stack', () => {
       if (img.expect === 'ok') {
         expect(r, `${img.name}: ${JSON.stringify(r.error)}`).toMatchObject({ status: 'completed', completions: 1 });
         expect(keys.length, img.name).toBe(r.renditions?.length);
+        if (img.pin) {
+          for (const key of keys) {
+            const bytes = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: out(STACK_OUTPUTS.renditionsBucket), Key: key }))).Body!.transformToByteArray());
+            const meta = await sharp(bytes).metadata();
+            // Animated input renders its first frame only: one page out, in the first frame's colour.
+            if (img.pin.firstFrameColour) {
+              expect(meta.pages ?? 1, `${img.name} -> ${key} is animated`).toBe(1);
+              const { dominant } = await sharp(bytes).stats();
+              const [r0, g0, b0] = img.pin.firstFrameColour;
+              expect(Math.abs(dominant.r - r0) + Math.abs(dominant.g - g0) + Math.abs(dominant.b - b0), `${img.name} -> ${key} dominant ${JSON.stringify(dominant)}`).toBeLessThan(60);
+            }
+            // Megabytes of metadata in, none out: the renditions carry no EXIF, XMP or text chunks.
+            if (img.pin.metadataDropped) {
+              expect([meta.exif, meta.xmp, meta.comments], `${img.name} -> ${key} kept metadata`).toEqual([undefined, undefined, undefined]);
+              expect(bytes.length, `${img.name} -> ${key}`).toBeLessThan(1024 * 1024);
+            }
+          }
+        }
       } else {
         expect(r.status, img.name).toBe('failed');
         expect(r.error?.class, `${img.name}: ${r.error?.reason}`).toBe(img.expect);
+        if (img.pin?.reasonNames) expect(r.error?.reason, img.name).toContain(img.pin.reasonNames);
         expect(keys, `${img.name} left renditions`).toEqual([]);
         const d = letters.find((l) => l.jobId === jobId);
         expect(d, `${img.name} in the DLQ`).toMatchObject({ kind: 'permanent', errorClass: img.expect });

@@ -12,6 +12,11 @@ import { localClients, type LocalClients } from './clients.js';
 import { checkNode } from './prerequisites.js';
 import { startGateway, type Gateway } from './gateway/server.js';
 import { localConcurrencyCeiling } from './event-source-scaling.js';
+import { createEnforcement } from './gateway/enforce.js';
+import { CredentialStore } from './gateway/auth/credentials.js';
+import { readPolicies, type PolicyIndex } from './gateway/iam/policies.js';
+import type { GatewayError } from './gateway/types.js';
+import { LOCAL_ACCOUNT_ID } from './deploy.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
@@ -66,6 +71,14 @@ export interface LocalStackOptions {
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
   readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
+  /**
+   * Enforce IAM on the endpoint: each function signs with its own credentials, mapped to its execution
+   * role, and every call it makes is evaluated against the role's policies and the resource's policy
+   * (gateway/enforce.ts). Authentication (SigV4) is enforced either way. @default true
+   */
+  readonly iam?: boolean;
+  /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
+  readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
 
 export interface LocalStackStats {
@@ -89,6 +102,12 @@ export interface LocalStack {
   readonly gateway: Gateway;
   /** Where the resources were created: the embedded emulators, or the external endpoint. */
   readonly target: 'emulators' | 'external';
+  /** Whether IAM is enforced on the endpoint (see LocalStackOptions.iam). */
+  readonly iam: boolean;
+  /** The IAM policies read from the template (roles, functions' roles, resource policies). */
+  readonly policies: PolicyIndex;
+  /** The credential pair a function's environments sign with (by logical id). */
+  functionCredentials(logicalId: string): { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
   readonly endpoints: LocalEndpoints;
   readonly deployment: LocalDeployment;
   readonly template: CfnTemplate;
@@ -123,8 +142,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
   let gateway: Gateway;
+  const iamEnforced = options.iam ?? true;
+  const store = new CredentialStore(LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID);
+  let policies: PolicyIndex | undefined;
   try {
-    gateway = await startGateway({ ...(options.port !== undefined ? { port: options.port } : {}), upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb }, region: upstream.region });
+    gateway = await startGateway({
+      ...(options.port !== undefined ? { port: options.port } : {}),
+      upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
+      region: upstream.region,
+      authorizers: [createEnforcement({ store, region: upstream.region, accountId: LOCAL_ACCOUNT_ID, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
+    });
   } catch (err) {
     await owned?.stop();
     throw err;
@@ -143,6 +170,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
 
+    policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
+    for (const w of policies.warnings) log(`iam: ${w}`);
+    if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
+    const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
     const hosts = new Map<string, FunctionHost>();
     const fnByLogicalId = new Map<string, DeployedFunction>();
     for (const f0 of deployment.functions) {
@@ -152,6 +183,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
       const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId);
       const maxEnvironments = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+      const roleLogicalId = policies.functionRoles.get(fn.logicalId) ?? '';
+      const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: deployment.resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: LOCAL_ACCOUNT_ID });
+      credentialsByFunction.set(fn.logicalId, creds);
       const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
       hosts.set(
         fn.logicalId,
@@ -159,7 +193,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           functionName: fn.functionName,
           assetDir: fn.assetDir,
           handler: fn.handler,
-          environment: { ...fn.environment, ...extra },
+          // Each function signs with its own credentials, mapped to its role (as Lambda hands it the role's).
+          environment: { ...fn.environment, ...extra, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
           timeoutSeconds: fn.timeoutSeconds,
           memoryMb: fn.memoryMb,
           maxEnvironments: Math.max(1, maxEnvironments),
@@ -238,6 +273,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clients,
       gateway,
       target: owned || upstream.backends ? 'emulators' : 'external',
+      iam: iamEnforced,
+      policies,
+      functionCredentials: (logicalId) => credentialsByFunction.get(logicalId),
       endpoints,
       deployment,
       template: stack.template,

@@ -59,6 +59,7 @@ describe('argument parsing', () => {
       command: 'up', assembly: 'cdk.out', stack: 'S', outputsFile: 'o.json', keep: true, json: true,
     });
     expect(parseCli(['up', '--app', 'npx tsx bin/app.ts'], {})).toEqual({ command: 'up', app: 'npx tsx bin/app.ts', keep: false, json: false });
+    expect(parseCli(['up', '--no-iam'], {})).toEqual({ command: 'up', keep: false, json: false, noIam: true });
     expect(parseCli(['up'], { FLOODGATE_ENDPOINT: 'http://127.0.0.1:5000' })).toMatchObject({ endpoint: 'http://127.0.0.1:5000' });
     expect(parseCli(['up', '--endpoint', 'http://h:1'], { FLOODGATE_ENDPOINT: 'http://other:2' })).toMatchObject({ endpoint: 'http://h:1' });
     expect(parseCli(['check'], {})).toEqual({ command: 'check' });

@@ -19,6 +19,8 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --endpoint URL     create the resources on this AWS-compatible endpoint (moto, LocalStack) instead
                      of the embedded emulators; functions still run here (default: $FLOODGATE_ENDPOINT)
   --port N           port of the endpoint (default: a free port)
+  --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
+                     by default every call a function makes is checked against its role's policies
   --stop-on-stdin-close
                      also stop when stdin closes (for a parent process: @floodgate/local/testing)
 check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit`;
@@ -38,6 +40,8 @@ export interface UpArgs {
   readonly endpoint?: string;
   readonly port?: number;
   readonly stopOnStdinClose?: boolean;
+  /** --no-iam: IAM enforcement off. */
+  readonly noIam?: boolean;
 }
 
 export type CliArgs = UpArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
@@ -55,6 +59,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       endpoint: { type: 'string' },
       port: { type: 'string' },
       'stop-on-stdin-close': { type: 'boolean', default: false },
+      'no-iam': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -86,5 +91,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
+    ...(values['no-iam'] ? { noIam: true } : {}),
   };
 }

@@ -88,14 +88,16 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.endpoint ? { endpoint: args.endpoint } : {}),
       ...(args.port !== undefined ? { port: args.port } : {}),
       ...(outputsFile ? { outputsFile } : {}),
+      ...(args.noIam ? { iam: false } : {}),
       handleSignals: false,
       log: say,
     });
     if (signalled) return 0;
     const summary = summarize(stack, { ...(outputsFile ? { outputsFile } : {}), ...(args.endpoint ? { upstream: args.endpoint } : {}) });
-    if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, iam: stack.iam ? 'enforced' : 'off' })}\n`);
     else {
       const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
+      if (!stack.iam) lines.push('iam=off (--no-iam: function calls are not checked against their roles)');
       if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);

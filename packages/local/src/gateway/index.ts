@@ -8,3 +8,6 @@ export { createS3Service, type S3ServiceOptions } from './services/s3.js';
 export { rewriteQueueUrls } from './services/sqs.js';
 export { lambdaService, routeLambda, functionConfiguration, mappingConfiguration, parseMappingUpdate, mappingUuid, LambdaApiError } from './services/lambda.js';
 export { cloudformationService, stackView, describeStacksXml, listStackResourcesXml } from './services/cloudformation.js';
+export { createEnforcement, type EnforcementOptions } from './enforce.js';
+export { CredentialStore, refusalError, verifyRequest, type AuthFailureCode, type LocalPrincipal, type Refusal } from './auth/index.js';
+export { authorizationsFor, evaluate, evaluateAll, readPolicies, type Authorization, type Decision, type PolicyIndex } from './iam/index.js';

@@ -37,7 +37,10 @@ export const dynamodbTable: Provisioner = {
     if (ttl?.AttributeName && (ttl.Enabled === undefined || ttl.Enabled === true || ttl.Enabled === 'true')) {
       await clients.dynamodb.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
     }
-    const tableArn = out.TableDescription?.TableArn ?? arn('dynamodb', `table/${TableName}`);
+    // DynamoDB Local reports its own region (`ddblocal`) in TableArn; the stack's ARNs name the stack's region
+    // (what the functions' policies and the IAM evaluation use).
+    const reported = out.TableDescription?.TableArn;
+    const tableArn = reported !== undefined && !reported.includes(':ddblocal:') ? reported : arn('dynamodb', `table/${TableName}`);
     return {
       physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/local`, TableId: TableName } },
       destroy: async () => void (await clients.dynamodb.send(new DeleteTableCommand({ TableName }))),

@@ -1,0 +1,284 @@
+/**
+ * What a request asks for, in IAM's terms: the action(s) and resource ARN(s) a request to the local
+ * endpoint needs, per service, as AWS's service authorization reference defines them
+ * (dynamodb:PutItem on the table ARN, s3:GetObject on `bucket/key`, sqs:SendMessage on the queue ARN,
+ * lambda:InvokeFunction on the function ARN). A batch or transaction needs every action it contains.
+ * Pure: the gateway passes the parsed request, nothing here does I/O.
+ */
+
+export type ServiceName = 's3' | 'sqs' | 'dynamodb' | 'lambda';
+
+export interface RequestForIam {
+  readonly service: ServiceName;
+  readonly method: string;
+  /** Path as sent (percent-encoded). */
+  readonly path: string;
+  /** Raw query string without `?`. */
+  readonly query: string;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+/** One authorization question: may the caller perform `action` on `resource`. */
+export interface Authorization {
+  readonly action: string;
+  readonly resource: string;
+  /** Service condition keys known from the request (e.g. s3:prefix). */
+  readonly context?: Readonly<Record<string, string | string[]>>;
+}
+
+export interface ArnContext {
+  readonly region: string;
+  readonly accountId: string;
+}
+
+export class UnmappedRequestError extends Error {
+  override readonly name = 'UnmappedRequestError';
+}
+
+function searchParams(query: string): URLSearchParams {
+  return new URLSearchParams(query);
+}
+
+function jsonBody(body: Uint8Array): Record<string, unknown> {
+  if (body.length === 0) return {};
+  try {
+    const v: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+// ---------------------------------------------------------------- DynamoDB
+
+/** TableName may be a name or (since 2024) a table ARN. */
+function tableArn(name: unknown, ctx: ArnContext): string {
+  const n = String(name ?? '');
+  return n.startsWith('arn:') ? n : `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${n}`;
+}
+
+/** Operations whose IAM action is not `dynamodb:<Operation>` on the table named by TableName. */
+const DYNAMODB_ACCOUNT_LEVEL = new Set(['ListTables', 'DescribeLimits', 'DescribeEndpoints', 'ListBackups', 'ListGlobalTables', 'ListExports', 'ListImports']);
+
+export function dynamodbAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  const target = req.headers['x-amz-target'] ?? '';
+  const m = /^DynamoDB_\d{8}\.(\w+)$/.exec(target);
+  if (!m) throw new UnmappedRequestError(`DynamoDB request without a DynamoDB_20120810.<Operation> X-Amz-Target (got "${target}")`);
+  const op = m[1]!;
+  const body = jsonBody(req.body);
+  if (DYNAMODB_ACCOUNT_LEVEL.has(op)) return [{ action: `dynamodb:${op}`, resource: '*' }];
+  if (op === 'BatchWriteItem' || op === 'BatchGetItem') {
+    // AWS authorizes dynamodb:BatchWriteItem / BatchGetItem on each table the batch names.
+    const items = (body.RequestItems ?? {}) as Record<string, unknown>;
+    return Object.keys(items).map((t) => ({ action: `dynamodb:${op}`, resource: tableArn(t, ctx) }));
+  }
+  if (op === 'TransactWriteItems' || op === 'TransactGetItems') {
+    const kinds: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+    const out: Authorization[] = [];
+    for (const item of (body.TransactItems ?? []) as Record<string, { TableName?: string }>[]) {
+      for (const [k, v] of Object.entries(item)) {
+        const action = kinds[k];
+        if (action !== undefined) out.push({ action: `dynamodb:${action}`, resource: tableArn(v.TableName, ctx) });
+      }
+    }
+    return out;
+  }
+  if (op === 'ExecuteStatement' || op === 'BatchExecuteStatement' || op === 'ExecuteTransaction') {
+    throw new UnmappedRequestError(`dynamodb:${op} (PartiQL) is not mapped to IAM actions locally`);
+  }
+  if (body.TableName === undefined && body.TableArn === undefined && body.ResourceArn === undefined) {
+    throw new UnmappedRequestError(`DynamoDB ${op} without TableName`);
+  }
+  let resource = tableArn(body.TableName ?? body.TableArn ?? body.ResourceArn, ctx);
+  if ((op === 'Query' || op === 'Scan') && typeof body.IndexName === 'string') resource = `${resource}/index/${body.IndexName}`;
+  return [{ action: `dynamodb:${op}`, resource }];
+}
+
+// ---------------------------------------------------------------- SQS
+
+/** SQS batch operations are authorized by their single-message action (IAM has no *Batch actions). */
+const SQS_ACTION: Record<string, string> = {
+  SendMessageBatch: 'SendMessage',
+  DeleteMessageBatch: 'DeleteMessage',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+};
+const SQS_ACCOUNT_LEVEL = new Set(['ListQueues']);
+
+function queueArnFromUrl(url: string, ctx: ArnContext): string {
+  const parts = url.replace(/[?#].*$/, '').split('/').filter(Boolean);
+  const name = parts.at(-1) ?? '';
+  const account = parts.at(-2);
+  return `arn:aws:sqs:${ctx.region}:${account !== undefined && /^\d{12}$/.test(account) ? account : ctx.accountId}:${name}`;
+}
+
+export function sqsAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  let op: string | undefined;
+  let queueUrl: string | undefined;
+  let queueName: string | undefined;
+  const target = req.headers['x-amz-target'];
+  if (target !== undefined) {
+    op = /^AmazonSQS\.(\w+)$/.exec(target)?.[1];
+    const body = jsonBody(req.body);
+    queueUrl = typeof body.QueueUrl === 'string' ? body.QueueUrl : undefined;
+    queueName = typeof body.QueueName === 'string' ? body.QueueName : undefined;
+  } else {
+    // Query protocol: Action and QueueUrl in the form body or the query; or the queue in the path.
+    const form = searchParams(`${req.query}&${(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded') ? Buffer.from(req.body).toString('utf8') : ''}`);
+    op = form.get('Action') ?? undefined;
+    queueUrl = form.get('QueueUrl') ?? (req.path.split('/').filter(Boolean).length >= 2 ? req.path : undefined);
+    queueName = form.get('QueueName') ?? undefined;
+  }
+  if (op === undefined) throw new UnmappedRequestError('SQS request without an operation (X-Amz-Target AmazonSQS.<Operation> or Action=)');
+  const action = `sqs:${SQS_ACTION[op] ?? op}`;
+  if (SQS_ACCOUNT_LEVEL.has(op)) return [{ action, resource: '*' }];
+  if (queueUrl !== undefined) return [{ action, resource: queueArnFromUrl(queueUrl, ctx) }];
+  if (queueName !== undefined) return [{ action, resource: `arn:aws:sqs:${ctx.region}:${ctx.accountId}:${queueName}` }];
+  throw new UnmappedRequestError(`SQS ${op} without QueueUrl`);
+}
+
+// ---------------------------------------------------------------- S3
+
+/** Bucket sub-resources (query flags) and the action for each method. */
+const S3_BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, string>>> = {
+  policy: { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' },
+  acl: { GET: 'GetBucketAcl', PUT: 'PutBucketAcl' },
+  cors: { GET: 'GetBucketCORS', PUT: 'PutBucketCORS', DELETE: 'PutBucketCORS' },
+  lifecycle: { GET: 'GetLifecycleConfiguration', PUT: 'PutLifecycleConfiguration', DELETE: 'PutLifecycleConfiguration' },
+  versioning: { GET: 'GetBucketVersioning', PUT: 'PutBucketVersioning' },
+  tagging: { GET: 'GetBucketTagging', PUT: 'PutBucketTagging', DELETE: 'PutBucketTagging' },
+  notification: { GET: 'GetBucketNotification', PUT: 'PutBucketNotification' },
+  location: { GET: 'GetBucketLocation' },
+  encryption: { GET: 'GetEncryptionConfiguration', PUT: 'PutEncryptionConfiguration', DELETE: 'PutEncryptionConfiguration' },
+  uploads: { GET: 'ListBucketMultipartUploads' },
+  versions: { GET: 'ListBucketVersions' },
+  publicAccessBlock: { GET: 'GetBucketPublicAccessBlock', PUT: 'PutBucketPublicAccessBlock', DELETE: 'PutBucketPublicAccessBlock' },
+  ownershipControls: { GET: 'GetBucketOwnershipControls', PUT: 'PutBucketOwnershipControls', DELETE: 'PutBucketOwnershipControls' },
+};
+
+const S3_OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, string>>> = {
+  tagging: { GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' },
+  acl: { GET: 'GetObjectAcl', PUT: 'PutObjectAcl' },
+  retention: { GET: 'GetObjectRetention', PUT: 'PutObjectRetention' },
+  'legal-hold': { GET: 'GetObjectLegalHold', PUT: 'PutObjectLegalHold' },
+  attributes: { GET: 'GetObjectAttributes' },
+};
+
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Bucket and key of a path-style (`/bucket/key`) or virtual-hosted (`bucket.s3.host/key`) request. */
+export function s3Address(req: Pick<RequestForIam, 'path' | 'headers'>): { bucket?: string; key?: string } {
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  const vhost = /^(.+)\.s3[.-]/.exec(host)?.[1];
+  const path = req.path.replace(/^\//, '');
+  if (vhost !== undefined) return { bucket: vhost, ...(path !== '' ? { key: decodeKey(path) } : {}) };
+  if (path === '') return {};
+  const i = path.indexOf('/');
+  if (i < 0 || i === path.length - 1) return { bucket: decodeKey(i < 0 ? path : path.slice(0, i)) };
+  return { bucket: decodeKey(path.slice(0, i)), key: decodeKey(path.slice(i + 1)) };
+}
+
+export function s3Authorizations(req: RequestForIam): Authorization[] {
+  const method = req.method.toUpperCase();
+  const q = searchParams(req.query);
+  const { bucket, key } = s3Address(req);
+  if (bucket === undefined) {
+    if (method === 'GET') return [{ action: 's3:ListAllMyBuckets', resource: '*' }];
+    throw new UnmappedRequestError(`S3 ${method} / is not an S3 operation`);
+  }
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  if (key === undefined) {
+    for (const [flag, actions] of Object.entries(S3_BUCKET_SUBRESOURCES)) {
+      if (q.has(flag)) {
+        const a = actions[method];
+        if (a === undefined) throw new UnmappedRequestError(`S3 ${method} ?${flag} is not mapped`);
+        return [{ action: `s3:${a}`, resource: bucketArn }];
+      }
+    }
+    if (method === 'POST' && q.has('delete')) {
+      // DeleteObjects: s3:DeleteObject on every key it names.
+      const xml = Buffer.from(req.body).toString('utf8');
+      const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&'));
+      return keys.map((k) => ({ action: 's3:DeleteObject', resource: `${bucketArn}/${k}` }));
+    }
+    switch (method) {
+      case 'GET':
+      case 'HEAD': {
+        const prefix = q.get('prefix');
+        return [{ action: 's3:ListBucket', resource: bucketArn, ...(prefix !== null ? { context: { 's3:prefix': prefix } } : {}) }];
+      }
+      case 'PUT':
+        return [{ action: 's3:CreateBucket', resource: bucketArn }];
+      case 'DELETE':
+        return [{ action: 's3:DeleteBucket', resource: bucketArn }];
+      default:
+        throw new UnmappedRequestError(`S3 ${method} on a bucket is not mapped`);
+    }
+  }
+  const objectArn = `${bucketArn}/${key}`;
+  for (const [flag, actions] of Object.entries(S3_OBJECT_SUBRESOURCES)) {
+    if (q.has(flag)) {
+      const a = actions[method];
+      if (a === undefined) throw new UnmappedRequestError(`S3 ${method} ?${flag} on an object is not mapped`);
+      return [{ action: `s3:${a}`, resource: objectArn }];
+    }
+  }
+  const versioned = q.has('versionId');
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (q.has('uploadId')) return [{ action: 's3:ListMultipartUploadParts', resource: objectArn }];
+      return [{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: objectArn }];
+    case 'PUT': {
+      const out: Authorization[] = [{ action: 's3:PutObject', resource: objectArn }];
+      // CopyObject / UploadPartCopy also read the source.
+      const source = req.headers['x-amz-copy-source'];
+      if (source !== undefined) {
+        const s = decodeKey(source.replace(/\?.*$/, '')).replace(/^\//, '');
+        out.push({ action: 's3:GetObject', resource: `arn:aws:s3:::${s}` });
+      }
+      return out;
+    }
+    case 'POST':
+      // CreateMultipartUpload (?uploads), CompleteMultipartUpload (?uploadId): both s3:PutObject.
+      return [{ action: 's3:PutObject', resource: objectArn }];
+    case 'DELETE':
+      if (q.has('uploadId')) return [{ action: 's3:AbortMultipartUpload', resource: objectArn }];
+      return [{ action: versioned ? 's3:DeleteObjectVersion' : 's3:DeleteObject', resource: objectArn }];
+    default:
+      throw new UnmappedRequestError(`S3 ${method} on an object is not mapped`);
+  }
+}
+
+// ---------------------------------------------------------------- Lambda
+
+export function lambdaAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  const m = /^\/\d{4}-\d\d-\d\d\/functions\/([^/]+)\/invocations$/.exec(req.path);
+  if (m && req.method.toUpperCase() === 'POST') {
+    const name = decodeKey(m[1]!);
+    const resource = name.startsWith('arn:') ? name : `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${name}`;
+    return [{ action: 'lambda:InvokeFunction', resource }];
+  }
+  throw new UnmappedRequestError(`Lambda ${req.method} ${req.path} is not mapped (only Invoke is served locally)`);
+}
+
+/** Every authorization a request needs; throws UnmappedRequestError for what cannot be mapped (refused, not let through). */
+export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  switch (req.service) {
+    case 'dynamodb':
+      return dynamodbAuthorizations(req, ctx);
+    case 'sqs':
+      return sqsAuthorizations(req, ctx);
+    case 's3':
+      return s3Authorizations(req);
+    case 'lambda':
+      return lambdaAuthorizations(req, ctx);
+  }
+}
