@@ -75,6 +75,8 @@ describe('image pipeline on the local stack', () => {
     await it0.drained();
     expect(await it0.job(jobId)).toMatchObject({ status: 'completed', completions: 1, fence: 1 });
     const runner = [...it0.stack.runners.values()][0]!.stats();
-    expect(runner.messagesDeleted - deletedBefore).toBe(5);
+    // Every copy was deleted. Under load a copy can outlive its 2 s visibility mid-batch and be received
+    // (and deleted) twice, as SQS allows: at least once, and still one completion above.
+    expect(runner.messagesDeleted - deletedBefore).toBeGreaterThanOrEqual(5);
   });
 });
