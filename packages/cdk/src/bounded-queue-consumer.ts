@@ -326,6 +326,8 @@ export class BoundedQueueConsumer extends Construct {
       [CONSUMER_ENV.hardMarginMs]: String(s.margins.hardMs),
       [CONSUMER_ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       [CONSUMER_ENV.maxReceiveCount]: String(s.maxReceiveCount),
+      // The handler sizes its connection pool from this, so the budget holds inside each execution too.
+      ...(props.downstreamBudget ? { [CONSUMER_ENV.connectionsPerExecution]: String(props.downstreamBudget.connectionsPerExecution) } : {}),
     };
     const reservedNames = new Set(Object.values(CONSUMER_ENV) as string[]);
     for (const key of Object.keys(props.environment ?? {})) {
