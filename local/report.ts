@@ -21,7 +21,7 @@ export interface ReportInput {
   readonly jobs: ReadonlyArray<{ file: string; status: string; detail: string }>;
 }
 
-interface Series {
+export interface Series {
   readonly name: string;
   readonly color: string;
   readonly points: ReadonlyArray<readonly [number, number]>;
@@ -39,14 +39,20 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** Fixed axis ranges, so that charts placed side by side compare at a glance. */
+export interface ChartAxes {
+  readonly tMax?: number;
+  readonly yMax?: number;
+}
+
 /** One line chart as an SVG string (step lines: the values are counts sampled over time). */
-export function lineChart(title: string, series: readonly Series[], width = 760, height = 220): string {
+export function lineChart(title: string, series: readonly Series[], width = 760, height = 220, axes: ChartAxes = {}): string {
   const pad = { l: 48, r: 12, t: 28, b: 30 };
   const w = width - pad.l - pad.r;
   const h = height - pad.t - pad.b;
   const all = series.flatMap((s) => s.points);
-  const tMax = Math.max(1, ...all.map((p) => p[0]));
-  const yMax = niceMax(Math.max(1, ...all.map((p) => p[1])));
+  const tMax = axes.tMax ?? Math.max(1, ...all.map((p) => p[0]));
+  const yMax = niceMax(axes.yMax ?? Math.max(1, ...all.map((p) => p[1])));
   const x = (t: number): number => pad.l + (t / tMax) * w;
   const y = (v: number): number => pad.t + h - (v / yMax) * h;
   const grid = [0, 0.25, 0.5, 0.75, 1]
@@ -63,7 +69,8 @@ export function lineChart(title: string, series: readonly Series[], width = 760,
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`;
     })
     .join('');
-  const legend = series.map((s, i) => `<g transform="translate(${pad.l + i * 170},14)"><rect width="14" height="4" y="-4" fill="${s.color}"/><text x="20" y="0">${esc(s.name)}</text></g>`).join('');
+  const step = Math.min(170, Math.floor(w / Math.max(1, series.length)));
+  const legend = series.map((s, i) => `<g transform="translate(${pad.l + i * step},14)"><rect width="14" height="4" y="-4" fill="${s.color}"/><text x="20" y="0">${esc(s.name)}</text></g>`).join('');
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui,sans-serif" font-size="11" fill="#374151">${grid}${ticks}${lines}${legend}</svg></figure>`;
 }
 

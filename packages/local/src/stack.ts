@@ -42,6 +42,12 @@ export interface LocalStackOptions {
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
   readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
+  /**
+   * Concurrency of a mapping with neither MaximumConcurrency nor reserved concurrency (in AWS: the
+   * account's unreserved concurrency). Each execution is a child process, so keep it within memory.
+   * @default 10
+   */
+  readonly defaultConcurrency?: number;
 }
 
 export interface LocalStackStats {
@@ -96,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const fn = { ...f0, ...options.functionOverrides?.(f0) };
       fnByLogicalId.set(fn.logicalId, fn);
       const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId && m.enabled);
-      const fromMappings = mappings.reduce((sum, m) => sum + (m.maximumConcurrency ?? 10), 0);
+      const fromMappings = mappings.reduce((sum, m) => sum + (m.maximumConcurrency ?? options.defaultConcurrency ?? 10), 0);
       const maxEnvironments = mappings.length > 0 ? Math.min(fromMappings, fn.reservedConcurrency ?? fromMappings) : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
       const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
       hosts.set(
@@ -133,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(m.maximumConcurrency !== undefined ? { maximumConcurrency: m.maximumConcurrency } : {}),
         ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
         ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
+        ...(options.defaultConcurrency !== undefined ? { defaultConcurrency: options.defaultConcurrency } : {}),
         ...(options.onInvocation ? { onInvocation: (r: InvocationRecord) => options.onInvocation!(m.logicalId, r) } : {}),
       });
       runners.set(m.logicalId, runner);
