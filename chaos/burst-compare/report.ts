@@ -37,16 +37,14 @@ export function renderCompareReport(input: CompareReportInput): string {
   const max = result.downstream.maxConnections;
   const ends = Object.fromEntries(RUN_NAMES.map((n) => [n, Math.max(1, ...[...timelines[n].executions, ...timelines[n].connections, ...timelines[n].queueVisible].map((p) => p.t))])) as Record<RunName, number>;
   const yQueue = result.messages;
-  const yExec = Math.max(...RUN_NAMES.map((n) => Math.max(result.runs[n].peakConcurrentExecutions, timelines[n].executionCap ?? timelines[n].ceiling ?? 0)));
+  const yExec = Math.max(...RUN_NAMES.map((n) => Math.max(result.runs[n].peakConcurrentExecutions, ...timelines[n].limit.map((p) => p.value))));
   const yConn = Math.max(max, ...RUN_NAMES.map((n) => result.runs[n].peakDownstreamConnections)) * 1.1;
   const W = 430;
   const H = 200;
   const column = (n: RunName): string => {
     const tl = timelines[n];
     const tEnd = ends[n];
-    const cap: Series[] = tl.executionCap !== undefined
-      ? [{ name: `cap ${tl.executionCap}`, color: '#6b7280', dashed: true, points: flat(tl.executionCap, tEnd) }]
-      : [{ name: `local ceiling ${tl.ceiling}`, color: '#6b7280', dashed: true, points: flat(tl.ceiling ?? 0, tEnd) }];
+    const cap: Series[] = [{ name: tl.executionCap !== undefined ? `cap ${tl.executionCap}` : "allowed (Lambda's scale-up)", color: '#6b7280', dashed: true, points: pts(tl.limit) }];
     return [
       lineChart('Queue depth', [
         { name: 'waiting', color: '#2563eb', points: pts(tl.queueVisible) },
@@ -78,7 +76,7 @@ td.bad{color:#b91c1c;font-weight:600}td.good{color:#15803d}.grid{display:grid;gr
 </head><body>
 <h1>The seed's scenario, measured: ${result.messages} orders, PostgreSQL with max_connections ${max}</h1>
 <p class="meta">The same burst (all ${result.messages} messages enqueued before the pollers start) three ways against one PostgreSQL ${esc(input.postgres.version)} (${esc(input.postgres.binaries)}), max_connections ${max}, superuser_reserved_connections 0.
-Connections: client backends in pg_stat_activity every 100 ms (the observer is a replication session and is not counted). Refused: SQLSTATE 53300 errors the handlers met. Duplicates: order_effects rows beyond the first per order. Each order's effect holds its connection for ${input.workMs} ms (a trigger on order_effects sleeps, the same in every run). Without a cap, the local stack runs at most ${input.ceiling} executions (its stand-in for Lambda's scale-up). Machine: ${esc(input.machine)}.</p>
+Connections: client backends in pg_stat_activity every 100 ms (the observer is a replication session and is not counted). Refused: SQLSTATE 53300 errors the handlers met. Duplicates: order_effects rows beyond the first per order. Each order's effect holds its connection for ${input.workMs} ms (a trigger on order_effects sleeps, the same in every run). Without a cap, executions follow Lambda's SQS scale-up (5 at first, up to 300 more a minute) up to the local stack's ceiling of ${input.ceiling}. Machine: ${esc(input.machine)}.</p>
 <table><tr><th></th>${RUN_NAMES.map((n) => `<th>${n}</th>`).join('')}</tr>${rows}</table>
 <div class="grid">
 ${RUN_NAMES.map((n) => `<div><h2>${n}</h2><p>${esc(SETTINGS[n])}</p>${column(n)}</div>`).join('\n')}

@@ -17,14 +17,14 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { LOCAL_CREDENTIALS, startEmulators, startLocalStack, startPostgres, synthesize, type LocalEndpoints, type RunningPostgres } from '@floodgate/local';
+import { DEFAULT_LOCAL_CONCURRENCY_CEILING, LOCAL_CEILING_ENV, LOCAL_CREDENTIALS, startEmulators, startLocalStack, startPostgres, synthesize, type LocalEndpoints, type RunningPostgres } from '@floodgate/local';
 import { ORDERS_DOWNSTREAM_BUDGET, ORDERS_OUTPUTS } from '../../examples/orders-postgres/lib/orders-stack';
 import { SCHEMA_SQL } from '../../examples/orders-postgres/src/store';
 import { COMPARE_STACKS, RUN_NAMES, type RunName } from './stacks';
 
 export const DOWNSTREAM = { kind: 'postgres', maxConnections: 100 } as const;
-/** Local stand-in for Lambda's scale-up when a mapping has no cap (documented in the README). */
-export const DEFAULT_UNBOUNDED_CEILING = 150;
+/** The local stack's ceiling on an uncapped mapping's scale-up (its stand-in for Lambda's 1,250). */
+export const DEFAULT_UNBOUNDED_CEILING = DEFAULT_LOCAL_CONCURRENCY_CEILING;
 const APP_ROLE = 'orders';
 
 export interface RunResult {
@@ -54,10 +54,11 @@ export interface RunTimeline {
   readonly queueVisible: TimelinePoint[];
   readonly queueInFlight: TimelinePoint[];
   readonly executions: TimelinePoint[];
+  /** Concurrent invocations the mapping allowed (a cap, or Lambda's scale-up up to the local ceiling). */
+  readonly limit: TimelinePoint[];
   readonly connections: TimelinePoint[];
-  /** The run's execution cap (undefined: no cap, the local ceiling applied). */
+  /** The run's execution cap (undefined: no cap, Lambda's scale-up up to the local ceiling). */
   readonly executionCap: number | undefined;
-  readonly ceiling: number | undefined;
 }
 
 export interface CompareOptions {
@@ -126,6 +127,7 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
   const databaseUrl = `postgres://${APP_ROLE}@${server.host}:${server.port}/${database}`;
 
   let refused = 0;
+  const failureClasses = new Map<string, number>();
   const stack = await startLocalStack({
     assemblyDir,
     stackName: COMPARE_STACKS[name],
@@ -133,13 +135,14 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
     api: false,
     startRunners: false,
     waitTimeSeconds: 1,
-    defaultConcurrency: options.unboundedCeiling ?? DEFAULT_UNBOUNDED_CEILING,
     functionEnv: { ORDERS_DATABASE_URL: databaseUrl },
     log: () => undefined,
     // The handlers publish what the clients saw as EMF; the runner collects every log line.
     onLog: (entry) => {
       const v = entry.json?.RefusedConnections;
       if (typeof v === 'number' && entry.json?._aws !== undefined) refused += v;
+      const cls = entry.json?.errorClass;
+      if (entry.json?.message === 'record failed' && typeof cls === 'string') failureClasses.set(cls, (failureClasses.get(cls) ?? 0) + 1);
     },
   });
   const sqs = new SQSClient({ region: endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: endpoints.sqs });
@@ -154,7 +157,7 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
     const runId = `${name}-${Date.now().toString(36)}`;
     await enqueue(sqs, queueUrl, options.messages, runId);
     await observer.connect();
-    log(`compare ${name}: ${options.messages} orders enqueued; cap ${executionCap ?? `none (local ceiling ${runner.concurrencyCap})`}`);
+    log(`compare ${name}: ${options.messages} orders enqueued; cap ${executionCap ?? `none (Lambda's scale-up, local ceiling ${options.unboundedCeiling ?? DEFAULT_UNBOUNDED_CEILING})`}`);
 
     const connections: TimelinePoint[] = [];
     const t0 = Date.now();
@@ -207,9 +210,9 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
       queueVisible: samples.map((s) => ({ t: shift(s.t), value: s.visible ?? 0 })),
       queueInFlight: samples.map((s) => ({ t: shift(s.t), value: s.notVisible ?? 0 })),
       executions: samples.map((s) => ({ t: shift(s.t), value: s.inFlight })),
+      limit: samples.map((s) => ({ t: shift(s.t), value: s.limit })),
       connections,
       executionCap,
-      ceiling: executionCap === undefined ? runner.concurrencyCap : undefined,
     };
     const result: RunResult = {
       completed: counted.completed,
@@ -220,7 +223,10 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
       peakConcurrentExecutions: stats.maxConcurrentExecutions,
       drainSeconds,
     };
+    const invocationFailures = new Map<string, number>();
+    for (const r of stats.invocationLog) if (r.outcome === 'failed') invocationFailures.set(r.reason?.slice(0, 80) ?? r.failureKind ?? '?', (invocationFailures.get(r.reason?.slice(0, 80) ?? r.failureKind ?? '?') ?? 0) + 1);
     log(`compare ${name}: ${JSON.stringify(result)}`);
+    log(`compare ${name}: record failures by class ${JSON.stringify(Object.fromEntries(failureClasses))}; failed invocations ${JSON.stringify(Object.fromEntries(invocationFailures))}`);
     return { result, timeline };
   } finally {
     await observer.end().catch(() => undefined);
@@ -240,6 +246,7 @@ export async function runCompare(options: CompareOptions): Promise<{ result: Com
     log,
   });
   // superuser_reserved_connections 0: the application role may use all 100 slots, as the budget says.
+  if (options.unboundedCeiling !== undefined) process.env[LOCAL_CEILING_ENV] = String(options.unboundedCeiling);
   const server = await startPostgres({ maxConnections: DOWNSTREAM.maxConnections, superuserReservedConnections: 0 });
   const emulators = await startEmulators();
   try {

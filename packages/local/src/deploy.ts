@@ -93,6 +93,10 @@ export interface DeployedEventSourceMapping {
   readonly maximumConcurrency?: number;
   readonly reportBatchItemFailures: boolean;
   readonly enabled: boolean;
+  /** FilterCriteria as declared (the runner applies it). */
+  readonly filterCriteria?: { readonly Filters?: ReadonlyArray<{ readonly Pattern?: string }> };
+  /** ProvisionedPollerConfig (provisioned mode), when set. */
+  readonly provisionedPollerConfig?: { readonly minimumPollers?: number; readonly maximumPollers?: number };
 }
 
 export interface LocalDeployment {
@@ -236,10 +240,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         if (props.RedriveAllowPolicy !== undefined) attrs.RedriveAllowPolicy = typeof props.RedriveAllowPolicy === 'string' ? props.RedriveAllowPolicy : JSON.stringify(props.RedriveAllowPolicy);
         const created0 = await c.sqs.send(new CreateQueueCommand({ QueueName, Attributes: attrs }));
         if (!created0.QueueUrl) throw new Error(`CreateQueue ${QueueName} returned no URL`);
-        // fauxqs answers `http://sqs.<region>.<host>:<port>/...`; with host 127.0.0.1 that is not a valid
-        // WHATWG URL and the SDK (useQueueUrlAsEndpoint) would send there. Publish the endpoint-based
-        // form instead, which fauxqs resolves by queue name: what AWS returns is also `<endpoint>/<account>/<name>`.
-        const QueueUrl = `${endpoints.sqs.replace(/\/$/, '')}/${accountId}/${QueueName}`;
+        // Behind the gateway, queue URLs are on the endpoint's origin (the gateway rewrites them).
+        const QueueUrl = created0.QueueUrl;
         created.queues.push(QueueUrl);
         const got = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
         const QueueArn = got.Attributes?.QueueArn ?? arn('sqs', QueueName);
@@ -324,10 +326,13 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         const fnRef = str(props.FunctionName) ?? '';
         const fnEntry = [...resources.entries()].find(([, p]) => p.type === 'AWS::Lambda::Function' && (p.ref === fnRef || p.attributes.Arn === fnRef));
         if (!fnEntry) throw new UnsupportedResourceError(`${id}: function ${fnRef} is not a function of this stack`);
-        if (props.FilterCriteria !== undefined) log(`local deploy: ${id}: FilterCriteria is not emulated, every message is delivered to the function`);
         const types = (props.FunctionResponseTypes as string[] | undefined) ?? [];
         const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
         const maxConc = num(scaling?.MaximumConcurrency, `${id}.ScalingConfig.MaximumConcurrency`);
+        const provisioned = props.ProvisionedPollerConfig as { MinimumPollers?: unknown; MaximumPollers?: unknown } | undefined;
+        const minPollers = num(provisioned?.MinimumPollers, `${id}.ProvisionedPollerConfig.MinimumPollers`);
+        const maxPollers = num(provisioned?.MaximumPollers, `${id}.ProvisionedPollerConfig.MaximumPollers`);
+        const filters = props.FilterCriteria as { Filters?: Array<{ Pattern?: unknown }> } | undefined;
         mappings.push({
           logicalId: id,
           functionLogicalId: fnEntry[0],
@@ -339,6 +344,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
           ...(maxConc !== undefined ? { maximumConcurrency: maxConc } : {}),
           reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
           enabled: props.Enabled === undefined || props.Enabled === true || props.Enabled === 'true',
+          ...(filters?.Filters ? { filterCriteria: { Filters: filters.Filters.map((f) => ({ ...(f.Pattern !== undefined ? { Pattern: typeof f.Pattern === 'string' ? f.Pattern : JSON.stringify(f.Pattern) } : {}) })) } } : {}),
+          ...(provisioned ? { provisionedPollerConfig: { ...(minPollers !== undefined ? { minimumPollers: minPollers } : {}), ...(maxPollers !== undefined ? { maximumPollers: maxPollers } : {}) } } : {}),
         });
         resources.set(id, { type: r.Type, ref: `${prefix}-${id}`, attributes: { EventSourceMappingArn: arn('lambda', `event-source-mapping:${prefix}-${id}`) } });
         break;

@@ -3,6 +3,8 @@
  * stack onto real-protocol emulators and runs its functions and SQS event source mappings.
  */
 export * from './emulators.js';
+export * from './clients.js';
+export * from './gateway/index.js';
 export * from './assembly.js';
 export * from './deploy.js';
 export * from './synth.js';
@@ -10,6 +12,10 @@ export * from './stack.js';
 export * from './intrinsics.js';
 export * from './batch-response.js';
 export * from './event-source-runner.js';
+export * from './event-source-scaling.js';
+export * from './event-source-filter.js';
+export * from './event-source-fifo.js';
+export * from './event-source-gate.js';
 export * from './lambda-host/index.js';
 export * from './api/index.js';
 export * from './api/sigv4.js';
