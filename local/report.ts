@@ -18,7 +18,8 @@ export interface ReportInput {
   readonly samples: readonly TimelineSample[];
   readonly concurrencyCap?: number;
   readonly summary: Readonly<Record<string, string | number>>;
-  readonly jobs: ReadonlyArray<{ file: string; status: string; detail: string }>;
+  /** `thumbnail`: a data: URI (the page stays self-contained), shown next to the row. */
+  readonly jobs: ReadonlyArray<{ file: string; status: string; detail: string; thumbnail?: string }>;
 }
 
 export interface Series {
@@ -94,14 +95,16 @@ export function renderReport(input: ReportInput): string {
     ]),
   ].join('\n');
   const summary = Object.entries(input.summary).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
-  const jobs = input.jobs.map((j) => `<tr><td>${esc(j.file)}</td><td class="${esc(j.status)}">${esc(j.status)}</td><td>${esc(j.detail)}</td></tr>`).join('');
+  const thumbs = input.jobs.some((j) => j.thumbnail !== undefined);
+  const thumbCell = (j: { thumbnail?: string }): string => (thumbs ? `<td>${j.thumbnail?.startsWith('data:image/') ? `<img class="thumb" alt="" src="${esc(j.thumbnail)}">` : ''}</td>` : '');
+  const jobs = input.jobs.map((j) => `<tr>${thumbCell(j)}<td>${esc(j.file)}</td><td class="${esc(j.status)}">${esc(j.status)}</td><td>${esc(j.detail)}</td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#111827;max-width:960px}table{border-collapse:collapse;margin:12px 0}th,td{text-align:left;padding:3px 10px;border-bottom:1px solid #e5e7eb;font-size:13px}figure{margin:18px 0}figcaption{font-weight:600;margin-bottom:4px}.completed{color:#16a34a}.failed,.dead-lettered{color:#dc2626}</style>
+<style>body{font-family:system-ui,sans-serif;margin:24px;color:#111827;max-width:960px}table{border-collapse:collapse;margin:12px 0}th,td{text-align:left;padding:3px 10px;border-bottom:1px solid #e5e7eb;font-size:13px}figure{margin:18px 0}figcaption{font-weight:600;margin-bottom:4px}img.thumb{height:48px;display:block}.completed{color:#16a34a}.failed,.dead-lettered{color:#dc2626}</style>
 </head><body><h1>${esc(input.title)}</h1>
 <table>${summary}</table>
 ${charts}
-<h2>Jobs</h2><table><tr><th>file</th><th>status</th><th>detail</th></tr>${jobs}</table>
+<h2>Jobs</h2><table><tr>${thumbs ? '<th>thumbnail</th>' : ''}<th>file</th><th>status</th><th>detail</th></tr>${jobs}</table>
 </body></html>
 `;
 }

@@ -224,9 +224,13 @@ async function runOne(name: RunName, ctx: { endpoints: LocalEndpoints; server: R
       drainSeconds,
     };
     const invocationFailures = new Map<string, number>();
-    for (const r of stats.invocationLog) if (r.outcome === 'failed') invocationFailures.set(r.reason?.slice(0, 80) ?? r.failureKind ?? '?', (invocationFailures.get(r.reason?.slice(0, 80) ?? r.failureKind ?? '?') ?? 0) + 1);
+    for (const r of stats.invocationLog) {
+      if (r.outcome === 'success') continue;
+      const key = `${r.outcome}: ${r.reason?.slice(0, 80) ?? r.failureKind ?? 'batch item failures'}`;
+      invocationFailures.set(key, (invocationFailures.get(key) ?? 0) + 1);
+    }
     log(`compare ${name}: ${JSON.stringify(result)}`);
-    log(`compare ${name}: record failures by class ${JSON.stringify(Object.fromEntries(failureClasses))}; failed invocations ${JSON.stringify(Object.fromEntries(invocationFailures))}`);
+    log(`compare ${name}: record failures by class ${JSON.stringify(Object.fromEntries(failureClasses))}; invocations not fully successful ${JSON.stringify(Object.fromEntries(invocationFailures))}; slowest invocation ${Math.max(0, ...stats.invocationLog.map((r) => r.durationMs)).toFixed(0)} ms (init ${Math.max(0, ...stats.invocationLog.map((r) => r.initDurationMs ?? 0)).toFixed(0)} ms); runner received ${stats.messagesReceived}, deleted ${stats.messagesDeleted}, failed ${stats.messagesFailed}, invocations ${stats.invocations}`);
     return { result, timeline };
   } finally {
     await observer.end().catch(() => undefined);

@@ -33,8 +33,8 @@ export const handler = async (event: SQSEvent): Promise<void> => {
             'INSERT INTO orders (order_id, sku, quantity, amount_cents) VALUES ($1, $2, $3, $4) ON CONFLICT (order_id) DO UPDATE SET applied_at = now()',
             [order.orderId, order.sku, order.quantity, order.amountCents],
           );
-          await client.query('INSERT INTO stock (sku, reserved) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET reserved = stock.reserved + EXCLUDED.reserved', [order.sku, order.quantity]);
           await client.query('INSERT INTO order_effects (order_id, sku, quantity) VALUES ($1, $2, $3)', [order.orderId, order.sku, order.quantity]);
+          await client.query('INSERT INTO stock (sku, reserved) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET reserved = stock.reserved + EXCLUDED.reserved', [order.sku, order.quantity]);
           await client.query('COMMIT');
           applied++;
         } finally {

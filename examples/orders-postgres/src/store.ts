@@ -77,9 +77,10 @@ export async function applyOrder(pool: Pool, order: Order): Promise<ApplyResult>
       order.amountCents,
     ]);
     if (inserted.rowCount === 0) return 'duplicate';
-    await c.query('INSERT INTO stock (sku, reserved) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET reserved = stock.reserved + EXCLUDED.reserved', [order.sku, order.quantity]);
     await c.query('INSERT INTO order_effects (order_id, sku, quantity) VALUES ($1, $2, $3)', [order.orderId, order.sku, order.quantity]);
     await c.query('INSERT INTO shipments (order_id) VALUES ($1)', [order.orderId]);
+    // The hot row last: its lock is held from here to COMMIT only, not through the rest of the work.
+    await c.query('INSERT INTO stock (sku, reserved) VALUES ($1, $2) ON CONFLICT (sku) DO UPDATE SET reserved = stock.reserved + EXCLUDED.reserved', [order.sku, order.quantity]);
     return 'applied';
   });
 }
