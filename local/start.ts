@@ -161,6 +161,8 @@ async function main(): Promise<number> {
       clients,
       outputs: stack.outputs,
       ...(api ? { api } : {}),
+      // The burst goes straight to the queue, as a campaign's would; the showcase files go through the API.
+      direct: (file) => basename(dirname(file)) === 'burst' && !args.images,
       inFlightExecutions: () => liveStack.stats().runners.reduce((n, r) => n + r.inFlight, 0),
       onProgress,
     });
