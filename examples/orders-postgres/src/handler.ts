@@ -94,7 +94,7 @@ export function createOrdersHandler(options: OrdersHandlerOptions = {}): OrdersH
       onFailure: (record, failure) => logger.warn('record failed', { messageId: record.messageId, errorKind: failure.kind, errorClass: failure.class, errorReason: failure.reason }),
       onPermanent: async (record, failure, _err, ctx) => {
         if (!config.deadLetterQueueUrl) throw new Error(`${CONSUMER_ENV.deadLetterQueueUrl} is not set: the permanent failure is left to the redrive policy`);
-        await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, config.deadLetterQueueUrl!, new Date(), undefined, config.maxReceiveCount), ctx.signal));
+        await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, { queueUrl: config.deadLetterQueueUrl!, now: new Date(), ...(config.maxReceiveCount !== undefined ? { maxReceiveCount: config.maxReceiveCount } : {}) }), ctx.signal));
       },
     });
     lastReport = report;
