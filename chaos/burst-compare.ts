@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<number> {
       report: { type: 'string', default: 'report-compare.html' },
       'run-seconds': { type: 'string', default: '900' },
       ceiling: { type: 'string', default: String(DEFAULT_UNBOUNDED_CEILING) },
-      'work-ms': { type: 'string', default: '250' },
+      'work-ms': { type: 'string', default: '500' },
     },
   });
   const messages = Number(values.messages);
