@@ -1,5 +1,6 @@
 /**
  * `npm run burst -- [--jobs N] [--json] [--report FILE]`
+ * `npm run burst -- --compare [--messages N] [--json]`: see burst-compare.ts.
  *
  * N tiny jobs (default 10,000; one 16x16 JPEG, thumb rendition only) sent straight to the job queue with
  * SendMessageBatch (the API is not the point here, and its stage throttle would pace the burst), consumed
@@ -23,6 +24,12 @@ import { requiredOutput, startHarness } from './harness';
 import { currentRssMb, memoryTrend, type RssSample } from './memory';
 import { queueDepth, scanJobs } from './observe';
 import { lineChart, renderReport, type TimelineSample } from '../local/report';
+
+// --compare is its own run (burst-compare.ts): the seed's scenario against PostgreSQL.
+if (process.argv.includes('--compare')) {
+  const { main } = await import('./burst-compare');
+  process.exit(await main(process.argv.slice(2)));
+}
 
 const { values } = parseArgs({
   options: {

@@ -18,10 +18,11 @@ export interface ReportInput {
   readonly samples: readonly TimelineSample[];
   readonly concurrencyCap?: number;
   readonly summary: Readonly<Record<string, string | number>>;
-  readonly jobs: ReadonlyArray<{ file: string; status: string; detail: string }>;
+  /** `thumbnail`: a data: URI (the page stays self-contained), shown next to the row. */
+  readonly jobs: ReadonlyArray<{ file: string; status: string; detail: string; thumbnail?: string }>;
 }
 
-interface Series {
+export interface Series {
   readonly name: string;
   readonly color: string;
   readonly points: ReadonlyArray<readonly [number, number]>;
@@ -39,14 +40,20 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** Fixed axis ranges, so that charts placed side by side compare at a glance. */
+export interface ChartAxes {
+  readonly tMax?: number;
+  readonly yMax?: number;
+}
+
 /** One line chart as an SVG string (step lines: the values are counts sampled over time). */
-export function lineChart(title: string, series: readonly Series[], width = 760, height = 220): string {
+export function lineChart(title: string, series: readonly Series[], width = 760, height = 220, axes: ChartAxes = {}): string {
   const pad = { l: 48, r: 12, t: 28, b: 30 };
   const w = width - pad.l - pad.r;
   const h = height - pad.t - pad.b;
   const all = series.flatMap((s) => s.points);
-  const tMax = Math.max(1, ...all.map((p) => p[0]));
-  const yMax = niceMax(Math.max(1, ...all.map((p) => p[1])));
+  const tMax = axes.tMax ?? Math.max(1, ...all.map((p) => p[0]));
+  const yMax = niceMax(axes.yMax ?? Math.max(1, ...all.map((p) => p[1])));
   const x = (t: number): number => pad.l + (t / tMax) * w;
   const y = (v: number): number => pad.t + h - (v / yMax) * h;
   const grid = [0, 0.25, 0.5, 0.75, 1]
@@ -63,7 +70,8 @@ export function lineChart(title: string, series: readonly Series[], width = 760,
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`;
     })
     .join('');
-  const legend = series.map((s, i) => `<g transform="translate(${pad.l + i * 170},14)"><rect width="14" height="4" y="-4" fill="${s.color}"/><text x="20" y="0">${esc(s.name)}</text></g>`).join('');
+  const step = Math.min(170, Math.floor(w / Math.max(1, series.length)));
+  const legend = series.map((s, i) => `<g transform="translate(${pad.l + i * step},14)"><rect width="14" height="4" y="-4" fill="${s.color}"/><text x="20" y="0">${esc(s.name)}</text></g>`).join('');
   return `<figure><figcaption>${esc(title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="system-ui,sans-serif" font-size="11" fill="#374151">${grid}${ticks}${lines}${legend}</svg></figure>`;
 }
 
@@ -87,14 +95,16 @@ export function renderReport(input: ReportInput): string {
     ]),
   ].join('\n');
   const summary = Object.entries(input.summary).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
-  const jobs = input.jobs.map((j) => `<tr><td>${esc(j.file)}</td><td class="${esc(j.status)}">${esc(j.status)}</td><td>${esc(j.detail)}</td></tr>`).join('');
+  const thumbs = input.jobs.some((j) => j.thumbnail !== undefined);
+  const thumbCell = (j: { thumbnail?: string }): string => (thumbs ? `<td>${j.thumbnail?.startsWith('data:image/') ? `<img class="thumb" alt="" src="${esc(j.thumbnail)}">` : ''}</td>` : '');
+  const jobs = input.jobs.map((j) => `<tr>${thumbCell(j)}<td>${esc(j.file)}</td><td class="${esc(j.status)}">${esc(j.status)}</td><td>${esc(j.detail)}</td></tr>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
-<style>body{font-family:system-ui,sans-serif;margin:24px;color:#111827;max-width:960px}table{border-collapse:collapse;margin:12px 0}th,td{text-align:left;padding:3px 10px;border-bottom:1px solid #e5e7eb;font-size:13px}figure{margin:18px 0}figcaption{font-weight:600;margin-bottom:4px}.completed{color:#16a34a}.failed,.dead-lettered{color:#dc2626}</style>
+<style>body{font-family:system-ui,sans-serif;margin:24px;color:#111827;max-width:960px}table{border-collapse:collapse;margin:12px 0}th,td{text-align:left;padding:3px 10px;border-bottom:1px solid #e5e7eb;font-size:13px}figure{margin:18px 0}figcaption{font-weight:600;margin-bottom:4px}img.thumb{height:48px;display:block}.completed{color:#16a34a}.failed,.dead-lettered{color:#dc2626}</style>
 </head><body><h1>${esc(input.title)}</h1>
 <table>${summary}</table>
 ${charts}
-<h2>Jobs</h2><table><tr><th>file</th><th>status</th><th>detail</th></tr>${jobs}</table>
+<h2>Jobs</h2><table><tr>${thumbs ? '<th>thumbnail</th>' : ''}<th>file</th><th>status</th><th>detail</th></tr>${jobs}</table>
 </body></html>
 `;
 }

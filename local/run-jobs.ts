@@ -30,6 +30,11 @@ export interface RunJobsOptions {
   readonly outputs: Readonly<Record<string, string>>;
   /** Submit through the job API (presigned upload + POST /jobs) instead of directly. */
   readonly api?: ApiClient;
+  /**
+   * Files sent straight to the queue (upload, job record, SendMessage) even when `api` is set: a burst
+   * arriving as a campaign's would, faster than the consumer's cap can take it.
+   */
+  readonly direct?: (file: string) => boolean;
   /** In-flight executions right now (local target only). */
   readonly inFlightExecutions?: () => number;
   /** Give up on jobs not finished after this long. @default 600000 */
@@ -97,7 +102,9 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
   try {
     // Submit: a few at a time, like a polite client. A file that cannot be submitted is a result too.
     const limit = pLimit(8);
-    await Promise.all(
+    let submitting = true;
+    // Jobs are followed while the rest are still being submitted, so the report shows completions as they happen.
+    const submission = Promise.all(
       slots.map((slot) =>
         limit(async () => {
           try {
@@ -105,7 +112,7 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
             if (!st.isFile()) throw new Error('not a regular file');
             const bytes = await readFile(slot.file);
             const name = basename(slot.file);
-            if (api) slot.jobId = (await api.submit(bytes, contentTypeFor(name))).jobId;
+            if (api && !options.direct?.(slot.file)) slot.jobId = (await api.submit(bytes, contentTypeFor(name))).jobId;
             else slot.jobId = (await submitDirect({ clients, outputs, fileName: name, bytes })).jobId;
           } catch (err) {
             slot.rejected = err instanceof ApiRequestError ? { class: err.code, reason: err.message } : { class: 'SubmitFailed', reason: (err as Error).message };
@@ -114,14 +121,14 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
           progress();
         }),
       ),
-    );
+    ).finally(() => (submitting = false));
 
     // Follow the jobs until all are final.
     let lastDlqScan = 0;
     let timedOut = false;
     for (;;) {
       const open = slots.filter((s) => s.jobId !== null && !isFinal(s.record) && !s.deadLettered);
-      if (open.length === 0) break;
+      if (open.length === 0 && !submitting) break;
       if (Date.now() - started > timeoutMs) {
         timedOut = true;
         break;
@@ -146,6 +153,7 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
       progress();
       await new Promise((r) => setTimeout(r, 250));
     }
+    await submission;
     await sample();
     progress();
 

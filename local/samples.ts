@@ -37,3 +37,22 @@ export async function writeDefaultSamples(dir: string): Promise<string[]> {
   for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
   return files.map(([name]) => join(dir, name));
 }
+
+/**
+ * Jobs beyond the showcase set, so that the default run submits more than the consumer's cap can take
+ * at once (the queue builds, executions stay at the cap) and still finishes in seconds: small JPEGs.
+ */
+export const DEFAULT_BURST_JOBS = 60;
+
+/** Writes `count` small photo-like JPEGs (burst-01.jpg, ...) into `dir`. */
+export async function writeBurstSamples(dir: string, count = DEFAULT_BURST_JOBS): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const width = String(count).length;
+  const out: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const file = join(dir, `burst-${String(i).padStart(width, '0')}.jpg`);
+    writeFileSync(file, await sampleImage('jpeg', 480, 320, 100 + i));
+    out.push(file);
+  }
+  return out;
+}

@@ -14,12 +14,14 @@ import { pipelineClients, type PipelineClients } from './producer';
 import { detail, downloadRenditions, progressLine, table } from './summary';
 import { renderReport } from './report';
 import { runJobs, type Progress, type RunJobsResult } from './run-jobs';
-import { writeDefaultSamples } from './samples';
+import { DEFAULT_BURST_JOBS, writeBurstSamples, writeDefaultSamples } from './samples';
+import { thumbnailDataUris } from './thumbnails';
 import { startLocalStack, type LocalStack } from '@floodgate/local';
 import { synthesize } from '@floodgate/local';
 
 const USAGE = `Usage: npm start -- [options]
-  --images DIR          submit every file in DIR (default: generated samples + one corrupt file)
+  --images DIR          submit every file in DIR (default: 6 generated samples, one of them corrupt,
+                        and ${DEFAULT_BURST_JOBS} small burst jobs: more than the consumer's cap takes at once)
   --out DIR             download each completed job's renditions to DIR/<file name without extension>/
   --json                print one JSON summary object as the last line of stdout
   --keep                keep the stack running afterwards (prints the endpoints); Ctrl-C stops it
@@ -60,8 +62,9 @@ function parse(argv: string[]): Args {
 
 class UsageError extends Error {}
 
-function inputFiles(args: Args): Promise<string[]> | string[] {
-  if (!args.images) return writeDefaultSamples(resolve('.floodgate/samples'));
+async function inputFiles(args: Args): Promise<string[]> {
+  // The showcase set plus a burst of small jobs: more than the consumer's cap takes at once.
+  if (!args.images) return [...(await writeDefaultSamples(resolve('.floodgate/samples'))), ...(await writeBurstSamples(resolve('.floodgate/samples/burst')))];
   const dir = resolve(args.images);
   let entries: string[];
   try {
@@ -158,6 +161,8 @@ async function main(): Promise<number> {
       clients,
       outputs: stack.outputs,
       ...(api ? { api } : {}),
+      // The burst goes straight to the queue, as a campaign's would; the showcase files go through the API.
+      direct: (file) => basename(dirname(file)) === 'burst' && !args.images,
       inFlightExecutions: () => liveStack.stats().runners.reduce((n, r) => n + r.inFlight, 0),
       onProgress,
     });
@@ -184,6 +189,7 @@ async function main(): Promise<number> {
       const n = await downloadRenditions(clients, stack.outputs[STACK_OUTPUTS.renditionsBucket]!, result.jobs, resolve(args.out));
       say(`downloaded ${n} rendition(s) to ${args.out}`);
     }
+    const thumbnails = await thumbnailDataUris(clients, stack.outputs[STACK_OUTPUTS.renditionsBucket]!, result.jobs);
     const reportFile = resolve('report.html');
     writeFileSync(
       reportFile,
@@ -201,7 +207,7 @@ async function main(): Promise<number> {
           'concurrency cap': reservedConcurrency ?? '-',
           'elapsed': `${(result.elapsedMs / 1000).toFixed(1)} s`,
         },
-        jobs: result.jobs.map((j) => ({ file: basename(j.file), status: j.status, detail: detail(j) })),
+        jobs: result.jobs.map((j) => ({ file: basename(j.file), status: j.status, detail: detail(j), ...(thumbnails.has(j) ? { thumbnail: thumbnails.get(j)! } : {}) })),
       }),
     );
     say(`report: ${reportFile}`);

@@ -17,6 +17,15 @@ describe('report.html', () => {
     expect(html).toContain('cap (3)');
   });
 
+  it("shows each job's thumbnail next to its row, inline (data: URIs only)", () => {
+    const thumb = 'data:image/jpeg;base64,/9j/AA==';
+    const html = renderReport({ title: 't', samples, summary: {}, jobs: [{ file: 'a.jpg', status: 'completed', detail: '', thumbnail: thumb }, { file: 'b.jpg', status: 'failed', detail: 'x' }, { file: 'c.jpg', status: 'completed', detail: '', thumbnail: 'https://evil/x.jpg' }] });
+    expect(html).toContain(`<th>thumbnail</th>`);
+    expect(html).toContain(`<img class="thumb" alt="" src="${thumb}">`);
+    expect(html.match(/<img /g)).toHaveLength(1);
+    expect(html).not.toMatch(/<script|<link|src="(?!data:)|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+
   it('draws step lines through every sample, scaled to integer grid labels', () => {
     const svg = lineChart('x', [{ name: 'in flight', color: '#000', points: samples.map((s) => [s.t, s.inFlightExecutions!] as const) }], 200, 100);
     const d = /<path d="([^"]+)"/.exec(svg)![1]!;

@@ -160,7 +160,7 @@ describe('BoundedQueueConsumer derived settings', () => {
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 8,
-      Environment: { Variables: Match.objectLike({ [CONSUMER_ENV.cpuConcurrency]: '2' }) },
+      Environment: { Variables: Match.objectLike({ [CONSUMER_ENV.cpuConcurrency]: '2', [CONSUMER_ENV.connectionsPerExecution]: '16' }) },
     });
     expect(queues(template).source.props.VisibilityTimeout).toBe(125);
   });

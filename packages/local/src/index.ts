@@ -23,3 +23,4 @@ export * from './api/index.js';
 export * from './api/sigv4.js';
 export * from './api/template.js';
 export * from './api/throttle.js';
+export * from './postgres.js';

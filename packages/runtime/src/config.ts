@@ -16,6 +16,8 @@ export interface RuntimeConfig {
   readonly hardMarginMs: number;
   readonly deadLetterQueueUrl: string | undefined;
   readonly maxReceiveCount: number | undefined;
+  /** Connections one execution may open (the construct's downstreamBudget), undefined without a budget. */
+  readonly connectionsPerExecution: number | undefined;
 }
 
 export const DEFAULT_IO_CONCURRENCY = 16;
@@ -46,5 +48,6 @@ export function readRuntimeConfig(env: Record<string, string | undefined> = proc
     hardMarginMs,
     deadLetterQueueUrl: env[CONSUMER_ENV.deadLetterQueueUrl] || undefined,
     maxReceiveCount: readInt(env, CONSUMER_ENV.maxReceiveCount, undefined, 1),
+    connectionsPerExecution: readInt(env, CONSUMER_ENV.connectionsPerExecution, undefined, 1),
   };
 }

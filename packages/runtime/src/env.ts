@@ -16,5 +16,7 @@ export const CONSUMER_ENV = {
   deadLetterQueueUrl: 'FLOODGATE_DLQ_URL',
   /** The source queue's maxReceiveCount (the handler reports it in DLQ attributes). */
   maxReceiveCount: 'FLOODGATE_MAX_RECEIVE_COUNT',
+  /** downstreamBudget.connectionsPerExecution: the most connections one execution may open (size its pool with it). Set only with a budget. */
+  connectionsPerExecution: 'FLOODGATE_CONNECTIONS_PER_EXECUTION',
 } as const;
 

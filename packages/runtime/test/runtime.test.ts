@@ -81,8 +81,8 @@ describe('deadline planning', () => {
 
 describe('runtime config', () => {
   it('reads lanes and margins from the construct environment', () => {
-    const c = readRuntimeConfig({ FLOODGATE_IO_CONCURRENCY: '8', FLOODGATE_CPU_CONCURRENCY: '2', FLOODGATE_SOFT_MARGIN_MS: '5000', FLOODGATE_HARD_MARGIN_MS: '1000', FLOODGATE_DLQ_URL: 'http://q', FLOODGATE_MAX_RECEIVE_COUNT: '5' });
-    expect(c).toEqual({ ioConcurrency: 8, cpuConcurrency: 2, softMarginMs: 5000, hardMarginMs: 1000, deadLetterQueueUrl: 'http://q', maxReceiveCount: 5 });
+    const c = readRuntimeConfig({ FLOODGATE_IO_CONCURRENCY: '8', FLOODGATE_CPU_CONCURRENCY: '2', FLOODGATE_SOFT_MARGIN_MS: '5000', FLOODGATE_HARD_MARGIN_MS: '1000', FLOODGATE_DLQ_URL: 'http://q', FLOODGATE_MAX_RECEIVE_COUNT: '5', FLOODGATE_CONNECTIONS_PER_EXECUTION: '2' });
+    expect(c).toEqual({ ioConcurrency: 8, cpuConcurrency: 2, softMarginMs: 5000, hardMarginMs: 1000, deadLetterQueueUrl: 'http://q', maxReceiveCount: 5, connectionsPerExecution: 2 });
   });
   it('has defaults and rejects nonsense loudly', () => {
     const c = readRuntimeConfig({});

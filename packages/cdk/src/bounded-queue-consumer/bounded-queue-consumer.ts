@@ -113,6 +113,8 @@ export class BoundedQueueConsumer extends Construct {
       [CONSUMER_ENV.hardMarginMs]: num(s.margins.hardMs),
       [CONSUMER_ENV.deadLetterQueueUrl]: this.deadLetterQueue.queueUrl,
       [CONSUMER_ENV.maxReceiveCount]: num(s.maxReceiveCount),
+      // The handler sizes its connection pool from this, so the budget holds inside each execution too.
+      ...(props.downstreamBudget ? { [CONSUMER_ENV.connectionsPerExecution]: num(props.downstreamBudget.connectionsPerExecution) } : {}),
     };
     const consumer = createOrAdoptConsumerFunction(this, props, {
       timeout,

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPostgres, type RunningPostgres } from '../src/postgres';
+import { alive } from '../../../test/support/process';
+
+async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return pred();
+}
+
+describe('startPostgres', () => {
+  let server: RunningPostgres;
+  beforeAll(async () => {
+    server = await startPostgres({ maxConnections: 100, handleSignals: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('runs a real server as the unprivileged postgres user, with max_connections as configured', async () => {
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    const { rows } = await c.query<{ max: string; usr: string; version: string }>(
+      "select current_setting('max_connections') as max, (select usename from pg_stat_activity where pid = pg_backend_pid()) as usr, version()",
+    );
+    await c.end();
+    expect(rows[0]!.max).toBe('100');
+    expect(rows[0]!.usr).toBe('postgres');
+    expect(rows[0]!.version).toMatch(/^PostgreSQL \d+/);
+    // The postmaster itself does not run as root.
+    const { readFileSync } = await import('node:fs');
+    const uid = Number(/Uid:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]);
+    expect(uid).not.toBe(0);
+  });
+
+  it('refuses the 101st connection with "sorry, too many clients already"', async () => {
+    const clients: pg.Client[] = [];
+    try {
+      for (let i = 0; i < 100; i++) {
+        const c = new pg.Client({ connectionString: server.url });
+        await c.connect();
+        clients.push(c);
+      }
+      const extra = new pg.Client({ connectionString: server.url });
+      const err = await extra.connect().then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; message: string },
+      );
+      await extra.end().catch(() => undefined);
+      expect(err?.code).toBe('53300');
+      expect(err?.message).toBe('sorry, too many clients already');
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('stop() shuts the server down and removes its data directory', async () => {
+    const other = await startPostgres({ maxConnections: 5, handleSignals: false });
+    expect(alive(other.pid)).toBe(true);
+    await other.stop();
+    expect(alive(other.pid)).toBe(false);
+    expect(existsSync(other.dataDir)).toBe(false);
+  });
+
+  // The owner is SIGKILLed (no handler runs): the watchdog must take the server down with it.
+  it('leaves no server (and no data directory) behind when its owner is SIGKILLed', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/postgres-owner.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { pid, dataDir } = await new Promise<{ pid: number; dataDir: string }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /pgPid=(\d+) dataDir=(\S+)/.exec(out);
+        if (m) resolve({ pid: Number(m[1]), dataDir: m[2]! });
+      });
+      child.once('exit', (code) => reject(new Error(`owner exited early with ${code}`)));
+    });
+    expect(alive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await waitUntil(() => !alive(pid), 15_000)).toBe(true);
+    expect(await waitUntil(() => !existsSync(dataDir), 5_000)).toBe(true);
+  });
+});
