@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '@floodgate/local';
-import { ApiRequestError, createApiClient } from '../../local/api-client';
+import { ApiClient, ApiRequestError } from '../../local/api-client';
 import { deployIntegrationStack, type IntegrationStack } from '../support/local-stack';
 
 const LIMIT = 20 * 1024 * 1024; // the stack's default maxUploadSize
@@ -27,7 +27,7 @@ describe('uploads up to the stack limit', () => {
   it('a >= 16 MB, 18-megapixel JPEG goes through the presigned PUT and completes', { timeout: 240_000 }, async () => {
     expect(photo.length).toBeGreaterThanOrEqual(16_000_000);
     expect(photo.length).toBeLessThanOrEqual(LIMIT);
-    const api = createApiClient({ baseUrl: s.stack.api!.url, region: s.stack.region, credentials: LOCAL_CREDENTIALS });
+    const api = new ApiClient({ baseUrl: s.stack.api!.url, region: s.stack.region, credentials: LOCAL_CREDENTIALS });
     const { jobId } = await api.submit(photo, 'image/jpeg');
     const [job] = await s.settle([jobId], 200_000);
     expect(job!.error).toBeUndefined();
@@ -37,7 +37,7 @@ describe('uploads up to the stack limit', () => {
 
   it('over the limit: the job API refuses a declared length, the worker fails an undeclared one TooLarge', { timeout: 120_000 }, async () => {
     const tooBig = Buffer.concat([photo.subarray(0, 4096), Buffer.alloc(LIMIT + 1 - 4096, 0)]);
-    const api = createApiClient({ baseUrl: s.stack.api!.url, region: s.stack.region, credentials: LOCAL_CREDENTIALS });
+    const api = new ApiClient({ baseUrl: s.stack.api!.url, region: s.stack.region, credentials: LOCAL_CREDENTIALS });
     const refused = await api.submit(tooBig, 'image/jpeg').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApiRequestError);
     expect((refused as ApiRequestError).status).toBe(400);
