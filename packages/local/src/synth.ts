@@ -98,7 +98,8 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   log(`synth: cdk synth (${ARCH_CONTEXT}=${context[ARCH_CONTEXT]}) -> ${relative(projectDir, assemblyDir)}`);
   mkdirSync(root, { recursive: true });
   const tmp = mkdtempSync(join(root, `.tmp-${hash.slice(0, 8)}-`));
-  const args = ['cdk', 'synth', '-q', '-o', tmp, ...(options.app ? ['--app', options.app] : []), ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  // --no-install: the app's own aws-cdk CLI, never one fetched from the registry.
+  const args = ['--no-install', 'cdk', 'synth', '-q', '-o', tmp, ...(options.app ? ['--app', options.app] : []), ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   try {
     await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' } });
   } catch (err) {

@@ -177,7 +177,13 @@ describe('scaling modes on the running poller', () => {
     r.start();
     await until(() => s.seen.starts.length >= 10, 60_000, '10 starts');
     expect(s.seen.max).toBe(5);
-    fake += 60_000; // a minute of saturation: +300, capped at the local ceiling
+    // A minute of saturation: +300, capped at the local ceiling. The clock moves in steps, because a
+    // scaling period that happened not to be saturated (a gap between invocations on a loaded machine)
+    // rightly consumes its time without growth.
+    for (let i = 0; i < 60 && r.concurrencyCap < 8; i++) {
+      fake += 2_000;
+      await pause(200);
+    }
     await until(() => r.concurrencyCap === 8, 10_000, 'limit 8');
     await until(() => s.seen.max === 8, 60_000, '8 in flight');
     await until(() => r.stats().messagesDeleted === 40, 90_000, 'all done');

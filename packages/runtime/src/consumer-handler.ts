@@ -137,6 +137,21 @@ export type ConsumerHandler = ((event: SQSEvent, context: LambdaContextLike) => 
 
 const REQUEST_METRICS: Record<string, string> = { dynamodb: 'DynamoDbRequests', s3: 'S3Requests', sqs: 'SqsRequests' };
 
+/**
+ * Turns `processRecord` into the Lambda handler of an SQS event source with ReportBatchItemFailures:
+ * records run through the I/O and CPU lanes under the invocation's deadline, permanent failures are
+ * dead-lettered with their class and reason, retryable ones become batch item failures, FIFO batches keep
+ * order within each message group. Build it once per module (it is stateless between invocations).
+ *
+ * @example
+ * export const handler = createConsumerHandler({
+ *   schema: Order, // any Standard Schema validator, e.g. zod
+ *   processRecord: async (record, ctx) => {
+ *     if (ctx.body.qty > 100) throw new PermanentError('OverOrderLimit', `qty ${ctx.body.qty} > 100`);
+ *     await ctx.io(() => ddb.send(new PutItemCommand({ ... }), { abortSignal: ctx.signal }));
+ *   },
+ * });
+ */
 export function createConsumerHandler<S extends StandardSchemaV1 | undefined = undefined, TState = Record<string, unknown>>(
   options: ConsumerHandlerOptions<S, TState>,
 ): ConsumerHandler {

@@ -3,6 +3,8 @@
  * the pieces it is made of (lanes, deadline, classification, dead-lettering, partial batch responses, FIFO
  * group planning, SDK clients) are exported too. Idempotency and locks are the `/idempotency` and `/lock`
  * subpaths.
+ *
+ * @packageDocumentation
  */
 export {
   createConsumerHandler,
