@@ -140,9 +140,9 @@ describe('image worker handler', () => {
     const jobId = newJob();
     await upload(`uploads/${jobId}.jpg`);
     const msg = { v: 1, jobId, sourceKey: `uploads/${jobId}.jpg` };
-    const res = await handler({ Records: [record(msg), record(msg)] }, ctx());
+    const { response: res, report } = await handler.invoke({ Records: [record(msg), record(msg)] }, ctx());
     expect(res.batchItemFailures).toHaveLength(1);
-    expect(handler.lastReport()?.outcomes.find((o) => o.status === 'retryable')?.failure?.class).toBe('InProgressElsewhere');
+    expect(report.outcomes.find((o) => o.status === 'retryable')?.failure?.class).toBe('InProgressElsewhere');
     expect(render.calls).toBe(1);
     expect(await handler({ Records: [record(msg)] }, ctx())).toEqual({ batchItemFailures: [] });
     expect(render.calls).toBe(1);
@@ -158,8 +158,9 @@ describe('image worker handler', () => {
     const other = await store.claim(jobId, payloadHash(msg as never), Date.now() + 60_000);
     expect(other.type).toBe('claimed');
     const r1 = record(msg);
-    expect(await handler({ Records: [r1] }, ctx())).toEqual({ batchItemFailures: [{ itemIdentifier: r1.messageId }] });
-    expect(handler.lastReport()?.outcomes[0]?.failure?.class).toBe('InProgressElsewhere');
+    const first = await handler.invoke({ Records: [r1] }, ctx());
+    expect(first.response).toEqual({ batchItemFailures: [{ itemIdentifier: r1.messageId }] });
+    expect(first.report.outcomes[0]?.failure?.class).toBe('InProgressElsewhere');
 
     const r2 = record({ ...msg, sourceKey: `uploads/${jobId}-other.jpg` });
     expect(await handler({ Records: [r2] }, ctx())).toEqual({ batchItemFailures: [] });
@@ -180,9 +181,9 @@ describe('image worker handler', () => {
       record('{"v":1,"jobId":"bad-json"'),
       record({ v: 1, jobId: 'traversal', sourceKey: 'uploads/../secrets.jpg' }),
     ];
-    const res = await handler({ Records: records }, ctx());
+    const { response: res, report } = await handler.invoke({ Records: records }, ctx());
     expect(res).toEqual({ batchItemFailures: [] });
-    expect(handler.lastReport()?.counts.permanent).toBe(4);
+    expect(report.counts.permanent).toBe(4);
     const byJob = new Map((await dlqMessages()).map((m) => [m.MessageAttributes?.['SourceMessageId']?.StringValue, m]));
     const corruptMsg = byJob.get(records[0]!.messageId)!;
     expect(corruptMsg.MessageAttributes?.['ErrorClass']?.StringValue).toBe('UnsupportedFormat');
@@ -237,8 +238,9 @@ describe('image worker handler', () => {
     await upload(`uploads/${jobId}.jpg`);
     const msg = { v: 1, jobId, sourceKey: `uploads/${jobId}.jpg` };
     const r = record(msg);
-    expect(await handler({ Records: [r] }, ctx())).toEqual({ batchItemFailures: [{ itemIdentifier: r.messageId }] });
-    expect(handler.lastReport()?.outcomes[0]?.failure?.class).toBe('Throttled');
+    const first = await handler.invoke({ Records: [r] }, ctx());
+    expect(first.response).toEqual({ batchItemFailures: [{ itemIdentifier: r.messageId }] });
+    expect(first.report.outcomes[0]?.failure?.class).toBe('Throttled');
     // On the last receive (5 of maxReceiveCount 5) the handler dead-letters it with the reason itself.
     const last = record(msg);
     (last.attributes as { ApproximateReceiveCount: string }).ApproximateReceiveCount = '5';
@@ -270,12 +272,11 @@ describe('image worker handler', () => {
     const t0 = Date.now();
     // 4 s left, soft margin 1 s, hard margin 0.5 s: one render lane of 0.8 s renders fits at most 4 of the 6
     // before the hard point, so some records must come back; the first one has seconds to finish.
-    const res = await handler({ Records: records }, ctx(4_000));
+    const { response: res, report } = await handler.invoke({ Records: records }, ctx(4_000));
     expect(Date.now() - t0).toBeLessThan(4_000);
     const failedIds = new Set(res.batchItemFailures.map((f) => f.itemIdentifier));
     expect(failedIds.size).toBeGreaterThan(0);
     expect(failedIds.size).toBeLessThan(6);
-    const report = handler.lastReport()!;
     for (const o of report.outcomes) expect(failedIds.has(o.id)).toBe(o.status !== 'done');
     // A success means done. (A failed record's last write may still land after the abort: the guarantee
     // for those is that redelivery finishes them, once.)
@@ -310,9 +311,8 @@ describe('image worker handler', () => {
     });
     await upload('uploads/shared-source.jpg');
     const records = Array.from({ length: 1_000 }, () => record({ v: 1, jobId: newJob(), sourceKey: 'uploads/shared-source.jpg', renditions: ['thumb'] }));
-    const res = await handler({ Records: records }, ctx(600_000));
+    const { response: res, report, requests } = await handler.invoke({ Records: records }, ctx(600_000));
     expect(res.batchItemFailures).toEqual([]);
-    const report = handler.lastReport()!;
     expect(report.counts.done).toBe(1_000);
     expect(report.maxInFlight.io).toBeLessThanOrEqual(8);
     expect(report.maxInFlight.io).toBeGreaterThan(1);
@@ -320,6 +320,7 @@ describe('image worker handler', () => {
     expect(report.maxInFlight.memory).toBeLessThanOrEqual(4); // sources held at once: 2 x the CPU lane
     expect(cpuPeak).toBeLessThanOrEqual(2);
     expect(handler.clients.requests.get('dynamodb') / 1_000).toBe(3);
+    expect(requests['dynamodb']).toBe(3_000); // the invocation's own count
   }, 120_000);
 });
 

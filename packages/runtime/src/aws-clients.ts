@@ -4,6 +4,7 @@
  * for the benchmark), fault injection when FLOODGATE_FAULTS is set, and path-style S3 when an endpoint
  * override points at an emulator. Endpoints come from AWS_ENDPOINT_URL_* automatically (SDK v3).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -37,11 +38,27 @@ export class RequestCounter {
   }
 }
 
-/** Counts every attempt that goes on the wire (finalizeRequest, below the retry middleware). */
+/**
+ * The requests of one invocation: clients are shared by every invocation of an execution environment
+ * (Lambda Managed Instances runs several at once), so a per-invocation count follows the async context
+ * of the invocation instead of living on the client.
+ */
+const invocationRequests = new AsyncLocalStorage<RequestCounter>();
+
+/** Runs `fn` so that requests sent by counted clients (addRequestCounter) during it are also counted in `counter`. */
+export function countRequestsDuring<T>(counter: RequestCounter, fn: () => Promise<T>): Promise<T> {
+  return invocationRequests.run(counter, fn);
+}
+
+/**
+ * Counts every attempt that goes on the wire (finalizeRequest, below the retry middleware), in `counter`
+ * and in the current invocation's counter (countRequestsDuring).
+ */
 export function addRequestCounter(client: { middlewareStack: unknown }, counter: RequestCounter, key: string): void {
   (client.middlewareStack as MiddlewareStackLike).add(
     (next) => async (args) => {
       counter.increment(key);
+      invocationRequests.getStore()?.increment(key);
       return next(args);
     },
     { step: 'finalizeRequest', name: `floodgateRequestCounter`, priority: 'low' },

@@ -10,12 +10,17 @@
  * - Failures are classified (classify.ts): permanent ones go to `onPermanent` (the handler sends them to
  *   the DLQ) and count as done; retryable ones become batch item failures, except on the message's last
  *   receive, where they are dead-lettered with their reason too.
+ * - Order: a standard batch starts records in batch order as slots free up; with `fifo`, the group
+ *   planner (fifo-groups.ts) runs each message group one record at a time and skips the rest of a group
+ *   after a retryable failure.
  */
 import type { ClassifiedFailure } from './errors.js';
 import { RetryableError } from './errors.js';
 import { classify } from './classify.js';
 import { canStart, msUntilHard, type DeadlinePlan } from './deadline.js';
 import type { Lane, Lanes } from './lanes.js';
+import { createGroupPlanner } from './fifo-groups.js';
+import { inOrderScheduler, type RecordScheduler, type SettleVerdict } from './scheduler.js';
 
 export interface RecordContext {
   /** Aborts at the hard deadline: pass it to every SDK call and long computation. */
@@ -70,7 +75,23 @@ export interface RunBatchOptions<R> {
   readonly plan: DeadlinePlan;
   /** Records started at once. @default lanes.io.size + lanes.cpu.size */
   readonly recordConcurrency?: number;
+  /**
+   * FIFO order: records of one group run one at a time in batch order; a retryable failure skips the rest
+   * of its group (batch item failures, not started). @default undefined (standard queue: any order)
+   */
+  readonly fifo?: FifoOptions<R>;
   readonly now?: () => number;
+}
+
+export interface FifoOptions<R> {
+  readonly groupOf: (record: R) => string;
+  /**
+   * `continue`: a permanent failure is dead-lettered at once and its group goes on.
+   * `block-group`: a permanent failure is a batch item failure like a retryable one, so the group waits for
+   * it; on its last receive it is dead-lettered with its reason and the group then goes on.
+   * @default 'continue'
+   */
+  readonly onPermanentFailure?: 'continue' | 'block-group';
 }
 
 function laneRunner(lane: Lane, signal: AbortSignal) {
@@ -89,70 +110,96 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
   const ctx: RecordContext = { signal: hard.signal, io: laneRunner(lanes.io, hard.signal), cpu: laneRunner(lanes.cpu, hard.signal), memory: laneRunner(lanes.memory, hard.signal) };
 
   const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
+  const started: boolean[] = new Array(records.length).fill(false);
   const recordConcurrency = Math.max(1, options.recordConcurrency ?? lanes.io.size + lanes.cpu.size);
-  let next = 0;
+  const scheduler: RecordScheduler = options.fifo
+    ? createGroupPlanner(records.map((r) => options.fifo!.groupOf(r)))
+    : inOrderScheduler(records.length);
+  const holdPermanent = options.fifo?.onPermanentFailure === 'block-group';
   let inFlight = 0;
   let maxRecords = 0;
 
-  const runOne = async (record: R, index: number): Promise<void> => {
+  /** Runs one record to a settled outcome; the verdict says whether its FIFO group may go on. */
+  const runOne = async (record: R, index: number): Promise<SettleVerdict> => {
     const id = options.idOf(record);
-    const started = now();
-    const fail = (status: OutcomeStatus, failure?: ClassifiedFailure) => {
-      outcomes[index] = { id, status, ...(failure ? { failure } : {}), durationMs: now() - started };
+    const startedAt = now();
+    const settle = (status: OutcomeStatus, failure?: ClassifiedFailure): SettleVerdict => {
+      outcomes[index] = { id, status, ...(failure ? { failure } : {}), durationMs: now() - startedAt };
+      return status === 'retryable' ? 'block' : 'continue';
+    };
+    /** Dead-letters through onPermanent; if that fails the record stays a batch item failure. */
+    const deadLetter = async (status: 'permanent' | 'exhausted', failure: ClassifiedFailure, err: unknown): Promise<SettleVerdict> => {
+      try {
+        await options.onPermanent!(record, failure, err, ctx);
+        return settle(status, failure);
+      } catch (sendErr) {
+        if (status === 'exhausted') return settle('retryable', failure); // the redrive policy still moves it
+        const f2 = classify(sendErr);
+        options.onFailure?.(record, f2, sendErr);
+        return settle('retryable', { kind: 'retryable', class: f2.class, reason: `permanent failure (${failure.class}) not dead-lettered: ${f2.reason}` });
+      }
     };
     try {
       await options.process(record, ctx);
-      fail('done');
+      return settle('done');
     } catch (err) {
       // An abort surfaces as whatever the SDK throws; the hard deadline is what really happened.
       const failure = hard.signal.aborted ? classify(hard.signal.reason) : classify(err);
       options.onFailure?.(record, failure, err);
-      if (failure.kind === 'permanent' && options.onPermanent && !hard.signal.aborted) {
-        try {
-          await options.onPermanent(record, failure, err, ctx);
-          fail('permanent', failure);
-        } catch (sendErr) {
-          const f2 = classify(sendErr);
-          options.onFailure?.(record, f2, sendErr);
-          fail('retryable', { kind: 'retryable', class: f2.class, reason: `permanent failure (${failure.class}) not dead-lettered: ${f2.reason}` });
-        }
-      } else if (failure.kind === 'retryable' && !hard.signal.aborted && options.onPermanent && options.isLastReceive?.(record)) {
-        try {
-          await options.onPermanent(record, failure, err, ctx);
-          fail('exhausted', failure);
-        } catch {
-          fail('retryable', failure); // the redrive policy still moves it
-        }
-      } else {
-        fail('retryable', failure.kind === 'retryable' ? failure : { kind: 'retryable', class: 'Unknown', reason: `${failure.class}: ${failure.reason} (no dead-letter handler)` });
+      if (hard.signal.aborted) return settle('retryable', failure);
+      const lastReceive = options.isLastReceive?.(record) ?? false;
+      if (failure.kind === 'permanent') {
+        if (!options.onPermanent) return settle('retryable', { kind: 'retryable', class: 'Unknown', reason: `${failure.class}: ${failure.reason} (no dead-letter handler)` });
+        // block-group: keep the message in the queue (and its group behind it) until its last receive.
+        if (holdPermanent && !lastReceive) return settle('retryable', failure);
+        return deadLetter('permanent', failure, err);
       }
+      if (lastReceive && options.onPermanent) return deadLetter('exhausted', failure, err);
+      return settle('retryable', failure);
     }
   };
 
-  // Workers pull the next record while the soft deadline allows; the rest are never started.
+  // Workers take the next record the scheduler allows while the soft deadline allows; the rest are never
+  // started. A worker with nothing to take (FIFO: every remaining group busy) waits for the next settle.
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const resume of waiting.splice(0)) resume();
+  };
+  hard.signal.addEventListener('abort', wake, { once: true });
   const worker = async (): Promise<void> => {
-    while (next < records.length && !hard.signal.aborted && canStart(plan, now())) {
-      const index = next++;
+    while (!hard.signal.aborted && canStart(plan, now())) {
+      const index = scheduler.take();
+      if (index === undefined) {
+        if (scheduler.drained) return;
+        await new Promise<void>((resume) => waiting.push(resume));
+        continue;
+      }
+      started[index] = true;
       inFlight++;
       if (inFlight > maxRecords) maxRecords = inFlight;
+      let verdict: SettleVerdict = 'block';
       try {
-        await runOne(records[index]!, index);
+        verdict = await runOne(records[index]!, index);
       } finally {
         inFlight--;
+        scheduler.settle(index, verdict);
+        wake();
       }
     }
+    wake(); // the soft deadline passed: let waiting workers see it too
   };
   const workers = Array.from({ length: Math.min(recordConcurrency, records.length) }, () => worker());
   const finished = await Promise.race([Promise.all(workers).then(() => 'all' as const), hardReached]);
   clearTimeout(hardTimer);
+  hard.signal.removeEventListener('abort', wake);
 
   const result: RecordOutcome[] = records.map((record, i) => {
     const o = outcomes[i];
     if (o) return o;
     const id = options.idOf(record);
-    return i < next
-      ? { id, status: 'retryable', failure: { kind: 'retryable', class: 'Timeout', reason: 'still running at the hard deadline' }, durationMs: 0 }
-      : { id, status: 'not-started', failure: { kind: 'retryable', class: 'Timeout', reason: 'not started: soft deadline reached' }, durationMs: 0 };
+    if (started[i]) return { id, status: 'retryable', failure: { kind: 'retryable', class: 'Timeout', reason: 'still running at the hard deadline' }, durationMs: 0 };
+    const skipped = scheduler.skipped(i);
+    return { id, status: 'not-started', failure: skipped ?? { kind: 'retryable', class: 'Timeout', reason: 'not started: soft deadline reached' }, durationMs: 0 };
   });
   const counts: Record<OutcomeStatus, number> = { done: 0, permanent: 0, exhausted: 0, retryable: 0, 'not-started': 0 };
   for (const o of result) counts[o.status]++;

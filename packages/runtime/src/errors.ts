@@ -21,6 +21,7 @@ export type RuntimeRetryableClass =
   | 'Timeout' // I/O aborted at the deadline
   | 'InProgressElsewhere' // another invocation holds the record's claim
   | 'LockContention'
+  | 'GroupBlocked' // FIFO: an earlier message of the same group failed in this batch, so this one did not start
   | 'Unknown'; // unclassified bugs are retried; redrive delivers them to the DLQ eventually
 
 /**

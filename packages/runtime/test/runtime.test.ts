@@ -4,7 +4,7 @@ import { canStart, msUntilHard, planDeadline } from '../src/deadline';
 import { readRuntimeConfig } from '../src/config';
 import { Lane, createLanes } from '../src/lanes';
 import { runBatch } from '../src/batch';
-import { deadLetterMessage, MAX_MESSAGE_ATTRIBUTES } from '../src/dead-letter';
+import { deadLetterMessage, DLQ_ATTRIBUTES, MAX_EXTRA_DLQ_ATTRIBUTES, MAX_MESSAGE_ATTRIBUTES } from '../src/dead-letter';
 import { PermanentError, RetryableError } from '../src/errors';
 import { injectedAwsError } from '../src/faults';
 import type { SQSRecord } from 'aws-lambda';
@@ -38,6 +38,22 @@ describe('classify', () => {
   it('treats the injected chaos errors exactly like real ones', () => {
     expect(classify(injectedAwsError(0.1))).toMatchObject({ kind: 'retryable', class: 'Throttled' });
     expect(classify(injectedAwsError(0.9))).toMatchObject({ kind: 'retryable', class: 'ServiceUnavailable' });
+  });
+  it.each([
+    ['AccessDeniedException', 400], // DynamoDB, SQS (JSON protocol), KMS
+    ['AccessDenied', 403], // S3, SQS (query protocol)
+    ['UnauthorizedOperation', 403], // EC2
+    ['AuthorizationError', 403], // SNS
+    ['Forbidden', 403], // bodyless S3 HEAD
+  ])('classifies %s (%s) as the permanent class AccessDenied, in AWS\'s words', (name, status) => {
+    const words = 'User: arn:aws:sts::123456789012:assumed-role/worker/fn is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/jobs because no identity-based policy allows the dynamodb:PutItem action';
+    const err = Object.assign(new Error(words), { name, $metadata: { httpStatusCode: status } });
+    expect(classify(err)).toEqual({ kind: 'permanent', class: 'AccessDenied', reason: `${name}: ${words}` });
+    expect(classify(new Error('wrapped', { cause: err }))).toMatchObject({ kind: 'permanent', class: 'AccessDenied' });
+  });
+  it('does not call other 403s AccessDenied (expired credentials are refreshed; a skewed clock is corrected)', () => {
+    expect(classify(sdkError('ExpiredTokenException', 403))).toMatchObject({ kind: 'retryable' });
+    expect(classify(sdkError('RequestTimeTooSkewed', 403))).toMatchObject({ kind: 'retryable' });
   });
   it('retries unknown errors (bugs) as Unknown and does not call a 4xx client error AWS-retryable', () => {
     expect(classify(new TypeError('x is undefined'))).toMatchObject({ kind: 'retryable', class: 'Unknown' });
@@ -226,8 +242,8 @@ describe('dead-letter message', () => {
     messageId: 'mid-1', receiptHandle: 'rh', body: '{"v":1,"jobId":"job-7"}', attributes: { ApproximateReceiveCount: '1' } as SQSRecord['attributes'],
     messageAttributes: attrs, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn', awsRegion: 'us-east-1',
   });
-  it('carries class, kind, reason, jobId, first failure time and the original attributes', () => {
-    const m = deadLetterMessage(record({ tenant: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'CorruptImage', reason: 'truncated' }, 'http://dlq', new Date('2026-01-01T00:00:00Z'), undefined, 5);
+  it('carries class, kind, reason, first failure time, the app attributes and the original attributes', () => {
+    const m = deadLetterMessage(record({ tenant: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'CorruptImage', reason: 'truncated' }, { queueUrl: 'http://dlq', now: new Date('2026-01-01T00:00:00Z'), maxReceiveCount: 5, extraAttributes: { JobId: 'job-7' } });
     expect(m.QueueUrl).toBe('http://dlq');
     expect(m.MessageBody).toBe('{"v":1,"jobId":"job-7"}');
     expect(m.MessageAttributes).toMatchObject({
@@ -236,10 +252,26 @@ describe('dead-letter message', () => {
       ReceiveCount: { StringValue: '1/5' },
       tenant: { DataType: 'String', StringValue: 'acme' },
     });
+    expect(m.MessageGroupId).toBeUndefined();
+  });
+  it('writes no app attribute of its own (no JobId) and refuses app attributes beyond the 10-attribute limit or named like its own', () => {
+    const failure = { kind: 'permanent', class: 'X', reason: 'y' } as const;
+    const plain = deadLetterMessage(record(), failure, { queueUrl: 'q', now: new Date() });
+    expect(Object.keys(plain.MessageAttributes).sort()).toEqual([...DLQ_ATTRIBUTES].sort());
+    const four = Object.fromEntries(Array.from({ length: MAX_EXTRA_DLQ_ATTRIBUTES }, (_, i) => [`App${i}`, String(i)]));
+    expect(Object.keys(deadLetterMessage(record(), failure, { queueUrl: 'q', now: new Date(), extraAttributes: four }).MessageAttributes)).toHaveLength(MAX_MESSAGE_ATTRIBUTES);
+    expect(() => deadLetterMessage(record(), failure, { queueUrl: 'q', now: new Date(), extraAttributes: { ...four, OneMore: 'x' } })).toThrow(/at most 4 extra/);
+    expect(() => deadLetterMessage(record(), failure, { queueUrl: 'q', now: new Date(), extraAttributes: { ErrorClass: 'mine' } })).toThrow(/runtime's own/);
+  });
+  it('to a FIFO DLQ: the source group id and a deduplication id from the source message id', () => {
+    const r = { ...record(), attributes: { ApproximateReceiveCount: '2', MessageGroupId: 'account-9' } as SQSRecord['attributes'] };
+    const m = deadLetterMessage(r, { kind: 'permanent', class: 'X', reason: 'y' }, { queueUrl: 'http://sqs/000/dlq.fifo', now: new Date() });
+    expect(m.MessageGroupId).toBe('account-9');
+    expect(m.MessageDeduplicationId).toBe('mid-1');
   });
   it('keeps the first failure time of a redriven message and stays within 10 attributes', () => {
     const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, { dataType: 'String', stringValue: String(i), stringListValues: [], binaryListValues: [] }]));
-    const m = deadLetterMessage(record({ ...many, FirstFailureAt: { dataType: 'String', stringValue: '2020-01-01T00:00:00.000Z', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'InvalidMessage', reason: 'x' }, 'q', new Date());
+    const m = deadLetterMessage(record({ ...many, FirstFailureAt: { dataType: 'String', stringValue: '2020-01-01T00:00:00.000Z', stringListValues: [], binaryListValues: [] } }), { kind: 'permanent', class: 'InvalidMessage', reason: 'x' }, { queueUrl: 'q', now: new Date() });
     expect(m.MessageAttributes['FirstFailureAt']!.StringValue).toBe('2020-01-01T00:00:00.000Z');
     expect(Object.keys(m.MessageAttributes).length).toBe(MAX_MESSAGE_ATTRIBUTES);
   });
