@@ -1,6 +1,7 @@
 /**
  * The environment contract between this library (which sets it on every consumer function) and
- * @floodgate/runtime (which reads it). The runtime keeps an identical copy; a test checks that they agree.
+ * @floodgate/runtime (which reads it). The runtime keeps an identical copy (packages/runtime/src/env.ts);
+ * test/env-contract.test.ts checks that they agree.
  */
 /** Environment the BoundedQueueConsumer construct sets on every consumer function. */
 export const CONSUMER_ENV = {
@@ -17,16 +18,3 @@ export const CONSUMER_ENV = {
   /** The source queue's maxReceiveCount (the handler reports it in DLQ attributes). */
   maxReceiveCount: 'FLOODGATE_MAX_RECEIVE_COUNT',
 } as const;
-
-
-/** Key and TTL attribute names of the tables; TTL attributes hold epoch SECONDS. */
-export const TABLE_ATTRIBUTES = {
-  idempotency: { partitionKey: 'id', ttl: 'expiresAt' },
-  locks: { partitionKey: 'lockKey', ttl: 'expiresAt' },
-} as const;
-
-/**
- * Context key: Lambda architecture, `arm64` or `x86_64`. `floodgate-local` sets it to the host's architecture
- * so that native modules in a bundle load on the machine that runs it.
- */
-export const ARCH_CONTEXT = 'floodgate:architecture';

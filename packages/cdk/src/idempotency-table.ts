@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { TABLE_ATTRIBUTES } from './env';
+import { TABLE_ATTRIBUTES } from './table-attributes';
 import { KeyedTtlTable, type KeyedTtlTableProps } from './keyed-ttl-table';
 
 /** Properties of an {@link IdempotencyTable}. */

@@ -10,6 +10,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { assertEsbuildForBundling } from './esbuild';
 
 /** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
 export const ESM_REQUIRE_BANNER =
@@ -37,8 +38,12 @@ export interface FloodgateFunction {
   readonly logGroup: logs.LogGroup;
 }
 
-/** Creates `LogGroup`, `Role` and `Function` under `scope`. */
+/**
+ * Creates `LogGroup`, `Role` and `Function` under `scope`. Throws a FloodgateValidationError when the stack
+ * is bundled and esbuild is not installed (unless `bundling.forceDockerBundling` asks for Docker).
+ */
 export function createFloodgateFunction(scope: Construct, props: FloodgateFunctionProps): FloodgateFunction {
+  if (!props.bundling?.forceDockerBundling) assertEsbuildForBundling(scope);
   const logGroup = new logs.LogGroup(scope, 'LogGroup', { retention: props.logRetention });
   const role = new iam.Role(scope, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -1,13 +1,14 @@
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Errors, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { CONSUMER_ENV } from '../src/env.js';
-import { BoundedQueueConsumer, type BoundedQueueConsumerProps } from '../src/bounded-queue-consumer';
+import { BoundedQueueConsumer, type BoundedQueueConsumerProps } from '../src/bounded-queue-consumer/index';
 import { SAMPLE_ENTRY, unbundledStack } from '../../../test/infra/support';
+import { expectInvalid } from './support';
 
 function build(props: Partial<BoundedQueueConsumerProps> = {}, stack: Stack = unbundledStack()) {
   const consumer = new BoundedQueueConsumer(stack, 'Consumer', {
@@ -252,9 +253,7 @@ describe('BoundedQueueConsumer with an existing function', () => {
       code: lambda.Code.fromInline('x'),
     });
     new BoundedQueueConsumer(stack, 'First', { consumerFunction: fn, maxConcurrency: 2 });
-    expect(() => new BoundedQueueConsumer(stack, 'Second', { consumerFunction: fn, maxConcurrency: 2 })).toThrow(
-      /TestStack\/Second: consumerFunction already consumes TestStack\/First/,
-    );
+    expectInvalid(() => new BoundedQueueConsumer(stack, 'Second', { consumerFunction: fn, maxConcurrency: 2 }), /TestStack\/Second: consumerFunction already consumes TestStack\/First/);
   });
 
   it('validates a reserved concurrency already set on the function', () => {
@@ -265,7 +264,7 @@ describe('BoundedQueueConsumer with an existing function', () => {
       code: lambda.Code.fromInline('x'),
       reservedConcurrentExecutions: 2,
     });
-    expect(() => build({ consumerFunction: fn, maxConcurrency: 5 }, stack)).toThrow(/reservedConcurrency \(2\) is below .*maxConcurrency \(5\)/);
+    expectInvalid(() => build({ consumerFunction: fn, maxConcurrency: 5 }, stack), /reservedConcurrency \(2\) is below .*maxConcurrency \(5\)/);
   });
 
   it('rejects a timeout prop that disagrees with the function', () => {
@@ -276,13 +275,13 @@ describe('BoundedQueueConsumer with an existing function', () => {
       code: lambda.Code.fromInline('x'),
       timeout: Duration.seconds(10),
     });
-    expect(() => build({ consumerFunction: fn, timeout: Duration.seconds(20) }, stack)).toThrow(/differs from consumerFunction's timeout \(10 s\)/);
+    expectInvalid(() => build({ consumerFunction: fn, timeout: Duration.seconds(20) }, stack), /differs from consumerFunction's timeout \(10 s\)/);
   });
 
   it('requires the timeout of an imported function and warns about what it cannot set', () => {
     const stack = unbundledStack();
     const imported = importWithRole(stack);
-    expect(() => build({ consumerFunction: imported }, stack)).toThrow(/imported consumerFunction's timeout cannot be read; pass 'timeout'/);
+    expectInvalid(() => build({ consumerFunction: imported }, stack), /imported consumerFunction's timeout cannot be read; pass 'timeout'/);
 
     const stack2 = unbundledStack();
     build({ consumerFunction: importWithRole(stack2), timeout: Duration.seconds(30) }, stack2);
@@ -291,55 +290,55 @@ describe('BoundedQueueConsumer with an existing function', () => {
   });
 
   it('rejects assetFiles that escape the asset or name no existing absolute file', () => {
-    expect(() => build({ assetFiles: { '../outside.txt': SAMPLE_ENTRY } })).toThrow(/destination '\.\.\/outside\.txt' must be a relative path inside the asset/);
-    expect(() => build({ assetFiles: { '/etc/x': SAMPLE_ENTRY } })).toThrow(/must be a relative path inside the asset/);
-    expect(() => build({ assetFiles: { 'data/x.txt': 'relative/x.txt' } })).toThrow(/source 'relative\/x\.txt' \(for 'data\/x\.txt'\) must be an absolute path to an existing file/);
-    expect(() => build({ assetFiles: { 'data/x.txt': '/nonexistent/x.txt' } })).toThrow(/must be an absolute path to an existing file/);
+    expectInvalid(() => build({ assetFiles: { '../outside.txt': SAMPLE_ENTRY } }), /destination '\.\.\/outside\.txt' must be a relative path inside the asset/);
+    expectInvalid(() => build({ assetFiles: { '/etc/x': SAMPLE_ENTRY } }), /must be a relative path inside the asset/);
+    expectInvalid(() => build({ assetFiles: { 'data/x.txt': 'relative/x.txt' } }), /source 'relative\/x\.txt' \(for 'data\/x\.txt'\) must be an absolute path to an existing file/);
+    expectInvalid(() => build({ assetFiles: { 'data/x.txt': '/nonexistent/x.txt' } }), /must be an absolute path to an existing file/);
     expect(() => build({ assetFiles: { 'data/sample.ts': SAMPLE_ENTRY } })).not.toThrow();
   });
 
   it('rejects entry-only options, environment, and an imported function without a role', () => {
     const stack = unbundledStack();
     const imported = importWithRole(stack);
-    expect(() => build({ consumerFunction: imported, timeout: Duration.seconds(30), nodeModules: ['sharp'] }, stack)).toThrow(
-      /'nodeModules' applies only with 'entry'/,
-    );
+    expectInvalid(() => build({ consumerFunction: imported, timeout: Duration.seconds(30), nodeModules: ['sharp'] }, stack), /'nodeModules' applies only with 'entry'/);
     const stack2 = unbundledStack();
-    expect(() => build({ consumerFunction: importWithRole(stack2), timeout: Duration.seconds(30), environment: { A: 'b' } }, stack2)).toThrow(
-      /cannot set 'environment' on an imported consumerFunction/,
-    );
+    expectInvalid(() => build({ consumerFunction: importWithRole(stack2), timeout: Duration.seconds(30), environment: { A: 'b' } }, stack2), /cannot set 'environment' on an imported consumerFunction/);
     const stack3 = unbundledStack();
     const roleless = lambda.Function.fromFunctionArn(stack3, 'Roleless', 'arn:aws:lambda:us-east-1:123456789012:function:x');
-    expect(() => build({ consumerFunction: roleless, timeout: Duration.seconds(30) }, stack3)).toThrow(
-      /has no role.*fromFunctionAttributes\(\{ functionArn, role \}\)/,
-    );
+    expectInvalid(() => build({ consumerFunction: roleless, timeout: Duration.seconds(30) }, stack3), /has no role.*fromFunctionAttributes\(\{ functionArn, role \}\)/);
   });
 });
 
 describe('BoundedQueueConsumer validation errors name the construct and the fix', () => {
-  const cases: Array<[string, Partial<BoundedQueueConsumerProps>, RegExp]> = [
-    ['reserved below cap', { maxConcurrency: 10, reservedConcurrency: 5 }, /TestStack\/Consumer: reservedConcurrency \(5\) is below/],
-    ['budget below 2', { downstreamBudget: { maxConnections: 10, connectionsPerExecution: 8 } }, /allows only 1 concurrent execution/],
-    ['cap above 1000', { maxConcurrency: 1001 }, /maxConcurrency must be an integer from 2 to 1000/],
-    ['cap below 2', { maxConcurrency: 1 }, /maxConcurrency must be an integer from 2 to 1000/],
-    ['receive count below 5', { maxReceiveCount: 3 }, /maxReceiveCount must be an integer >= 5, got 3/],
-    ['visibility too short', { timeout: Duration.seconds(60), visibilityTimeout: Duration.seconds(120) }, /visibilityTimeout 120 s is below 6 x timeout \(60 s\)/],
-    ['batch above 10 without window', { batchSize: 50 }, /maxBatchingWindow >= 1 second/],
-    ['DLQ retention too short', { retentionPeriod: Duration.days(14), deadLetterRetentionPeriod: Duration.days(4) }, /deadLetterRetentionPeriod/],
-    ['margins out of order', { softDeadlineMargin: Duration.seconds(2), hardDeadlineMargin: Duration.seconds(3) }, /0 < hardMargin/],
-    ['sizing env overridden', { environment: { [CONSUMER_ENV.ioConcurrency]: '99' } }, /environment.FLOODGATE_IO_CONCURRENCY is set by the construct/],
-    ['memory out of range', { memorySize: 100 }, /memorySize/],
+  const cases: Array<[string, Partial<BoundedQueueConsumerProps>, RegExp, string]> = [
+    ['reserved below cap', { maxConcurrency: 10, reservedConcurrency: 5 }, /^TestStack\/Consumer: reservedConcurrency \(5\) is below/, 'ReservedConcurrencyBelowCap'],
+    ['budget below 2', { downstreamBudget: { maxConnections: 10, connectionsPerExecution: 8 } }, /allows only 1 concurrent execution/, 'BudgetTooSmall'],
+    ['cap above 1000', { maxConcurrency: 1001 }, /maxConcurrency must be an integer from 2 to 1000/, 'OutOfRange'],
+    ['cap below 2', { maxConcurrency: 1 }, /maxConcurrency must be an integer from 2 to 1000/, 'OutOfRange'],
+    ['receive count below 5', { maxReceiveCount: 3 }, /maxReceiveCount must be an integer >= 5, got 3/, 'MaxReceiveCountTooLow'],
+    ['visibility too short', { timeout: Duration.seconds(60), visibilityTimeout: Duration.seconds(120) }, /visibilityTimeout 120 s is below 6 x timeout \(60 s\)/, 'VisibilityTimeoutTooShort'],
+    ['batch above 10 without window', { batchSize: 50 }, /maxBatchingWindow >= 1 second/, 'BatchSizeNeedsWindow'],
+    ['DLQ retention too short', { retentionPeriod: Duration.days(14), deadLetterRetentionPeriod: Duration.days(4) }, /deadLetterRetentionPeriod/, 'DeadLetterRetentionTooShort'],
+    ['margins out of order', { softDeadlineMargin: Duration.seconds(2), hardDeadlineMargin: Duration.seconds(3) }, /0 < hardMargin/, 'DeadlineMarginsOutOfOrder'],
+    ['sizing env overridden', { environment: { [CONSUMER_ENV.ioConcurrency]: '99' } }, /environment.FLOODGATE_IO_CONCURRENCY is set by the construct/, 'ReservedEnvironmentVariable'],
+    ['memory out of range', { memorySize: 100 }, /memorySize/, 'OutOfRange'],
+    ['no cap at all', { maxConcurrency: undefined }, /Set maxConcurrency/, 'ScalingRequired'],
+    ['cap and budget', { maxConcurrency: 5, downstreamBudget: { maxConnections: 100, connectionsPerExecution: 10 } }, /not both/, 'MaxConcurrencyAndBudget'],
+    ['FIFO option on a standard queue', { contentBasedDeduplication: true }, /'contentBasedDeduplication' applies only to FIFO queues; set fifo: true/, 'FifoOptionWithoutFifo'],
+    ['high throughput on a standard queue', { highThroughputFifo: true }, /'highThroughputFifo' applies only to FIFO queues/, 'FifoOptionWithoutFifo'],
+    ['timeout above 15 min', { timeout: Duration.minutes(16) }, /timeout \(seconds\) must be an integer from 1 to 900/, 'OutOfRange'],
+    ['duration token in another unit', { timeout: Duration.seconds(30), softDeadlineMargin: Duration.seconds(Token.asNumber({ Ref: 'X' })), hardDeadlineMargin: Duration.millis(1000) }, /softDeadlineMargin is a token in another unit; give it as Duration.millis\(token\)/, 'TokenDurationUnit'],
   ];
-  it.each(cases)('%s', (_name, props, message) => {
-    expect(() => build(props)).toThrow(message);
+  it.each(cases)('%s', (_name, props, message, code) => {
+    const err = expectInvalid(() => build(props), message, code);
+    expect(err.constructPath).toBe('TestStack/Consumer');
+    expect(Errors.isValidationError(err)).toBe(true);
   });
 
   it('needs exactly one of entry and consumerFunction', () => {
     const stack = unbundledStack();
-    expect(() => new BoundedQueueConsumer(stack, 'None', { maxConcurrency: 2 })).toThrow(/exactly one of 'entry'.*'consumerFunction'/);
+    expectInvalid(() => new BoundedQueueConsumer(stack, 'None', { maxConcurrency: 2 }), /exactly one of 'entry'.*'consumerFunction'/);
     const fn = lambda.Function.fromFunctionArn(stack, 'F', 'arn:aws:lambda:us-east-1:123456789012:function:f');
-    expect(() => new BoundedQueueConsumer(stack, 'Both', { entry: SAMPLE_ENTRY, consumerFunction: fn, maxConcurrency: 2 })).toThrow(
-      /exactly one of/,
-    );
+    expectInvalid(() => new BoundedQueueConsumer(stack, 'Both', { entry: SAMPLE_ENTRY, consumerFunction: fn, maxConcurrency: 2 }), /exactly one of/);
   });
 });

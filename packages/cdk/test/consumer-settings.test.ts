@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  ConsumerSettingsError,
   ageOfOldestMessageThresholdSeconds,
   cpuLaneSize,
   deriveConsumerSettings,
@@ -13,6 +12,8 @@ import {
   validateMaxReceiveCount,
   validateRetention,
 } from '../src/consumer-settings';
+import { FloodgateValidationError } from '../src/errors';
+import { expectInvalid } from './support';
 
 describe('deriveMaxConcurrency', () => {
   it('uses maxConcurrency as given', () => {
@@ -29,29 +30,22 @@ describe('deriveMaxConcurrency', () => {
   });
 
   it('rejects a budget that yields fewer than 2 executions, saying what to change', () => {
-    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 30, connectionsPerExecution: 16 } })).toThrow(
-      /allows only 1 concurrent execution.*floor\(30 \/ 16\).*at least 2.*Raise maxConnections/,
-    );
+    expectInvalid(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 30, connectionsPerExecution: 16 } }), /allows only 1 concurrent execution.*floor\(30 \/ 16\).*at least 2.*Raise maxConnections/);
   });
 
   it('rejects non-positive or fractional budgets', () => {
-    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 0, connectionsPerExecution: 1 } })).toThrow(
-      /downstreamBudget.maxConnections/,
-    );
-    expect(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 10, connectionsPerExecution: 1.5 } })).toThrow(
-      /downstreamBudget.connectionsPerExecution/,
-    );
+    expectInvalid(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 0, connectionsPerExecution: 1 } }), /downstreamBudget.maxConnections/);
+    expectInvalid(() => deriveMaxConcurrency({ downstreamBudget: { maxConnections: 10, connectionsPerExecution: 1.5 } }), /downstreamBudget.connectionsPerExecution/);
   });
 
   it('rejects both maxConcurrency and a budget, and neither', () => {
-    expect(() =>
-      deriveMaxConcurrency({ maxConcurrency: 5, downstreamBudget: { maxConnections: 100, connectionsPerExecution: 10 } }),
-    ).toThrow(/either maxConcurrency or downstreamBudget, not both/);
-    expect(() => deriveMaxConcurrency({})).toThrow(/Set maxConcurrency .* or downstreamBudget/);
+    expectInvalid(() =>
+      deriveMaxConcurrency({ maxConcurrency: 5, downstreamBudget: { maxConnections: 100, connectionsPerExecution: 10 } }), /either maxConcurrency or downstreamBudget, not both/);
+    expectInvalid(() => deriveMaxConcurrency({}), /Set maxConcurrency .*, downstreamBudget .*, or provisionedPollerConfig.maximumPollers/);
   });
 
   it.each([1, 0, 1001, 2.5])('rejects maxConcurrency %s outside 2..1000', (value) => {
-    expect(() => deriveMaxConcurrency({ maxConcurrency: value })).toThrow(/maxConcurrency must be an integer from 2 to 1000/);
+    expectInvalid(() => deriveMaxConcurrency({ maxConcurrency: value }), /maxConcurrency must be an integer from 2 to 1000/);
   });
 });
 
@@ -62,8 +56,8 @@ describe('deriveReservedConcurrency', () => {
   });
 
   it('rejects less than the cap and explains the throttling', () => {
-    expect(() => deriveReservedConcurrency(10, 9)).toThrow(ConsumerSettingsError);
-    expect(() => deriveReservedConcurrency(10, 9)).toThrow(/reservedConcurrency \(9\) is below .*maxConcurrency \(10\).*throttle/);
+    expect(() => deriveReservedConcurrency(10, 9)).toThrow(FloodgateValidationError);
+    expectInvalid(() => deriveReservedConcurrency(10, 9), /reservedConcurrency \(9\) is below .*maxConcurrency \(10\).*throttle/);
   });
 });
 
@@ -78,14 +72,13 @@ describe('deriveVisibilityTimeoutSeconds', () => {
   });
 
   it('rejects a smaller explicit value, citing the AWS guidance and the minimum', () => {
-    expect(() =>
-      deriveVisibilityTimeoutSeconds({ timeoutSeconds: 30, maxBatchingWindowSeconds: 5, visibilityTimeoutSeconds: 184 }),
-    ).toThrow(/visibilityTimeout 184 s is below 6 x timeout \(30 s\) \+ maxBatchingWindow \(5 s\) = 185 s.*AWS guidance.*at least 185 s/);
+    expectInvalid(() =>
+      deriveVisibilityTimeoutSeconds({ timeoutSeconds: 30, maxBatchingWindowSeconds: 5, visibilityTimeoutSeconds: 184 }), /visibilityTimeout 184 s is below 6 x timeout \(30 s\) \+ maxBatchingWindow \(5 s\) = 185 s.*AWS guidance.*at least 185 s/);
   });
 
   it('rejects settings whose minimum exceeds the 12-hour SQS limit', () => {
     // Only reachable with timeouts above Lambda's own limit; the check keeps the function total.
-    expect(() => deriveVisibilityTimeoutSeconds({ timeoutSeconds: 7200, maxBatchingWindowSeconds: 300 })).toThrow(/exceeds the SQS visibility timeout limit/);
+    expectInvalid(() => deriveVisibilityTimeoutSeconds({ timeoutSeconds: 7200, maxBatchingWindowSeconds: 300 }), /exceeds the SQS visibility timeout limit/);
   });
 
   it('property: the result is never below 6 x timeout + window', () => {
@@ -95,7 +88,7 @@ describe('deriveVisibilityTimeoutSeconds', () => {
           const result = deriveVisibilityTimeoutSeconds({ timeoutSeconds: t, maxBatchingWindowSeconds: w, visibilityTimeoutSeconds: v ?? undefined });
           return result >= 6 * t + w && result <= 43_200;
         } catch (err) {
-          return err instanceof ConsumerSettingsError && v !== null && v < 6 * t + w;
+          return err instanceof FloodgateValidationError && v !== null && v < 6 * t + w;
         }
       }),
     );
@@ -115,8 +108,8 @@ describe('cpuLaneSize', () => {
   });
 
   it('rejects memory outside Lambda limits', () => {
-    expect(() => cpuLaneSize(64)).toThrow(/memorySize/);
-    expect(() => cpuLaneSize(10_241)).toThrow(/memorySize/);
+    expectInvalid(() => cpuLaneSize(64), /memorySize/);
+    expectInvalid(() => cpuLaneSize(10_241), /memorySize/);
   });
 
   it('property: always within 1..6', () => {
@@ -137,8 +130,8 @@ describe('deriveDeadlineMargins', () => {
 
   it('accepts explicit margins in order and rejects others', () => {
     expect(deriveDeadlineMargins(60_000, { softMs: 20_000, hardMs: 10_000 })).toEqual({ softMs: 20_000, hardMs: 10_000 });
-    expect(() => deriveDeadlineMargins(60_000, { softMs: 5_000, hardMs: 6_000 })).toThrow(/0 < hardMargin .* < softMargin .* < timeout/);
-    expect(() => deriveDeadlineMargins(10_000, { softMs: 10_000 })).toThrow(/softMargin \(10000 ms\) < timeout/);
+    expectInvalid(() => deriveDeadlineMargins(60_000, { softMs: 5_000, hardMs: 6_000 }), /0 < hardMargin .* < softMargin .* < timeout/);
+    expectInvalid(() => deriveDeadlineMargins(10_000, { softMs: 10_000 }), /softMargin \(10000 ms\) < timeout/);
   });
 
   it('property: 0 < hard < soft < timeout for every valid timeout', () => {
@@ -154,20 +147,20 @@ describe('deriveDeadlineMargins', () => {
 describe('other validations', () => {
   it('maxReceiveCount must be >= 5', () => {
     expect(() => validateMaxReceiveCount(5)).not.toThrow();
-    expect(() => validateMaxReceiveCount(4)).toThrow(/maxReceiveCount must be an integer >= 5, got 4.*AWS recommends/);
+    expectInvalid(() => validateMaxReceiveCount(4), /maxReceiveCount must be an integer >= 5, got 4.*AWS recommends/);
   });
 
   it('batch size above 10 needs a batching window; limits hold', () => {
     expect(() => validateBatching(100, 1)).not.toThrow();
-    expect(() => validateBatching(11, 0)).toThrow(/above 10.*maxBatchingWindow >= 1 second/);
-    expect(() => validateBatching(0, 0)).toThrow(/batchSize must be an integer from 1 to 10000/);
-    expect(() => validateBatching(10, 301)).toThrow(/maxBatchingWindow \(seconds\) must be an integer from 0 to 300/);
+    expectInvalid(() => validateBatching(11, 0), /above 10.*maxBatchingWindow >= 1 second/);
+    expectInvalid(() => validateBatching(0, 0), /batchSize must be an integer from 1 to 10000/);
+    expectInvalid(() => validateBatching(10, 301), /maxBatchingWindow \(seconds\) must be an integer from 0 to 300/);
   });
 
   it('DLQ retention must be at least the source retention', () => {
     expect(() => validateRetention(345_600, 1_209_600)).not.toThrow();
-    expect(() => validateRetention(1_209_600, 345_600)).toThrow(/deadLetterRetentionPeriod .* shorter than retentionPeriod/);
-    expect(() => validateRetention(30, 1_209_600)).toThrow(/retentionPeriod \(seconds\) must be an integer from 60/);
+    expectInvalid(() => validateRetention(1_209_600, 345_600), /deadLetterRetentionPeriod .* shorter than retentionPeriod/);
+    expectInvalid(() => validateRetention(30, 1_209_600), /retentionPeriod \(seconds\) must be an integer from 60/);
   });
 
   it('age alarm threshold is timeout x maxReceiveCount', () => {
@@ -180,9 +173,11 @@ describe('deriveConsumerSettings', () => {
     expect(deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 2048, maxConcurrency: 10 })).toEqual({
       timeoutSeconds: 60,
       memorySizeMb: 2048,
+      fifo: false,
       batchSize: 10,
       maxBatchingWindowSeconds: 0,
       maxConcurrency: 10,
+      scalingMode: 'maxConcurrency',
       reservedConcurrency: 10,
       maxReceiveCount: 5,
       visibilityTimeoutSeconds: 360,
@@ -194,8 +189,8 @@ describe('deriveConsumerSettings', () => {
   });
 
   it('validates the lane sizes and the timeout', () => {
-    expect(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, ioConcurrency: 0 })).toThrow(/ioConcurrency/);
-    expect(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, cpuConcurrency: 0 })).toThrow(/cpuConcurrency/);
-    expect(() => deriveConsumerSettings({ timeoutSeconds: 901, memorySizeMb: 1024, maxConcurrency: 2 })).toThrow(/timeout \(seconds\) must be an integer from 1 to 900/);
+    expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, ioConcurrency: 0 }), /ioConcurrency/);
+    expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, cpuConcurrency: 0 }), /cpuConcurrency/);
+    expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 901, memorySizeMb: 1024, maxConcurrency: 2 }), /timeout \(seconds\) must be an integer from 1 to 900/);
   });
 });

@@ -2,7 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { TABLE_ATTRIBUTES } from '../src/env.js';
+import { TABLE_ATTRIBUTES } from '../src/table-attributes';
 import { IdempotencyTable } from '../src/idempotency-table';
 import { LockTable } from '../src/lock-table';
 import { unbundledStack } from '../../../test/infra/support';

@@ -1,0 +1,2 @@
+export * from './bounded-queue-consumer';
+export * from './props';
