@@ -1,4 +1,4 @@
-// `npm run pack`: builds the three packages from clean dist/ folders, then writes one npm tarball per package into dist/packages/
+// `npm run pack`: builds the three packages, then writes one npm tarball per package into dist/packages/
 // (what `npm publish` would upload) and prints their paths, one per line.
 //   --no-build   skip the build (the new-user test passes it: `pretest` has just built, and rebuilding
 //                dist/ while other test files import it would race)
@@ -31,12 +31,8 @@ function npm(npmArgs, { capture }) {
 const workspaces = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces;
 const destination = join(root, 'dist', 'packages');
 
-if (!args.has('--no-build')) {
-  // From clean dist/ folders: tsc never deletes the output of a source file that was removed or renamed,
-  // and a stale file would ship.
-  for (const ws of workspaces) rmSync(join(root, ws, 'dist'), { recursive: true, force: true });
-  npm(['run', 'build', '--silent'], { capture: false });
-}
+// Each package's build starts from an empty dist/, so no output of a removed source file ships.
+if (!args.has('--no-build')) npm(['run', 'build', '--silent'], { capture: false });
 
 // Old tarballs of other versions would otherwise be installed by a glob over the folder.
 rmSync(destination, { recursive: true, force: true });
