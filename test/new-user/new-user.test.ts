@@ -158,11 +158,11 @@ describe('a CommonJS + jest project made by `cdk init app --language typescript`
   }, STEP_TIMEOUT);
 
   test('passes its `npx tsc` check', async () => {
-    await run('npx', ['tsc'], { cwd: project, env: sandbox.env });
+    await run('npx', ['--no-install', 'tsc'], { cwd: project, env: sandbox.env });
   }, STEP_TIMEOUT);
 
   test('synthesizes with `npx cdk synth`, the handler bundled by the local esbuild (no Docker)', async () => {
-    await run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], { cwd: project, env: sandbox.env });
+    await run('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices'], { cwd: project, env: sandbox.env });
     const template = JSON.parse(readFileSync(join(project, 'cdk.out', 'OrdersAppStack.template.json'), 'utf8')) as {
       Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
     };
@@ -177,12 +177,12 @@ describe('a CommonJS + jest project made by `cdk init app --language typescript`
   }, STEP_TIMEOUT);
 
   test('passes its jest tests (Template assertions)', async () => {
-    const { stderr } = await run('npx', ['jest'], { cwd: project, env: sandbox.env });
+    const { stderr } = await run('npx', ['--no-install', 'jest'], { cwd: project, env: sandbox.env });
     expect(stderr).toMatch(/Tests:\s+2 passed, 2 total/);
   }, STEP_TIMEOUT);
 
   test('`floodgate-local up --assembly cdk.out --keep` runs its handler on messages sent with the AWS CLI', async () => {
-    const local = start('npx', ['floodgate-local', 'up', '--assembly', 'cdk.out', '--keep', '--outputs-file', 'outputs.json'], {
+    const local = start('npx', ['--no-install', 'floodgate-local', 'up', '--assembly', 'cdk.out', '--keep', '--outputs-file', 'outputs.json'], {
       cwd: project,
       env: sandbox.env,
     });
@@ -286,13 +286,13 @@ describe('an ESM + vitest project', () => {
   }, STEP_TIMEOUT);
 
   test('typechecks and synthesizes', async () => {
-    await run('npx', ['tsc'], { cwd: project, env: sandbox.env });
-    await run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], { cwd: project, env: sandbox.env });
+    await run('npx', ['--no-install', 'tsc'], { cwd: project, env: sandbox.env });
+    await run('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices'], { cwd: project, env: sandbox.env });
     expect(existsSync(join(project, 'cdk.out', 'OrdersEsmStack.template.json'))).toBe(true);
   }, STEP_TIMEOUT);
 
   test('passes its vitest tests', async () => {
-    const { stdout } = await run('npx', ['vitest', 'run'], { cwd: project, env: sandbox.env });
+    const { stdout } = await run('npx', ['--no-install', 'vitest', 'run'], { cwd: project, env: sandbox.env });
     expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
   }, STEP_TIMEOUT);
 });

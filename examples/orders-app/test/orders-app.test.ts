@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib/core';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { BoundedQueueConsumer } from '@floodgate/cdk';
+import { BoundedQueueConsumer, FloodgateValidationError } from '@floodgate/cdk';
 import { OrdersAppStack } from '../lib/orders-app-stack';
 
 test('the order consumer is capped, backed by reserved concurrency and reports batch item failures', () => {
-  const app = new cdk.App();
+  // No esbuild run per test: `cdk synth` bundles the handler.
+  const app = new cdk.App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new OrdersAppStack(app, 'TestStack');
   const template = Template.fromStack(stack);
 
@@ -26,14 +27,18 @@ test('the order consumer is capped, backed by reserved concurrency and reports b
   expect(stack.orders.settings.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * 30);
 });
 
-test('limits that cannot work together fail at construction and say what to change', () => {
-  const stack = new cdk.Stack(new cdk.App(), 'Bad');
-  expect(
-    () =>
-      new BoundedQueueConsumer(stack, 'Consumer', {
-        entry: path.join(__dirname, '..', 'lambda', 'process-order.ts'),
-        maxConcurrency: 10,
-        reservedConcurrency: 2,
-      }),
-  ).toThrow(/Bad\/Consumer: .*reserved/i);
+test('limits that cannot work together fail at construction with a typed error that says what to change', () => {
+  let error: unknown;
+  try {
+    new BoundedQueueConsumer(new cdk.Stack(new cdk.App(), 'Bad'), 'Consumer', {
+      entry: path.join(__dirname, '..', 'lambda', 'process-order.ts'),
+      maxConcurrency: 10,
+      reservedConcurrency: 2,
+    });
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(FloodgateValidationError);
+  expect(error).toMatchObject({ code: 'ReservedConcurrencyBelowCap', constructPath: 'Bad/Consumer' });
+  expect((error as Error).message).toMatch(/Set reservedConcurrency >= 10/);
 });
