@@ -6,7 +6,7 @@
 import { startEmulators } from '@floodgate/local';
 
 const emulators = await startEmulators();
-process.stdout.write(`${JSON.stringify({ sqs: emulators.sqs, s3: emulators.s3, dynamodb: emulators.dynamodb, region: emulators.region, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ endpoint: emulators.endpoint, sqs: emulators.sqs, s3: emulators.s3, dynamodb: emulators.dynamodb, region: emulators.region, backends: emulators.backends, pid: process.pid })}\n`);
 process.stdin.resume();
 process.stdin.on('end', () => void emulators.stop().finally(() => process.exit(0)));
 process.stdin.on('close', () => void emulators.stop().finally(() => process.exit(0)));

@@ -11,7 +11,7 @@ import { basename, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { ARCH_CONTEXT, STACK_NAME, STACK_OUTPUTS } from '../lambda/shared/contract';
 import { createApiClient } from './api-client';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '@floodgate/local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, singleEndpoint } from '@floodgate/local';
 import { pipelineClients } from './producer';
 import { runJobs } from './run-jobs';
 import { writeDefaultSamples } from './samples';
@@ -51,7 +51,7 @@ export async function runOnLocalStack(args: LocalStackRunArgs): Promise<number> 
     return 1;
   }
   const outputs = (JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<string, Record<string, string>>)[STACK_NAME] ?? {};
-  const endpoints = { sqs: endpoint, s3: endpoint, dynamodb: endpoint, region };
+  const endpoints = singleEndpoint(endpoint, region);
   const clients = pipelineClients(endpoints);
   try {
     const apiUrl = outputs[STACK_OUTPUTS.apiUrl];

@@ -28,11 +28,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // A failed synth is reported by the integration tests themselves (they synthesize again, uncached).
     runIncludesIntegration(process.argv) ? synthesize().then((r) => r.assemblyDir, () => '') : Promise.resolve(''),
   ]);
+  // Plain data (it crosses to the test workers): the gateway's one endpoint and the emulators behind it.
   project.provide('endpoints', {
+    endpoint: emulators.endpoint,
     sqs: emulators.sqs,
     s3: emulators.s3,
     dynamodb: emulators.dynamodb,
     region: emulators.region,
+    ...(emulators.backends ? { backends: emulators.backends } : {}),
   });
   project.provide('assemblyDir', assemblyDir);
   return () => emulators.stop();

@@ -12,16 +12,32 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { startGateway, type Gateway } from './gateway/server.js';
+import { checkPrerequisites } from './prerequisites.js';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 
-/** Where the emulators listen; everything a client needs to point the AWS SDK at them. */
+/** Where the local stack listens; everything a client needs to point the AWS SDK at it. */
 export interface LocalEndpoints {
+  /** The one endpoint serving every service (the gateway): the value for AWS_ENDPOINT_URL. */
+  readonly endpoint: string;
+  /** Per-service URLs (equal to `endpoint` behind the gateway; kept for per-service configuration). */
   readonly sqs: string;
   readonly s3: string;
   readonly dynamodb: string;
   readonly region: string;
+  /**
+   * The emulators themselves, behind the gateway. A local stack started on these endpoints forwards
+   * to them directly from its own gateway (one hop, not two). Absent for an external endpoint.
+   */
+  readonly backends?: { readonly sqs: string; readonly s3: string; readonly dynamodb: string };
+}
+
+/** Endpoints where one URL serves everything (an external AWS-compatible endpoint such as moto). */
+export function singleEndpoint(url: string, region: string = LOCAL_REGION): LocalEndpoints {
+  const endpoint = url.replace(/\/+$/, '');
+  return { endpoint, sqs: endpoint, s3: endpoint, dynamodb: endpoint, region };
 }
 
 export interface RunningEmulators extends LocalEndpoints {
@@ -29,7 +45,9 @@ export interface RunningEmulators extends LocalEndpoints {
   readonly fauxqs: FauxqsServer;
   /** PID of the DynamoDB Local JVM (tests check that it is gone after stop). */
   readonly dynamodbPid: number;
-  /** Stops both emulators; safe to call more than once. */
+  /** The gateway serving `endpoint`. */
+  readonly gateway: Gateway;
+  /** Stops the gateway and both emulators; safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -114,12 +132,15 @@ async function waitForDynamoDb(endpoint: string, timeoutMs: number, child: Child
 /** Starts fauxqs and DynamoDB Local on free loopback ports. */
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const { startTimeoutMs = 30_000, handleSignals = true } = options;
+  // Fails fast, saying what to install, before a JVM that cannot start is waited for.
+  checkPrerequisites();
   const ddbPort = await freePort();
   const ddb = spawnDynamoDbLocal(ddbPort);
   let stderr = '';
   ddb.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
   let fauxqs: FauxqsServer | undefined;
+  let gateway: Gateway | undefined;
   let stopped = false;
   const ddbExit = new Promise<void>((resolve) => {
     if (ddb.exitCode !== null || ddb.signalCode !== null) resolve();
@@ -134,6 +155,7 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    await gateway?.stop().catch(() => undefined);
     ddb.stdin?.end();
     ddb.kill('SIGTERM');
     await Promise.race([ddbExit, new Promise((r) => setTimeout(r, 5000))]);
@@ -165,11 +187,12 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
     ]);
     fauxqs = fq;
     const base = `http://127.0.0.1:${fq.port}`;
+    const backends = { sqs: base, s3: base, dynamodb };
+    gateway = await startGateway({ upstreams: backends, region: LOCAL_REGION });
     return {
-      sqs: base,
-      s3: base,
-      dynamodb,
-      region: LOCAL_REGION,
+      ...singleEndpoint(gateway.url),
+      backends,
+      gateway,
       fauxqs: fq,
       dynamodbPid: ddb.pid ?? -1,
       stop,
@@ -181,15 +204,21 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   }
 }
 
-/** Environment variables that point the AWS SDK v3 (and the AWS CLI) at the local endpoints. */
+/**
+ * Environment variables that point the AWS SDK v3 (and the AWS CLI, except for SQS in CLI v1) at the
+ * local stack: AWS_ENDPOINT_URL, the region and the local credentials. Per-service variables only where
+ * a service is served elsewhere than the one endpoint.
+ */
 export function endpointEnv(endpoints: LocalEndpoints): Record<string, string> {
-  return {
+  const env: Record<string, string> = {
+    AWS_ENDPOINT_URL: endpoints.endpoint,
     AWS_REGION: endpoints.region,
     AWS_DEFAULT_REGION: endpoints.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-    AWS_ENDPOINT_URL_S3: endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
   };
+  if (endpoints.sqs !== endpoints.endpoint) env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
+  if (endpoints.s3 !== endpoints.endpoint) env.AWS_ENDPOINT_URL_S3 = endpoints.s3;
+  if (endpoints.dynamodb !== endpoints.endpoint) env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
+  return env;
 }

@@ -3,6 +3,10 @@
  * stack onto real-protocol emulators and runs its functions and SQS event source mappings.
  */
 export * from './emulators.js';
+export * from './clients.js';
+export * from './prerequisites.js';
+export * from './errors.js';
+export * from './gateway/index.js';
 export * from './assembly.js';
 export * from './deploy.js';
 export * from './synth.js';

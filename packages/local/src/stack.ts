@@ -7,19 +7,42 @@
 import type { CfnTemplate } from './assembly.js';
 import { readAssembly, selectStack } from './assembly.js';
 import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './deploy.js';
-import { startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
+import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
+import { localClients, type LocalClients } from './clients.js';
+import { checkNode } from './prerequisites.js';
+import { startGateway, type Gateway } from './gateway/server.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './api/index.js';
 
 export interface LocalStackOptions {
-  /** A synthesized assembly; when absent the app is synthesized (cached) into .floodgate/cdk.out. */
+  /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
+  readonly assembly?: string;
+  /** @deprecated use `assembly` */
   readonly assemblyDir?: string;
-  /** Stack to deploy (name or artifact id). @default the only stack of the assembly */
+  /**
+   * The CDK app command (as `cdk --app`), synthesized with the host architecture into
+   * .floodgate/cdk.out (cached by input hash). Without `app` or `assembly`, the project's cdk.json app.
+   */
+  readonly app?: string;
+  /** Project directory (cdk.json) for synthesis. @default process.cwd() */
+  readonly projectDir?: string;
+  /** Stack to deploy (name or artifact id). @default the only stack of the assembly. Alias: `stackName`. */
+  readonly stack?: string;
+  /** @deprecated use `stack` */
   readonly stackName?: string;
-  /** Running emulators (or their endpoints) to share; when absent they are started and owned. */
+  /**
+   * An external AWS-compatible endpoint (moto, LocalStack) where the template's resources are created
+   * instead of the embedded emulators; the functions still run here. @default $FLOODGATE_ENDPOINT
+   */
+  readonly endpoint?: string;
+  /** Running emulators (or their endpoints) to share; when absent (and no `endpoint`) they are started and owned. */
   readonly emulators?: LocalEndpoints;
+  /** Port of the stack's endpoint (its gateway). @default a free port */
+  readonly port?: number;
+  /** Owned emulators stop on SIGINT/SIGTERM (and re-raise it). @default true */
+  readonly handleSignals?: boolean;
   /** Physical name prefix. @default random */
   readonly prefix?: string;
   /** Extra environment for every function (e.g. FLOODGATE_FAULTS for chaos), or per function. */
@@ -54,6 +77,17 @@ export interface LocalStackStats {
 export interface LocalStack {
   readonly stackName: string;
   readonly assemblyDir: string;
+  /** The stack's one endpoint (its gateway): for AWS_ENDPOINT_URL. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** The credentials the local stack accepts (and gives its functions). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** SDK v3 clients pointed at `endpoint`, destroyed by stop(). */
+  readonly clients: LocalClients;
+  /** The gateway serving `endpoint` (add services or authorizers to it). */
+  readonly gateway: Gateway;
+  /** Where the resources were created: the embedded emulators, or the external endpoint. */
+  readonly target: 'emulators' | 'external';
   readonly endpoints: LocalEndpoints;
   readonly deployment: LocalDeployment;
   readonly template: CfnTemplate;
@@ -72,14 +106,32 @@ export interface LocalStack {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
-  const assemblyDir = options.assemblyDir ?? (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log })).assemblyDir;
+  checkNode();
+  const assemblyDir =
+    options.assembly ??
+    options.assemblyDir ??
+    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
   const stacks = readAssembly(assemblyDir);
-  const wanted = options.stackName;
+  const wanted = options.stack ?? options.stackName;
   const stack = selectStack(stacks, wanted);
 
+  const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   let owned: RunningEmulators | undefined;
-  const endpoints: LocalEndpoints = options.emulators ?? (owned = await startEmulators());
+  const upstream: LocalEndpoints = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true })));
   const cleanups: Array<() => Promise<void>> = [];
+  // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
+  // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({ ...(options.port !== undefined ? { port: options.port } : {}), upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb }, region: upstream.region });
+  } catch (err) {
+    await owned?.stop();
+    throw err;
+  }
+  cleanups.push(() => gateway.stop());
+  const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
+  const clients = localClients(endpoints);
+  cleanups.push(async () => clients.destroy());
   try {
     const deployment = await deployTemplate({
       template: stack.template,
@@ -171,9 +223,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.startRunners !== false) for (const r of runners.values()) r.start();
 
     let stopped = false;
-    return {
+    let detach = (): void => undefined;
+    const local: LocalStack = {
       stackName: stack.stackName,
       assemblyDir,
+      endpoint: endpoints.endpoint,
+      region: endpoints.region,
+      credentials: LOCAL_CREDENTIALS,
+      clients,
+      gateway,
+      target: owned || upstream.backends ? 'emulators' : 'external',
       endpoints,
       deployment,
       template: stack.template,
@@ -195,11 +254,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
-        for (const c of cleanups.reverse()) await c().catch(() => undefined);
-        if (opts.destroy) await deployment.destroy();
+        detach();
+        // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
+        const [gatewayStop, clientsDestroy, ...rest] = cleanups;
+        for (const c of rest.reverse()) await c().catch(() => undefined);
+        if (opts.destroy) await deployment.destroy().catch(() => undefined);
+        await clientsDestroy!().catch(() => undefined);
+        await gatewayStop!().catch(() => undefined);
         await owned?.stop();
       },
     };
+    detach = gateway.attachStack(local);
+    return local;
   } catch (err) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     await owned?.stop();

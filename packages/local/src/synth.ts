@@ -23,6 +23,8 @@ export interface SynthOptions {
   readonly projectDir?: string;
   /** Output assembly directory, relative to projectDir. @default '.floodgate/cdk.out' */
   readonly outDir?: string;
+  /** The app command, as `cdk synth --app` takes it. @default the `app` of cdk.json */
+  readonly app?: string;
   /** Extra `-c key=value` context. ARCH_CONTEXT defaults to the host architecture. */
   readonly context?: Record<string, string>;
   /** Folders and files whose content decides whether to synthesize again. */
@@ -87,7 +89,7 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   const inputs = options.inputs ?? ['bin', 'lib', 'lambda', 'src', 'packages', 'cdk.json', 'package.json', 'package-lock.json'];
   const log = options.log ?? (() => undefined);
   const started = performance.now();
-  const hash = inputHash(projectDir, inputs, context);
+  const hash = inputHash(projectDir, inputs, options.app ? { ...context, '--app': options.app } : context);
   const assemblyDir = join(root, hash.slice(0, 16));
   if (!options.force && existsSync(join(assemblyDir, 'manifest.json')) && existsSync(join(assemblyDir, HASH_FILE))) {
     log(`synth: inputs unchanged, reusing ${relative(projectDir, assemblyDir)}`);
@@ -96,7 +98,7 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   log(`synth: cdk synth (${ARCH_CONTEXT}=${context[ARCH_CONTEXT]}) -> ${relative(projectDir, assemblyDir)}`);
   mkdirSync(root, { recursive: true });
   const tmp = mkdtempSync(join(root, `.tmp-${hash.slice(0, 8)}-`));
-  const args = ['cdk', 'synth', '-q', '-o', tmp, ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const args = ['cdk', 'synth', '-q', '-o', tmp, ...(options.app ? ['--app', options.app] : []), ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   try {
     await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' } });
   } catch (err) {

@@ -104,6 +104,7 @@ describe('deployer', () => {
         },
         Files: { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'My-Files' } },
         Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {} } },
+        FilesPolicy: { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: { Ref: 'Files' }, PolicyDocument: { Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: { 'Fn::GetAtt': ['Files', 'Arn'] } }] } } },
         Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
         CDKMetadata: { Type: 'AWS::CDK::Metadata', Properties: {} },
       },
@@ -117,7 +118,11 @@ describe('deployer', () => {
     const lines: string[] = [];
     const outputsFile = join(assemblyDir, 'out', 'outputs.json');
     const d = await deployTemplate({ template, stackName: 'Hand', assemblyDir, endpoints, prefix: 'hand1', outputsFile, log: (l) => lines.push(l) });
-    expect(lines).toEqual(['local deploy: not emulated (no effect on message flow): AWS::CDK::Metadata, AWS::CloudWatch::Alarm, AWS::IAM::Role']);
+    expect(lines).toEqual(['local deploy: not emulated (no effect on message flow): AWS::CDK::Metadata, AWS::CloudWatch::Alarm; recorded, not enforced: AWS::IAM::Role, AWS::S3::BucketPolicy']);
+    // IAM and resource policies are recorded with their documents resolved (for IAM evaluation).
+    expect(d.recorded.map((r) => r.logicalId).sort()).toEqual(['FilesPolicy', 'Role']);
+    expect(d.recorded.find((r) => r.logicalId === 'FilesPolicy')!.properties).toMatchObject({ Bucket: 'hand1-my-files', PolicyDocument: { Statement: [{ Resource: 'arn:aws:s3:::hand1-my-files' }] } });
+    expect(d.resources.get('Role')).toMatchObject({ ref: expect.stringMatching(/^hand1-Role/), attributes: { Arn: expect.stringMatching(/^arn:aws:iam::000000000000:role\/hand1-Role/) } });
     const { sqs, dynamodb, s3 } = localClients(endpoints);
     const work = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: d.outputs.WorkUrl, AttributeNames: ['All'] }));
     expect(work.Attributes).toMatchObject({ VisibilityTimeout: '120', DelaySeconds: '2', ReceiveMessageWaitTimeSeconds: '5', MessageRetentionPeriod: '3600' });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFunctionHost, type FunctionHost, type LogEntry } from '../src/lambda-host/index';
+import { singleEndpoint } from '../src/emulators';
 import { alive } from '../../../test/support/process';
 
 const assetDir = fileURLToPath(new URL('./fixtures/handlers', import.meta.url));
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 describe('lambda host', () => {
   it('runs the CommonJS bundle with a Lambda-like context and env, warm on reuse', async () => {
-    const h = host({ environment: { CUSTOM: 'yes' }, endpoints: { sqs: 'http://127.0.0.1:1', s3: 'http://127.0.0.1:1', dynamodb: 'http://127.0.0.1:2', region: 'us-east-1' } });
+    const h = host({ environment: { CUSTOM: 'yes' }, endpoints: singleEndpoint('http://127.0.0.1:1') });
     const first = await h.invoke({});
     const second = await h.invoke({});
     expect(first.ok && second.ok).toBe(true);
@@ -27,7 +28,8 @@ describe('lambda host', () => {
     expect(b.calls).toBe(2);
     expect(first.initDurationMs).toBeGreaterThan(0);
     expect(second.initDurationMs).toBeUndefined();
-    expect(a.env).toEqual({ fn: 'fixture-fn', mem: '256', custom: 'yes', sqs: 'http://127.0.0.1:1' });
+    // One endpoint for every service: a handler's default SDK clients reach the local stack unchanged.
+    expect(a.env).toEqual({ fn: 'fixture-fn', mem: '256', custom: 'yes', endpoint: 'http://127.0.0.1:1', region: 'us-east-1', key: 'test' });
     expect(a.context.functionName).toBe('fixture-fn');
     expect(a.context.memoryLimitInMB).toBe('256');
     expect(a.context.invokedFunctionArn).toBe('arn:aws:lambda:us-east-1:000000000000:function:fixture-fn');

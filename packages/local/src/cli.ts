@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+/**
+ * `floodgate-local`: the local stack for any CDK app. This file only checks the Node version (with
+ * nothing but built-ins loaded, so an old Node gets a message, not a syntax error) and hands over.
+ */
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 5)) {
+  process.stderr.write(`floodgate-local needs Node.js 22.5 or newer; this is Node.js ${process.versions.node}. Install Node 22 or 24 (https://nodejs.org, or \`nvm install 24\`).\n`);
+  process.exit(2);
+}
+const { main } = await import('./cli/main.js');
+process.exitCode = await main(process.argv.slice(2));
+export {};

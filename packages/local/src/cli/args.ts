@@ -1,0 +1,85 @@
+/** Command-line parsing for `floodgate-local` (pure, unit-tested). */
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL]
+       floodgate-local check
+       floodgate-local --help | --version
+
+up                   synthesize (or read) the CDK app, start the emulators, deploy the stack, run its
+                     functions and their SQS event source mappings, print endpoint=URL
+  --app CMD          the CDK app command, as \`cdk --app\` takes it (synthesized for this machine's
+                     architecture into .floodgate/cdk.out); default: the app of ./cdk.json
+  --assembly DIR     a synthesized cloud assembly instead (e.g. cdk.out)
+  --stack NAME       the stack to deploy (name or artifact id); default: the only stack
+  --outputs-file F   write the stack outputs to F in the \`cdk deploy --outputs-file\` format
+  --keep             serve until SIGINT/SIGTERM (then stop everything); without it, up is a check:
+                     it deploys, runs the pollers until the mapped queues are empty, stops and exits 0
+  --json             print one JSON object line on stdout (endpoint, region, credentials, stack,
+                     outputs, functions, mappings); progress goes to stderr
+  --endpoint URL     create the resources on this AWS-compatible endpoint (moto, LocalStack) instead
+                     of the embedded emulators; functions still run here (default: $FLOODGATE_ENDPOINT)
+  --port N           port of the endpoint (default: a free port)
+check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit`;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface UpArgs {
+  readonly command: 'up';
+  readonly app?: string;
+  readonly assembly?: string;
+  readonly stack?: string;
+  readonly outputsFile?: string;
+  readonly keep: boolean;
+  readonly json: boolean;
+  readonly endpoint?: string;
+  readonly port?: number;
+}
+
+export type CliArgs = UpArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      app: { type: 'string' },
+      assembly: { type: 'string' },
+      stack: { type: 'string' },
+      'outputs-file': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      endpoint: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) return { command: 'help' };
+  if (values.version) return { command: 'version' };
+  const [command, ...rest] = positionals;
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (command === 'check') return { command: 'check' };
+  if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up or check)' : `unknown command "${command}" (expected up or check)`);
+  if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
+  const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535 (got "${values.port}")`);
+  }
+  return {
+    command: 'up',
+    keep: values.keep,
+    json: values.json,
+    ...(values.app !== undefined ? { app: values.app } : {}),
+    ...(values.assembly !== undefined ? { assembly: values.assembly } : {}),
+    ...(values.stack !== undefined ? { stack: values.stack } : {}),
+    ...(values['outputs-file'] !== undefined ? { outputsFile: values['outputs-file'] } : {}),
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(port !== undefined ? { port } : {}),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * `floodgate-local up`: synthesize or read the assembly, check the prerequisites, start the emulators
+ * (or use --endpoint), deploy, run the functions and their mappings, print `endpoint=URL` (or one JSON
+ * line). With --keep it serves until SIGINT/SIGTERM and then stops everything it started (the JVM and
+ * the function processes included); without, it waits for the mapped queues to drain and exits.
+ *
+ * Exit codes: 0 done, 1 failure (synth, deploy, ...), 2 usage, 3 a missing prerequisite.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
+import { startLocalStack, type LocalStack } from '../stack.js';
+import { USAGE, UsageError, parseCli, type UpArgs } from './args.js';
+import { summarize } from './summary.js';
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const args = parseCli(argv);
+    if (args.command === 'help') return void process.stdout.write(`${USAGE}\n`), 0;
+    if (args.command === 'version') return void process.stdout.write(`${version()}\n`), 0;
+    if (args.command === 'check') {
+      checkPrerequisites();
+      process.stdout.write(`ok: Node ${process.versions.node}, Java found\n`);
+      return 0;
+    }
+    return await up(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      say(`floodgate-local: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof PrerequisiteError) {
+      say(`floodgate-local: missing prerequisite.\n${err.message}`);
+      return 3;
+    }
+    say(`floodgate-local: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+async function drained(stack: LocalStack): Promise<void> {
+  for (;;) {
+    let pending = 0;
+    for (const m of stack.deployment.eventSourceMappings) {
+      const a = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: m.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      pending += Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    const inFlight = [...stack.runners.values()].reduce((n, r) => n + r.stats().inFlight, 0);
+    if (pending === 0 && inFlight === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function up(args: UpArgs): Promise<number> {
+  // Before anything starts: Node, and Java unless the resources go to an external endpoint.
+  checkPrerequisites({ java: args.endpoint === undefined });
+
+  let signalled: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (s: NodeJS.Signals): void => {
+    signalled = s;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const outputsFile = args.outputsFile ? resolve(args.outputsFile) : undefined;
+  let stack: LocalStack | undefined;
+  try {
+    stack = await startLocalStack({
+      ...(args.assembly ? { assembly: resolve(args.assembly) } : {}),
+      ...(args.app ? { app: args.app } : {}),
+      ...(args.stack ? { stack: args.stack } : {}),
+      ...(args.endpoint ? { endpoint: args.endpoint } : {}),
+      ...(args.port !== undefined ? { port: args.port } : {}),
+      ...(outputsFile ? { outputsFile } : {}),
+      handleSignals: false,
+      log: say,
+    });
+    if (signalled) return 0;
+    const summary = summarize(stack, { ...(outputsFile ? { outputsFile } : {}), ...(args.endpoint ? { upstream: args.endpoint } : {}) });
+    if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
+      if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
+      if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      say(`functions: ${summary.functions.map((f) => f.functionName).join(', ') || 'none'}; mappings: ${summary.mappings.map((m) => `${m.logicalId} -> ${m.functionName}`).join(', ') || 'none'}`);
+      say(`export AWS_ENDPOINT_URL=${summary.endpoint} AWS_REGION=${summary.region} AWS_ACCESS_KEY_ID=${summary.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${summary.credentials.secretAccessKey}`);
+    }
+    if (args.keep) {
+      say('serving; Ctrl-C (SIGINT) or SIGTERM stops everything');
+      await new Promise<void>((r) => {
+        wake = r;
+        if (signalled) r();
+      });
+      say(`${signalled}: stopping`);
+    } else {
+      await Promise.race([drained(stack), new Promise<void>((r) => (wake = r))]);
+      say('the mapped queues are empty and nothing is in flight: stopping (use --keep to serve)');
+    }
+    return 0;
+  } finally {
+    await stack?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The gateway's extension points. A service is one AWS API served on the single endpoint (SQS, S3 and
+ * DynamoDB forward to an emulator or an external endpoint; Lambda and CloudFormation are answered by the
+ * local stack). Adding one means a new file under services/ and one entry in services/index.ts.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LocalStack } from '../stack.js';
+
+/** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
+export interface CredentialScope {
+  readonly accessKeyId: string;
+  /** yyyymmdd */
+  readonly date: string;
+  readonly region: string;
+  /** The signing name: `sqs`, `s3`, `dynamodb`, `lambda`, `cloudformation`, ... */
+  readonly service: string;
+  /** True when the scope came from the query string (a presigned URL). */
+  readonly presigned: boolean;
+}
+
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path as sent (percent-encoded), without the query. */
+  readonly path: string;
+  /** Raw query string, without `?`. */
+  readonly rawQuery: string;
+  readonly query: URLSearchParams;
+  /** Header names lower-cased; repeated headers joined with `,`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Present when the request is SigV4-signed. */
+  readonly scope?: CredentialScope;
+  /** The service the request was routed to (its `name`). */
+  readonly service: string;
+  /** `X-Amz-Target` (JSON protocols), or `Action` (query protocol), when present. */
+  readonly operation?: string;
+  /** The whole body, read (once) on first call. Streaming services use `raw` instead when nothing read it. */
+  body(): Promise<Buffer>;
+  /** True once `body()` has been called: `raw` has then been consumed. */
+  readonly bodyRead: boolean;
+  readonly raw: IncomingMessage;
+}
+
+/** A refusal, rendered by the service in its own protocol (XML for S3/query, JSON for JSON protocols). */
+export interface GatewayError {
+  readonly status: number;
+  /** AWS error code, e.g. `AccessDenied`, `EntityTooLarge`, `ResourceNotFoundException`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface GatewayService {
+  /** Short name, e.g. `sqs`. */
+  readonly name: string;
+  /** SigV4 signing names routed here. */
+  readonly signingNames: readonly string[];
+  /**
+   * Claims an UNSIGNED request (no credential scope), e.g. by `X-Amz-Target` prefix or `Action=`.
+   * Services are asked in list order; S3 (path-style) is the fallback.
+   */
+  claims?(req: UnsignedRequest): boolean;
+  handle(req: GatewayRequest, res: ServerResponse): Promise<void>;
+  /** Writes `err` in this service's protocol. */
+  error(req: GatewayRequest, res: ServerResponse, err: GatewayError): void;
+}
+
+/** What fallback routing sees of an unsigned request. */
+export interface UnsignedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: Readonly<Record<string, string>>;
+  /** `Action` from the query or from a form-encoded body. */
+  readonly action?: string;
+  /** `Version` from the query or from a form-encoded body (tells SQS's from CloudFormation's query API). */
+  readonly version?: string;
+}
+
+/** Where the forwarding services send requests. Absent = that service is not served. */
+export interface Upstreams {
+  readonly sqs?: string;
+  readonly s3?: string;
+  readonly dynamodb?: string;
+}
+
+export interface GatewayContext {
+  readonly region: string;
+  readonly upstreams: Upstreams;
+  /** The gateway's own base URL (no trailing slash), e.g. `http://127.0.0.1:4566`. */
+  url(): string;
+  /** The local stack attached to this gateway (Lambda and CloudFormation APIs answer from it). */
+  stack(): LocalStack | undefined;
+}
+
+/** Builds a service for a gateway; returns undefined when the service does not apply (e.g. no upstream). */
+export type GatewayServiceFactory = (ctx: GatewayContext) => GatewayService | undefined;
+
+/**
+ * Authentication / authorization hook, run for every request after routing and before the service.
+ * Return a GatewayError to refuse the request (rendered in the service's protocol), undefined to let it
+ * through. SigV4 verification and IAM evaluation plug in here.
+ */
+export type GatewayAuthorizer = (req: GatewayRequest, ctx: GatewayContext) => Promise<GatewayError | undefined> | GatewayError | undefined;
