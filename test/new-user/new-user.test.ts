@@ -182,10 +182,10 @@ describe('a CommonJS + jest project made by `cdk init app --language typescript`
   }, STEP_TIMEOUT);
 
   test('`floodgate-local up --assembly cdk.out --keep` runs its handler on messages sent with the AWS CLI', async () => {
-    const local = start('npx', ['--no-install', 'floodgate-local', 'up', '--assembly', 'cdk.out', '--keep', '--outputs-file', 'outputs.json'], {
-      cwd: project,
-      env: sandbox.env,
-    });
+    // The installed bin itself (what `npx floodgate-local` runs): SIGTERM must reach it, not an npm wrapper.
+    const bin = join(project, 'node_modules', '.bin', 'floodgate-local');
+    const local = start(bin, ['up', '--assembly', 'cdk.out', '--keep', '--outputs-file', 'outputs.json'], { cwd: project, env: sandbox.env });
+    let failure: unknown;
     try {
       const [, endpoint] = await local.waitForLine(/^endpoint=(\S+)\s*$/, 120_000);
       const outputs = JSON.parse(readFileSync(join(project, 'outputs.json'), 'utf8')) as Record<string, Record<string, string>>;
@@ -260,10 +260,13 @@ describe('a CommonJS + jest project made by `cdk init app --language typescript`
       }
       expect(byInvocation.size).toBeGreaterThan(1);
       expect(maxOverlap([...byInvocation.values()])).toBeLessThanOrEqual(2);
-    } finally {
-      const code = await local.stop('SIGTERM');
-      expect(code, local.output()).toBe(0);
+    } catch (err) {
+      failure = err;
     }
+    const code = await local.stop('SIGTERM');
+    if (failure !== undefined) throw failure instanceof Error ? Object.assign(failure, { message: `${failure.message}\n--- floodgate-local output\n${local.output()}` }) : failure;
+    expect(code, local.output()).toBe(0);
+    expect(local.output()).toContain('SIGTERM: stopping');
     // Nothing of it is left running: DynamoDB Local (a java child) and the function hosts live under the project.
     const leftovers = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
       .split('\n')
@@ -281,7 +284,7 @@ describe('an ESM + vitest project', () => {
     copyTree(join(EXAMPLES_DIR, 'orders-esm'), project);
     await installIntoProject(project, sandbox.env, packages, {
       dependencies: ['aws-cdk-lib', 'constructs', '@aws-sdk/client-dynamodb', 'zod'],
-      devDependencies: ['aws-cdk', 'typescript', 'tsx', 'vitest', '@types/node', 'esbuild'],
+      devDependencies: ['aws-cdk', 'typescript', 'tsx', 'vitest', '@types/node', 'esbuild', '@aws-sdk/client-sqs'],
     });
   }, STEP_TIMEOUT);
 
@@ -291,8 +294,8 @@ describe('an ESM + vitest project', () => {
     expect(existsSync(join(project, 'cdk.out', 'OrdersEsmStack.template.json'))).toBe(true);
   }, STEP_TIMEOUT);
 
-  test('passes its vitest tests', async () => {
+  test('passes its vitest tests: Template assertions, and messages through the stack with startLocalStack', async () => {
     const { stdout } = await run('npx', ['--no-install', 'vitest', 'run'], { cwd: project, env: sandbox.env });
-    expect(stdout).toMatch(/Tests\s+2 passed \(2\)/);
+    expect(stdout).toMatch(/Tests\s+3 passed \(3\)/);
   }, STEP_TIMEOUT);
 });

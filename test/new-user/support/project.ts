@@ -30,7 +30,10 @@ export function makeSandbox(prefix: string): { dir: string; env: NodeJS.ProcessE
   for (const key of KEPT_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
   // The CDK CLI would otherwise ask the network for notices and newer versions.
   env.CDK_DISABLE_VERSION_CHECK = 'true';
+  env.CDK_DISABLE_CLI_TELEMETRY = 'true';
   env.npm_config_update_notifier = 'false';
+  // Plain output to assert on.
+  env.NO_COLOR = '1';
   return { dir, env };
 }
 
