@@ -14,9 +14,9 @@ import { classify } from './classify.js';
 import type { BatchMetrics } from './batch-metrics.js';
 
 export interface ConsumerIdempotencyOptions<TBody> {
-  /** The store, or the name of an IdempotencyTable (partition key `id`, TTL `expiresAt`) used with `clients.dynamodb`. */
+  /** The store to use. @default - a store on `tableName` with the handler's `clients.dynamodb` */
   readonly store?: IdempotencyStore;
-  /** Table name, when no `store` is given. */
+  /** An IdempotencyTable (partition key `id`, TTL `expiresAt`); required when no `store` is given. @default - none */
   readonly tableName?: string;
   /** The idempotency key of a record: records with the same key take effect once. */
   readonly key: (record: SQSRecord, body: TBody) => string;
