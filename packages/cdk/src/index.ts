@@ -1,7 +1,7 @@
 /** @floodgate/cdk: constructs for SQS consumers that push back instead of falling over. */
 export * from './errors';
-export * from './consumer-settings';
-export * from './bounded-queue-consumer';
+export * from './consumer-settings/index';
+export * from './bounded-queue-consumer/index';
 export * from './keyed-ttl-table';
 export * from './idempotency-table';
 export * from './lock-table';

@@ -9,9 +9,10 @@ import {
   deriveReservedConcurrency,
   deriveVisibilityTimeoutSeconds,
   validateBatching,
+  validateFifoBatching,
   validateMaxReceiveCount,
   validateRetention,
-} from '../src/consumer-settings';
+} from '../src/consumer-settings/index';
 import { FloodgateValidationError } from '../src/errors';
 import { expectInvalid } from './support';
 
@@ -192,5 +193,29 @@ describe('deriveConsumerSettings', () => {
     expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, ioConcurrency: 0 }), /ioConcurrency/);
     expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 60, memorySizeMb: 1024, maxConcurrency: 2, cpuConcurrency: 0 }), /cpuConcurrency/);
     expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 901, memorySizeMb: 1024, maxConcurrency: 2 }), /timeout \(seconds\) must be an integer from 1 to 900/);
+  });
+});
+
+describe('FIFO batching', () => {
+  it('accepts up to 10 records and no window', () => {
+    expect(() => validateFifoBatching(10, undefined)).not.toThrow();
+    expect(() => validateFifoBatching(1, 0)).not.toThrow();
+  });
+
+  it('refuses a window and more than 10 records, saying what to change', () => {
+    expectInvalid(() => validateFifoBatching(10, 5), /not supported on FIFO queues.*Remove maxBatchingWindow/, 'FifoBatchingWindow');
+    expectInvalid(() => validateFifoBatching(11, undefined), /batchSize 11 is above 10.*Set batchSize <= 10/, 'FifoBatchSize');
+  });
+
+  it('skips the size check for a token, but not the window check', () => {
+    const TOKEN = -1.8881545897087626e289; // how aws-cdk-lib encodes a number token
+    const isToken = (n: number) => n === TOKEN;
+    expect(() => validateFifoBatching(TOKEN, undefined, isToken)).not.toThrow();
+    expectInvalid(() => validateFifoBatching(10, TOKEN, isToken), /not supported on FIFO/, 'FifoBatchingWindow');
+  });
+
+  it('deriveConsumerSettings applies them with fifo: true, and the standard rules otherwise', () => {
+    expectInvalid(() => deriveConsumerSettings({ timeoutSeconds: 30, memorySizeMb: 1024, maxConcurrency: 2, fifo: true, batchSize: 20, maxBatchingWindowSeconds: 1 }), /FIFO/, 'FifoBatchingWindow');
+    expect(deriveConsumerSettings({ timeoutSeconds: 30, memorySizeMb: 1024, maxConcurrency: 2, batchSize: 20, maxBatchingWindowSeconds: 1 }).batchSize).toBe(20);
   });
 });

@@ -6,7 +6,7 @@ import type { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deriveConsumerSettings, validateRetention, type ConsumerSettings } from '../consumer-settings';
+import { deriveConsumerSettings, validateRetention, type ConsumerSettings } from '../consumer-settings/index';
 import { CONSUMER_ENV } from '../env';
 import { withScope } from '../errors';
 import { createConsumerAlarms } from './alarms';

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { ConsumerSettings } from '../consumer-settings';
+import type { ConsumerSettings } from '../consumer-settings/index';
 
 /**
  * The SQS event source, ReportBatchItemFailures always on: capped by ScalingConfig.MaximumConcurrency in

@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { DownstreamBudget, ProvisionedPollerConfig } from '../consumer-settings';
+import type { DownstreamBudget, ProvisionedPollerConfig } from '../consumer-settings/index';
 
 /**
  * Properties of a {@link BoundedQueueConsumer}.
