@@ -19,6 +19,8 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --endpoint URL     create the resources on this AWS-compatible endpoint (moto, LocalStack) instead
                      of the embedded emulators; functions still run here (default: $FLOODGATE_ENDPOINT)
   --port N           port of the endpoint (default: a free port)
+  --stop-on-stdin-close
+                     also stop when stdin closes (for a parent process: @floodgate/local/testing)
 check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit`;
 
 export class UsageError extends Error {
@@ -35,6 +37,7 @@ export interface UpArgs {
   readonly json: boolean;
   readonly endpoint?: string;
   readonly port?: number;
+  readonly stopOnStdinClose?: boolean;
 }
 
 export type CliArgs = UpArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
@@ -51,6 +54,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       json: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
       port: { type: 'string' },
+      'stop-on-stdin-close': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -81,5 +85,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['outputs-file'] !== undefined ? { outputsFile: values['outputs-file'] } : {}),
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(port !== undefined ? { port } : {}),
+    ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
   };
 }

@@ -71,6 +71,12 @@ async function up(args: UpArgs): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A parent that holds our stdin (the testing entry) stops us by exiting, however it exits.
+  if (args.stopOnStdinClose) {
+    process.stdin.on('end', () => onSignal('SIGHUP'));
+    process.stdin.on('close', () => onSignal('SIGHUP'));
+    process.stdin.resume();
+  }
 
   const outputsFile = args.outputsFile ? resolve(args.outputsFile) : undefined;
   let stack: LocalStack | undefined;
@@ -110,6 +116,7 @@ async function up(args: UpArgs): Promise<number> {
     return 0;
   } finally {
     await stack?.stop();
+    if (args.stopOnStdinClose) process.stdin.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

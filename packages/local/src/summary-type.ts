@@ -1,0 +1,20 @@
+/** What `floodgate-local up --json` prints: one JSON object (no imports here: the CommonJS testing entry uses it too). */
+export interface LocalStackSummary {
+  /** The one endpoint: the value for AWS_ENDPOINT_URL. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly stack: string;
+  /** Where the resources are: the embedded emulators, or the external endpoint (`upstream`). */
+  readonly target: 'emulators' | 'external';
+  readonly upstream?: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly outputsFile?: string;
+  /** The local HTTP API front, when the stack has an HTTP API. */
+  readonly apiUrl?: string;
+  readonly functions: ReadonlyArray<{ logicalId: string; functionName: string; handler: string; timeoutSeconds: number; memoryMb: number; reservedConcurrency?: number }>;
+  readonly mappings: ReadonlyArray<{ logicalId: string; functionName: string; queueUrl: string; queueArn: string; batchSize: number; maximumBatchingWindowSeconds: number; maximumConcurrency?: number; enabled: boolean }>;
+  /** PID of the process serving the stack (the CLI). */
+  readonly pid: number;
+}
+
