@@ -25,12 +25,14 @@ export interface LocalStackRunArgs {
   readonly out?: string;
   readonly json: boolean;
   readonly keep: boolean;
+  /** LocalStack's URL. @default $AWS_ENDPOINT_URL, else http://localhost:4566 */
+  readonly endpoint?: string;
   readonly say: (line: string) => void;
 }
 
 export async function runOnLocalStack(args: LocalStackRunArgs): Promise<number> {
   const { say } = args;
-  const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://localhost:4566';
+  const endpoint = args.endpoint ?? process.env.AWS_ENDPOINT_URL ?? 'http://localhost:4566';
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? LOCAL_REGION;
   try {
     await run('npx', ['--no-install', 'cdklocal', '--version']);
@@ -78,7 +80,7 @@ export async function runOnLocalStack(args: LocalStackRunArgs): Promise<number> 
         })}\n`,
       );
     }
-    if (args.keep) say(`sqs=${endpoint}\ns3=${endpoint}\ndynamodb=${endpoint}${apiUrl ? `\napi=${apiUrl}` : ''}`);
+    if (args.keep) say(`endpoint=${endpoint}${apiUrl ? `\napi=${apiUrl}` : ''}`);
     return result.timedOut ? 1 : 0;
   } finally {
     clients.destroy();

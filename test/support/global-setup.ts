@@ -5,7 +5,7 @@
  * and its assembly directory is provided as `assemblyDir` (see test/support/local-stack.ts).
  */
 import type { TestProject } from 'vitest/node';
-import { startEmulators, type LocalEndpoints } from '@floodgate/local';
+import { singleEndpoint, startEmulators, type LocalEndpoints } from '@floodgate/local';
 import { synthesize } from '@floodgate/local';
 
 declare module 'vitest' {
@@ -23,20 +23,28 @@ function runIncludesIntegration(argv: readonly string[]): boolean {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // FLOODGATE_ENDPOINT: run against that AWS-compatible endpoint (moto, LocalStack) instead of the
+  // embedded emulators; the functions still run locally (see test/support/target.ts for the skips).
+  const external = process.env.FLOODGATE_ENDPOINT;
   const [emulators, assemblyDir] = await Promise.all([
-    startEmulators(),
+    external ? Promise.resolve(undefined) : startEmulators(),
     // A failed synth is reported by the integration tests themselves (they synthesize again, uncached).
     runIncludesIntegration(process.argv) ? synthesize().then((r) => r.assemblyDir, () => '') : Promise.resolve(''),
   ]);
   // Plain data (it crosses to the test workers): the gateway's one endpoint and the emulators behind it.
-  project.provide('endpoints', {
-    endpoint: emulators.endpoint,
-    sqs: emulators.sqs,
-    s3: emulators.s3,
-    dynamodb: emulators.dynamodb,
-    region: emulators.region,
-    ...(emulators.backends ? { backends: emulators.backends } : {}),
-  });
+  project.provide(
+    'endpoints',
+    emulators
+      ? {
+          endpoint: emulators.endpoint,
+          sqs: emulators.sqs,
+          s3: emulators.s3,
+          dynamodb: emulators.dynamodb,
+          region: emulators.region,
+          ...(emulators.backends ? { backends: emulators.backends } : {}),
+        }
+      : singleEndpoint(external!),
+  );
   project.provide('assemblyDir', assemblyDir);
-  return () => emulators.stop();
+  return async () => emulators?.stop();
 }

@@ -85,7 +85,7 @@ describe('floodgate-local up (from dist)', () => {
     assembly = synthFixtureApp(join(mkdtempSync(join(tmpdir(), 'fl-cli-')), 'cdk.out'));
   });
 
-  it('without java on PATH, exits 3 at once naming Java 17 and how to install it, starting nothing', async () => {
+  it('without java on PATH, exits 3 at once naming Java 17 and how to install it, starting nothing', { timeout: 120_000 }, async () => {
     // PATH without java; the CLI itself is started by absolute path.
     const child = run(['up', '--assembly', assembly], { ...process.env, PATH: dirname(process.execPath) });
     const kids: number[] = [];
@@ -101,7 +101,7 @@ describe('floodgate-local up (from dist)', () => {
     expect(kids.filter(alive)).toEqual([]);
   });
 
-  it.skipIf(!hasAwsCli)('--keep --json serves the one endpoint (AWS CLI) until SIGTERM, then nothing is left running', async () => {
+  it.skipIf(!hasAwsCli)('--keep --json serves the one endpoint (AWS CLI) until SIGTERM, then nothing is left running', { timeout: 180_000 }, async () => {
     const outputsFile = join(dirname(assembly), 'outputs.json');
     const child = run(['up', '--assembly', assembly, '--keep', '--json', '--outputs-file', outputsFile]);
     const done = exited(child);
@@ -134,7 +134,7 @@ describe('floodgate-local up (from dist)', () => {
     }
   });
 
-  it('without --keep, deploys, waits for the mapped queues to be empty, prints endpoint= and exits 0', async () => {
+  it('without --keep, deploys, waits for the mapped queues to be empty, prints endpoint= and exits 0', { timeout: 180_000 }, async () => {
     const { code, stdout } = await exited(run(['up', '--assembly', assembly]));
     expect(code).toBe(0);
     expect(stdout).toMatch(/^endpoint=http:\/\/127\.0\.0\.1:\d+\nregion=us-east-1\nstack=FloodgateLocalFixture\n$/);

@@ -25,7 +25,7 @@ describe('@floodgate/local/testing', () => {
     assembly = synthFixtureApp(join(mkdtempSync(join(tmpdir(), 'fl-testing-')), 'cdk.out'));
   });
 
-  it('is CommonJS: require() gives startLocalStack, which runs the stack and stops all of it', async () => {
+  it('is CommonJS: require() gives startLocalStack, which runs the stack and stops all of it', { timeout: 180_000 }, async () => {
     const resolved = require.resolve('@floodgate/local/testing');
     expect(resolved).toMatch(/dist\/cjs\/testing\/index\.js$/);
     const { startLocalStack } = require('@floodgate/local/testing') as TestingEntry;
