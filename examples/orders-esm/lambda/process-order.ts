@@ -1,0 +1,30 @@
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { createConsumerHandler, PermanentError } from '@floodgate/runtime';
+import { z } from 'zod';
+
+// A body that fails the schema is a permanent error (class InvalidMessage) whose reason names the field.
+const Order = z.object({
+  orderId: z.string().min(1),
+  quantity: z.number().int().positive(),
+});
+
+const dynamodb = new DynamoDBClient({});
+
+export const handler = createConsumerHandler({
+  schema: Order,
+  async processRecord(_record, ctx) {
+    const order = ctx.body;
+    if (order.quantity > 100) {
+      throw new PermanentError('OverOrderLimit', `order ${order.orderId}: ${order.quantity} items is above the limit of 100`);
+    }
+    await ctx.io(() =>
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: process.env.ORDERS_TABLE,
+          Item: { orderId: { S: order.orderId }, quantity: { N: String(order.quantity) } },
+        }),
+        { abortSignal: ctx.signal },
+      ),
+    );
+  },
+});
