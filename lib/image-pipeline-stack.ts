@@ -162,8 +162,6 @@ export class ImagePipelineStack extends Stack {
       batchSize: 10,
       environment: {
         [PIPELINE_ENV.jobsTable]: this.jobsTable.tableName,
-        [PIPELINE_ENV.idempotencyTable]: this.idempotencyTable.tableName,
-        [PIPELINE_ENV.lockTable]: this.lockTable.tableName,
         [PIPELINE_ENV.uploadsBucket]: this.uploadsBucket.bucketName,
         [PIPELINE_ENV.renditionsBucket]: this.renditionsBucket.bucketName,
         [PIPELINE_ENV.maxUploadBytes]: String(maxUploadSize.toBytes()),
@@ -236,9 +234,8 @@ export class ImagePipelineStack extends Stack {
         });
       }
     }
+    // The job record is the worker's claim (one item per job): it needs no other table.
     this.jobsTable.grantReadWriteData(fn);
-    this.idempotencyTable.grantReadWrite(fn);
-    this.lockTable.grantReadWrite(fn);
   }
 
   private createDashboard(): cloudwatch.Dashboard {

@@ -130,8 +130,6 @@ describe('ImagePipelineStack: the "Done when" properties', () => {
       Environment: {
         Variables: Match.objectLike({
           [PIPELINE_ENV.jobsTable]: { Ref: Match.stringLikeRegexp('^JobsTable') },
-          [PIPELINE_ENV.idempotencyTable]: { Ref: Match.stringLikeRegexp('^IdempotencyTable') },
-          [PIPELINE_ENV.lockTable]: { Ref: Match.stringLikeRegexp('^LockTable') },
           [PIPELINE_ENV.uploadsBucket]: { Ref: Match.stringLikeRegexp('^UploadsBucket') },
           [PIPELINE_ENV.renditionsBucket]: { Ref: Match.stringLikeRegexp('^RenditionsBucket') },
           MALLOC_ARENA_MAX: '2',
@@ -141,6 +139,10 @@ describe('ImagePipelineStack: the "Done when" properties', () => {
         }),
       },
     });
+    // The job record is the worker's claim: it is given no other table (least privilege).
+    const worker = functions.find(([, f]) => f.Properties.Environment?.Variables?.[PIPELINE_ENV.jobsTable] !== undefined && f.Properties.MemorySize === 2048)!;
+    expect(worker[1].Properties.Environment.Variables[PIPELINE_ENV.idempotencyTable]).toBeUndefined();
+    expect(worker[1].Properties.Environment.Variables[PIPELINE_ENV.lockTable]).toBeUndefined();
   });
 
   it('outputs every name a client needs under the contract keys', () => {
