@@ -1,36 +1,41 @@
 /**
  * The orders consumer's Lambda handler: wiring only. The pool size comes from the construct's
  * environment (FLOODGATE_CONNECTIONS_PER_EXECUTION, set from `downstreamBudget`), so executions x pool
- * size never exceeds the database's connections; the batch machinery (lanes, deadline, classification,
- * dead-lettering, partial batch response) is @floodgate/runtime's.
+ * size never exceeds the database's connections; the batch (validation, lanes, deadline, classification,
+ * dead-lettering, partial batch response, metrics) is @floodgate/runtime's `createConsumerHandler`.
  *
  * The pool lives for the execution environment (connections are reused across invocations, and several
- * concurrent invocations in one environment share its `max`); counters live per invocation.
+ * concurrent invocations in one environment share its `max`); counters live per invocation (the
+ * runtime's per-invocation `ctx.metrics`, and locals of `invoke`).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
-  createHandlerClients,
-  createLanes,
-  deadLetterMessage,
-  planDeadline,
+  createConsumerHandler,
   readRuntimeConfig,
-  receiveCount,
-  runBatch,
-  sendToDeadLetterQueue,
   CONSUMER_ENV,
-  type BatchReport,
+  type ConsumerInvocation,
   type HandlerClients,
+  type LambdaContextLike,
 } from '@floodgate/runtime';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import pg from 'pg';
-import { classifyPgError, isTooManyConnections, parseOrder } from './order.js';
+import { classifyPgError, isTooManyConnections, OrderMessage } from './order.js';
 import { applyOrder, dispatchPending } from './store.js';
 
 /** Environment the orders stack sets besides the construct's. */
 export const ORDERS_ENV = {
   /** postgres://user@host:port/db (in production, from Secrets Manager / RDS Proxy). */
   databaseUrl: 'ORDERS_DATABASE_URL',
+} as const;
+
+/** The example's own metric names (the runtime adds RecordsSucceeded, PermanentFailures, ...). */
+export const ORDERS_METRICS = {
+  applied: 'OrdersApplied',
+  duplicates: 'DuplicatesSkipped',
+  /** SQLSTATE 53300 refusals met (the burst comparison sums this over every EMF line). */
+  refusedConnections: 'RefusedConnections',
+  dispatched: 'ShipmentsDispatched',
 } as const;
 
 export interface OrdersHandlerOptions {
@@ -41,82 +46,85 @@ export interface OrdersHandlerOptions {
   readonly metrics?: Metrics;
 }
 
-export type OrdersHandler = ((event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>) => Promise<SQSBatchResponse>) & {
+/** One invocation's result: the runtime's, plus the dispatch that followed the batch. */
+export interface OrdersInvocation extends ConsumerInvocation {
+  /** undefined when no order was applied (nothing to dispatch), or the dispatch failed. */
+  readonly dispatch: { readonly ran: boolean; readonly claimed: number } | undefined;
+}
+
+export type OrdersHandler = ((event: SQSEvent, context: LambdaContextLike) => Promise<SQSBatchResponse>) & {
   readonly pool: pg.Pool;
-  readonly lastReport: () => BatchReport | undefined;
+  /** Like the handler, and also returns this invocation's report. Nothing is kept between invocations. */
+  readonly invoke: (event: SQSEvent, context: LambdaContextLike) => Promise<OrdersInvocation>;
 };
 
 export function createOrdersHandler(options: OrdersHandlerOptions = {}): OrdersHandler {
   const env = options.env ?? process.env;
-  const config = readRuntimeConfig(env);
-  const poolMax = config.connectionsPerExecution;
+  const poolMax = readRuntimeConfig(env).connectionsPerExecution;
   if (poolMax === undefined) {
     throw new Error(`${CONSUMER_ENV.connectionsPerExecution} is not set: deploy the consumer with BoundedQueueConsumer's downstreamBudget`);
   }
   const databaseUrl = env[ORDERS_ENV.databaseUrl];
   if (!databaseUrl && !options.pool) throw new Error(`${ORDERS_ENV.databaseUrl} is not set`);
   const logger = options.logger ?? new Logger({ serviceName: 'orders' });
+  // One sink for the runtime's EMF line and the dispatch's.
   const metrics = options.metrics ?? new Metrics({ namespace: 'FloodgateExamples', serviceName: 'orders' });
-  const clients = options.clients ?? createHandlerClients(env);
   const pool = options.pool ?? new pg.Pool({ connectionString: databaseUrl, max: poolMax, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 60_000 });
   // An idle client whose server went away emits 'error' on the pool; without a listener it would crash the environment.
   pool.on('error', (err) => logger.warn('idle connection lost', { error: err.message }));
-  let lastReport: BatchReport | undefined;
 
-  const handler = async (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>): Promise<SQSBatchResponse> => {
-    const plan = planDeadline(Date.now(), context.getRemainingTimeInMillis(), config.softMarginMs, config.hardMarginMs);
-    if (context.awsRequestId && context.functionName) logger.addContext(context as Context);
-    const lanes = createLanes(poolMax, 1);
-    const counts = { applied: 0, duplicates: 0, refusedConnections: 0 };
-    const classified = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        if (isTooManyConnections(err)) counts.refusedConnections++;
-        throw classifyPgError(err);
-      }
-    };
-
-    const report = await runBatch<SQSRecord>({
-      records: event.Records,
-      idOf: (r) => r.messageId,
-      lanes,
-      plan,
-      // More records in flight than pool connections would only queue inside the pool.
-      recordConcurrency: poolMax,
-      process: async (record, ctx) => {
-        const order = parseOrder(record.body);
-        const result = await ctx.io(() => classified(() => applyOrder(pool, order)));
-        if (result === 'applied') counts.applied++;
-        else counts.duplicates++;
-      },
-      isLastReceive: (record) => config.maxReceiveCount !== undefined && receiveCount(record) >= config.maxReceiveCount,
-      onFailure: (record, failure) => logger.warn('record failed', { messageId: record.messageId, errorKind: failure.kind, errorClass: failure.class, errorReason: failure.reason }),
-      onPermanent: async (record, failure, _err, ctx) => {
-        if (!config.deadLetterQueueUrl) throw new Error(`${CONSUMER_ENV.deadLetterQueueUrl} is not set: the permanent failure is left to the redrive policy`);
-        await ctx.io(() => sendToDeadLetterQueue(clients.sqs, deadLetterMessage(record, failure, { queueUrl: config.deadLetterQueueUrl!, now: new Date(), ...(config.maxReceiveCount !== undefined ? { maxReceiveCount: config.maxReceiveCount } : {}) }), ctx.signal));
-      },
-    });
-    lastReport = report;
-
-    // The one-at-a-time job: whoever gets the advisory lock dispatches; a failure leaves shipments pending for the next run.
-    let dispatched = 0;
-    if (counts.applied > 0) {
-      try {
-        dispatched = (await classified(() => dispatchPending(pool))).claimed;
-      } catch (err) {
-        logger.warn('dispatch skipped', { error: (err as Error).message });
-      }
+  /** Runs `work`, counting a 53300 refusal and rethrowing any error classified (order.ts). */
+  const classified = async <T>(work: () => Promise<T>, onRefused: () => void): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (isTooManyConnections(err)) onRefused();
+      throw classifyPgError(err);
     }
-
-    metrics.addMetric('OrdersApplied', MetricUnit.Count, counts.applied);
-    metrics.addMetric('DuplicatesSkipped', MetricUnit.Count, counts.duplicates);
-    metrics.addMetric('RefusedConnections', MetricUnit.Count, counts.refusedConnections);
-    metrics.addMetric('ShipmentsDispatched', MetricUnit.Count, dispatched);
-    metrics.addMetric('PermanentFailures', MetricUnit.Count, report.counts.permanent + report.counts.exhausted);
-    metrics.addMetric('RetryableFailures', MetricUnit.Count, report.counts.retryable + report.counts['not-started']);
-    metrics.publishStoredMetrics();
-    return { batchItemFailures: report.batchItemFailures };
   };
-  return Object.assign(handler, { pool, lastReport: () => lastReport });
+
+  const consumer = createConsumerHandler({
+    env,
+    logger,
+    metrics,
+    ...(options.clients ? { clients: options.clients } : {}),
+    // Not JSON, or not an order: permanent InvalidMessage naming each failing field, dead-lettered.
+    schema: OrderMessage,
+    // More records in flight than pool connections would only queue inside the pool.
+    recordConcurrency: poolMax,
+    processRecord: async (_record, ctx) => {
+      ctx.fields.orderId = ctx.body.orderId;
+      const result = await ctx.io(() => classified(() => applyOrder(pool, ctx.body), () => ctx.metrics.count(ORDERS_METRICS.refusedConnections)));
+      ctx.metrics.count(result === 'applied' ? ORDERS_METRICS.applied : ORDERS_METRICS.duplicates);
+    },
+    // Declared on every invocation's line, 0 included.
+    onBatchEnd: (_report, { metrics: m }) => {
+      for (const name of [ORDERS_METRICS.applied, ORDERS_METRICS.duplicates, ORDERS_METRICS.refusedConnections]) m.count(name, 0);
+    },
+  });
+
+  const invoke = async (event: SQSEvent, context: LambdaContextLike): Promise<OrdersInvocation> => {
+    const result = await consumer.invoke(event, context);
+    if ((result.metrics.counts[ORDERS_METRICS.applied] ?? 0) === 0) return { ...result, dispatch: undefined };
+
+    // The one-at-a-time job: whoever gets the advisory lock dispatches; a failure leaves shipments pending
+    // for the next run. The batch's metrics are already published, so the dispatch has its own EMF line.
+    const invocationLogger = logger.createChild();
+    if (context.awsRequestId && context.functionName) invocationLogger.addContext(context as Context);
+    let refused = 0;
+    let dispatch: OrdersInvocation['dispatch'];
+    try {
+      dispatch = await classified(() => dispatchPending(pool), () => refused++);
+    } catch (err) {
+      invocationLogger.warn('dispatch skipped', { error: (err as Error).message, errorClass: (err as { errorClass?: string }).errorClass });
+    }
+    // add + publish in one synchronous block: concurrent invocations never flush each other's values.
+    metrics.addMetric(ORDERS_METRICS.dispatched, MetricUnit.Count, dispatch?.claimed ?? 0);
+    metrics.addMetric(ORDERS_METRICS.refusedConnections, MetricUnit.Count, refused);
+    metrics.publishStoredMetrics();
+    return { ...result, dispatch };
+  };
+
+  const handler = async (event: SQSEvent, context: LambdaContextLike): Promise<SQSBatchResponse> => (await invoke(event, context)).response;
+  return Object.assign(handler, { pool, invoke });
 }

@@ -5,6 +5,11 @@
 import { PermanentError, RetryableError, type FloodgateError } from '@floodgate/runtime';
 import { z } from 'zod';
 
+/**
+ * What an order message must look like. zod 4 implements Standard Schema: the handler passes it as
+ * `schema` and the runtime turns a body that is not JSON, or not an order, into the permanent
+ * `InvalidMessage` with a reason naming each failing field.
+ */
 export const OrderMessage = z.object({
   v: z.literal(1),
   /** The idempotency key: one order is applied once, however often its message is delivered. */
@@ -14,19 +19,6 @@ export const OrderMessage = z.object({
   amountCents: z.number().int().nonnegative(),
 });
 export type Order = z.infer<typeof OrderMessage>;
-
-/** Parses an SQS body; anything else is permanent (retrying cannot make it valid). */
-export function parseOrder(body: string): Order {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    throw new PermanentError('InvalidMessage', 'body is not JSON');
-  }
-  const parsed = OrderMessage.safeParse(json);
-  if (!parsed.success) throw new PermanentError('InvalidMessage', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  return parsed.data;
-}
 
 /** SQLSTATE too_many_connections: "sorry, too many clients already" and its reserved-slots variants. */
 export const TOO_MANY_CONNECTIONS = '53300';
