@@ -40,6 +40,8 @@ mkdirSync(destination, { recursive: true });
 
 const packed = [];
 for (const ws of workspaces) {
+  // Private workspaces (the examples) are not published.
+  if (JSON.parse(readFileSync(join(root, ws, 'package.json'), 'utf8')).private === true) continue;
   const out = npm(['pack', '--json', '--pack-destination', destination, '--workspace', ws], { capture: true });
   for (const entry of JSON.parse(out)) {
     packed.push({
