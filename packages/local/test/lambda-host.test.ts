@@ -68,6 +68,15 @@ describe('lambda host', () => {
     expect(s.environments.map((e) => e.endedBy)).toEqual(['timeout', undefined]);
   });
 
+  it('gives a cold invocation its whole timeout: init is not counted in it', async () => {
+    const h = host({ handler: 'slow-init.handler', timeoutSeconds: 2, maxEnvironments: 1, environment: { INIT_MS: '1200' } });
+    // 1.2 s of init + 1 s of work: past 2 s in all, within the 2 s timeout of the invocation itself.
+    const r = await h.invoke({ ms: 1000 });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    expect(r.initDurationMs).toBeGreaterThanOrEqual(1200);
+    if (r.ok) expect((r.value as { remaining: number }).remaining).toBeGreaterThan(500);
+  });
+
   it('fails a crashed invocation (process.exit) and replaces the environment', async () => {
     const h = host({ maxEnvironments: 1 });
     const crash = await h.invoke({ action: 'exit', code: 7 });

@@ -324,7 +324,6 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     const env = await acquire();
     counters.invocations++;
     const started = performance.now();
-    const deadlineMs = Date.now() + timeoutSeconds * 1000;
     let initDurationMs: number | undefined;
     const common = (): InvokeCommon => ({
       requestId,
@@ -348,6 +347,8 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       const e = isInvokeError(err) ? err : { kind: 'init' as const, errorType: 'Runtime.InitTimeout', errorMessage: 'init did not finish' };
       return { ok: false, error: e, ...common() };
     }
+    // Only now: the Timeout (the kill timer and the context's deadline) does not include init.
+    const deadlineMs = Date.now() + timeoutSeconds * 1000;
     const invokeStarted = performance.now();
     env.invocations++;
     const outcome = await new Promise<{ ok: boolean; value?: unknown; error?: InvokeError }>((resolve) => {
