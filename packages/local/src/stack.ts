@@ -145,12 +145,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const iamEnforced = options.iam ?? true;
   const store = new CredentialStore(LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID);
   let policies: PolicyIndex | undefined;
+  // The account that the target writes into its ARNs (an external endpoint has its own: moto's is
+  // 123456789012); requests are matched against policies in that account.
+  let targetAccount = LOCAL_ACCOUNT_ID;
   try {
     gateway = await startGateway({
       ...(options.port !== undefined ? { port: options.port } : {}),
       upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
       region: upstream.region,
-      authorizers: [createEnforcement({ store, region: upstream.region, accountId: LOCAL_ACCOUNT_ID, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
+      authorizers: [createEnforcement({ store, region: upstream.region, accountId: () => targetAccount, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
     });
   } catch (err) {
     await owned?.stop();
@@ -170,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.prefix ? { prefix: options.prefix } : {}),
     });
 
+    targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
@@ -184,7 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId);
       const maxEnvironments = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
       const roleLogicalId = policies.functionRoles.get(fn.logicalId) ?? '';
-      const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: deployment.resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: LOCAL_ACCOUNT_ID });
+      const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: deployment.resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
       credentialsByFunction.set(fn.logicalId, creds);
       const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
       hosts.set(
@@ -317,3 +321,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 export { concurrencyCap };
+
+/** The account id in the deployed resources' ARNs (queues and tables carry one), if any. */
+export function accountInArns(resources: Iterable<{ readonly attributes?: Readonly<Record<string, unknown>> }>): string | undefined {
+  for (const r of resources) {
+    const m = /^arn:aws[\w-]*:(?:sqs|dynamodb|lambda):[^:]*:(\d{12}):/.exec(String(r.attributes?.['Arn'] ?? ''));
+    if (m) return m[1];
+  }
+  return undefined;
+}

@@ -15,7 +15,11 @@ import type { GatewayAuthorizer, GatewayError, GatewayRequest } from './types.js
 export interface EnforcementOptions {
   readonly store: CredentialStore;
   readonly region: string;
-  readonly accountId: string;
+  /**
+   * The account in the resources' ARNs: the local one, or an external target's (moto says 123456789012),
+   * known only once the stack is deployed, hence a function.
+   */
+  readonly accountId: string | (() => string);
   /** The stack's policies; undefined while it is being deployed (only the admin can act then). */
   readonly policies: () => PolicyIndex | undefined;
   /** Evaluate IAM for function (role) credentials. @default true */
@@ -40,6 +44,7 @@ function streamsBody(req: GatewayRequest): boolean {
 
 export function createEnforcement(options: EnforcementOptions): GatewayAuthorizer {
   const iam = options.iam ?? true;
+  const accountOf = (): string => (typeof options.accountId === 'function' ? options.accountId() : options.accountId);
   return async (req) => {
     const refuse = (principal: string, error: GatewayError): GatewayError => {
       options.onRefusal?.({ service: req.service, ...(req.operation ? { operation: req.operation } : {}), principal, error });
@@ -64,12 +69,12 @@ export function createEnforcement(options: EnforcementOptions): GatewayAuthorize
     if (index === undefined) return refuse(who, refusalError(req.service, { code: 'AccessDenied', message: `User: ${who} is not authorized: the stack is still being deployed` }));
     let authorizations;
     try {
-      authorizations = authorizationsFor({ service: req.service as ServiceName, method: req.method, path: req.path, query: req.rawQuery, headers: req.headers, body: body ?? new Uint8Array() }, { region: options.region, accountId: options.accountId });
+      authorizations = authorizationsFor({ service: req.service as ServiceName, method: req.method, path: req.path, query: req.rawQuery, headers: req.headers, body: body ?? new Uint8Array() }, { region: options.region, accountId: accountOf() });
     } catch (err) {
       if (!(err instanceof UnmappedRequestError)) throw err;
       return refuse(who, refusalError(req.service, { code: 'AccessDenied', message: `User: ${who} is not authorized to perform this request: ${err.message}` }));
     }
-    const decision = await evaluateAll(caller, authorizations, { index, accountId: options.accountId, service: req.service });
+    const decision = await evaluateAll(caller, authorizations, { index, accountId: accountOf(), service: req.service });
     if (decision.allowed) return undefined;
     // S3 answers an anonymous denial with a bare "Access Denied".
     const message = caller.kind === 'anonymous' && req.service === 's3' ? 'Access Denied' : decision.message;
