@@ -17,6 +17,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchComma
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocalStack, synthesize, type LocalStack } from '@floodgate/local';
 import { localEndpoints } from '../support/local-env';
+import { onExternalEndpoint } from '../support/target';
 
 const CAP = 4; // maxConcurrency in fixtures/fifo-app.ts
 const GROUPS = 40;
@@ -63,7 +64,11 @@ async function scanAll(s: LocalStack, table: string): Promise<Item[]> {
 
 const expectedSeqs = (group: string) => Array.from({ length: PER_GROUP }, (_, i) => i).filter((i) => !(group === POISON.group && i === POISON.seq));
 
-it('each group takes effect in send order, once; the poison is dead-lettered with its class and its group goes on; groups run at once under the cap', { timeout: 120_000 }, async () => {
+// moto_server's FIFO queues do not keep a group's order here (measured: `FLOODGATE_ENDPOINT=<moto> npm run
+// test:integration` saw a group's effects out of send order); the embedded fauxqs run is the check.
+const MOTO_FIFO = 'FIFO order per group: moto_server did not keep a message group in send order in our run';
+
+it.skipIf(onExternalEndpoint(MOTO_FIFO))('each group takes effect in send order, once; the poison is dead-lettered with its class and its group goes on; groups run at once under the cap', { timeout: 120_000 }, async () => {
   const s = stack!;
   const queueUrl = s.outputs.QueueUrl!;
   const dlqUrl = s.outputs.DlqUrl!;
