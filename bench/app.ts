@@ -14,5 +14,7 @@ const app = new App();
 new ImagePipelineStack(app, STACK_NAME, {
   description: 'Floodgate benchmark: the image pipeline with a Powertools-based worker',
   workerEntry: fileURLToPath(new URL('./powertools-worker/handler.ts', import.meta.url)),
+  // Powertools' idempotency keeps its records in a table of their own.
+  workerUsesIdempotencyTable: true,
 });
 app.synth();

@@ -85,7 +85,10 @@ export interface MemoryResult {
 }
 
 export interface OverheadSide {
+  /** Mean of the measured runs (two, in A B B A order after a warm-up). */
   readonly recordsPerSec: number | null;
+  /** Each measured run's records/s. */
+  readonly runsRecordsPerSec?: readonly number[];
   readonly ddbRequestsPerRecord: number | null;
   readonly ddbWriteUnitsPerRecord: number | null;
   readonly ddbByOperation: Readonly<Record<string, number>>;

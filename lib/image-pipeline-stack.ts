@@ -68,6 +68,12 @@ export interface ImagePipelineStackProps extends StackProps {
    */
   readonly workerEntry?: string;
   /**
+   * Give the worker the idempotency table (environment and item grant). The Floodgate worker claims jobs
+   * on the job record and needs no other table; the benchmark's Powertools worker keeps its claims there.
+   * @default false
+   */
+  readonly workerUsesIdempotencyTable?: boolean;
+  /**
    * Largest source image, one number for the job API (a declared upload size above it is a 400, one
    * within it is signed into the presigned URL) and the worker (a larger source fails TooLarge).
    * @default Size.mebibytes(20)
@@ -162,6 +168,7 @@ export class ImagePipelineStack extends Stack {
       batchSize: 10,
       environment: {
         [PIPELINE_ENV.jobsTable]: this.jobsTable.tableName,
+        ...(props.workerUsesIdempotencyTable ? { [PIPELINE_ENV.idempotencyTable]: this.idempotencyTable.tableName } : {}),
         [PIPELINE_ENV.uploadsBucket]: this.uploadsBucket.bucketName,
         [PIPELINE_ENV.renditionsBucket]: this.renditionsBucket.bucketName,
         [PIPELINE_ENV.maxUploadBytes]: String(maxUploadSize.toBytes()),
@@ -169,7 +176,7 @@ export class ImagePipelineStack extends Stack {
         MALLOC_ARENA_MAX: '2',
       },
     });
-    this.grantWorkerAccess(this.worker.function);
+    this.grantWorkerAccess(this.worker.function, props.workerUsesIdempotencyTable === true);
 
     this.dashboard = this.createDashboard();
 
@@ -198,7 +205,7 @@ export class ImagePipelineStack extends Stack {
   }
 
   /** Least privilege: object reads under `uploads/`, writes under `renditions/`, item access to the tables. */
-  private grantWorkerAccess(fn: lambda.IFunction): void {
+  private grantWorkerAccess(fn: lambda.IFunction, idempotencyTable: boolean): void {
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
@@ -236,6 +243,7 @@ export class ImagePipelineStack extends Stack {
     }
     // The job record is the worker's claim (one item per job): it needs no other table.
     this.jobsTable.grantReadWriteData(fn);
+    if (idempotencyTable) this.idempotencyTable.grantReadWrite(fn);
   }
 
   private createDashboard(): cloudwatch.Dashboard {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { endpointEnv, LOCAL_CREDENTIALS, type LocalEndpoints } from '@floodgate/local';
 import type { LocalDeployment } from '@floodgate/local';
-import { PIPELINE_ENV } from '../../lambda/shared/contract';
+import { PIPELINE_ENV, STACK_OUTPUTS } from '../../lambda/shared/contract';
 import { runChild } from '../child';
 import { imageWorker } from './pipeline';
 import type { DdbCounter } from '../ddb-counter';
@@ -40,6 +40,8 @@ function workerEnv(setup: HandlerLevelSetup): Record<string, string> {
   const { fn } = imageWorker(setup.deployment);
   return {
     ...fn.environment,
+    // The Powertools worker keeps its claims in the idempotency table (the Floodgate worker ignores it).
+    [PIPELINE_ENV.idempotencyTable]: setup.deployment.outputs[STACK_OUTPUTS.idempotencyTable]!,
     ...endpointEnv(setup.endpoints),
     // Every DynamoDB request of the worker goes through the counter.
     AWS_ENDPOINT_URL_DYNAMODB: setup.counter.endpoint,
