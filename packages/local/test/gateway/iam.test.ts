@@ -138,7 +138,6 @@ describe('decisions against the reference template (image worker and job API rol
   it('allows what the worker is granted (aws:SecureTransport true: enforceSSL denies nothing locally)', async () => {
     const allowed: Authorization[] = [
       { action: 'dynamodb:UpdateItem', resource: arn('JobsTable') },
-      { action: 'dynamodb:PutItem', resource: arn('LockTable') },
       { action: 's3:GetObject', resource: `${arn('UploadsBucket5')}/uploads/x.jpg` },
       { action: 's3:PutObject', resource: `${arn('RenditionsBucketF')}/renditions/j/large.jpg` },
       { action: 's3:ListBucket', resource: arn('UploadsBucket5'), context: { 's3:prefix': 'uploads/x' } },
@@ -160,6 +159,8 @@ describe('decisions against the reference template (image worker and job API rol
     // Outside the granted prefix / condition.
     expect(await evaluate(worker(), { action: 's3:GetObject', resource: `${arn('UploadsBucket5')}/private/x.jpg` }, opts('s3'))).toMatchObject({ allowed: false });
     expect(await evaluate(worker(), { action: 's3:ListBucket', resource: arn('UploadsBucket5'), context: { 's3:prefix': 'private/' } }, opts('s3'))).toMatchObject({ allowed: false });
+    // The worker's claim is its job record: it was granted no other table.
+    expect(await evaluate(worker(), { action: 'dynamodb:PutItem', resource: arn('LockTable') }, opts('dynamodb'))).toMatchObject({ allowed: false, reason: 'implicit' });
     const q = await evaluate(worker(), { action: 'sqs:SendMessage', resource: arn('ImageWorkerQueue1') }, opts('sqs'));
     expect(q).toMatchObject({ allowed: false, message: expect.stringContaining('not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:') });
   });
