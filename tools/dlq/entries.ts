@@ -32,6 +32,7 @@ const PERMANENT_CLASSES: ReadonlySet<string> = new Set<PermanentErrorClass>([
   'TooLarge',
   'ImageTimeout',
   'PayloadMismatch',
+  'AccessDenied', // the runtime's: a missing grant; redrive after fixing it
 ]);
 
 /** How a message got to the DLQ: sent by the handler (permanent or retryable) or moved by SQS redrive. */
