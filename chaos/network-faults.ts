@@ -14,7 +14,8 @@
  * writes. Bounded by maxHolds / maxDrops.
  */
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { upstreamCall } from '@floodgate/local';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface WireRequest {
@@ -72,18 +73,9 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The Host header is passed on unchanged by the gateway's upstream call: it is part of what the client signed. */
 function forward(upstream: URL, req: WireRequest): Promise<UpstreamAnswer> {
-  return new Promise((resolve, reject) => {
-    // The Host header is passed on unchanged: it is part of what the client signed.
-    const r = httpRequest({ hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.path, headers: req.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    r.on('error', reject);
-    r.end(req.body);
-  });
+  return upstreamCall(upstream.origin, req.method, req.path, req.headers, req.body);
 }
 
 export async function startFaultProxy(options: {
