@@ -80,7 +80,14 @@ export function threadGroup(name: string): string {
   return 'other threads';
 }
 
-/** CPU ticks of every thread of `pid`, summed by thread group. */
+/**
+ * Threads that ended: the process's own utime + stime (/proc/<pid>/stat) keeps the CPU of its exited
+ * threads, /proc/<pid>/task lists only live ones. libvips retires idle pool threads, so without this
+ * group a process that starts and ends many pipelines looks cheaper than it is.
+ */
+export const EXITED_THREADS = 'exited threads';
+
+/** CPU ticks of every thread of `pid`, summed by thread group (EXITED_THREADS: the rest of the process's). */
 export function threadTicks(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   let tids: string[];
@@ -89,16 +96,22 @@ export function threadTicks(pid: number): Record<string, number> {
   } catch {
     return out;
   }
+  let live = 0;
   for (const tid of tids) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const t = parseStatTicks(stat);
-      if (t) out[threadGroup(name)] = (out[threadGroup(name)] ?? 0) + t.ticks;
+      if (t) {
+        out[threadGroup(name)] = (out[threadGroup(name)] ?? 0) + t.ticks;
+        live += t.ticks;
+      }
     } catch {
-      // thread ended
+      // thread ended: its ticks are now in the process total
     }
   }
+  // Read after the threads, so the total covers them (it can only have grown since).
+  out[EXITED_THREADS] = Math.max(0, readTicks(pid) - live);
   return out;
 }
 
@@ -109,7 +122,7 @@ export function sumThreadTicks(pids: readonly number[]): Record<string, number> 
   return out;
 }
 
-/** after - before, per group, in ms of CPU. Threads that ended in between are lost (undercount). */
+/** after - before, per group, in ms of CPU (threads that ended in between count under EXITED_THREADS). */
 export function threadDeltaMs(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   const hz = clockTicks();
   return Object.fromEntries(Object.keys(after).map((g) => [g, Math.max(0, ((after[g] ?? 0) - (before[g] ?? 0)) * (1000 / hz))]));
