@@ -1,9 +1,11 @@
 /**
- * `npx tsx bench/profile/worker-cpu.ts [images]`: where the worker's main-thread CPU goes per image.
+ * `npx tsx bench/profile/worker-cpu.ts [images] [--bundle ASSET_DIR]`: where the worker's main-thread CPU goes per image.
  * Starts the emulators here, then runs the real worker handler (real renderImage, sharp configured as in
  * Lambda) in a child started with the Lambda runtime's node flags and `--cpu-prof`, over the bench's
  * photos in batches of 10, and prints the profile's self time per image by area (libvips threads are
- * not in a V8 profile: the bench's thread accounting covers them). Diagnostic, not part of `npm run bench`.
+ * not in a V8 profile: the bench's thread accounting covers them) and the main thread's GC pauses by kind.
+ * PROFILE_NODE_ARGS adds node flags after the Lambda ones (e.g. to try another heap setting). Diagnostic,
+ * not part of `npm run bench`.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -50,6 +52,9 @@ const CHILD = fileURLToPath(new URL('./worker-cpu-child.ts', import.meta.url));
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const count = Number(process.argv[2] ?? '20');
+  // --bundle DIR: profile a bundled worker asset (e.g. .floodgate/bench/cdk.out.floodgate/asset.<hash>).
+  const b = process.argv.indexOf('--bundle');
+  const bundle = b > 0 ? process.argv[b + 1] : undefined;
   const emulators = await startEmulators();
   try {
     const common = { region: emulators.region, credentials: LOCAL_CREDENTIALS };
@@ -81,11 +86,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       POWERTOOLS_LOG_LEVEL: 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
-    const r = await runChild<{ images: number; elapsedMs: number; failures: number }>(CHILD, { keys }, { env, nodeArgs: [...lambdaNodeFlags(2048), '--cpu-prof', `--cpu-prof-dir=${dir}`], timeoutMs: 600_000 });
+    const r = await runChild<{ images: number; elapsedMs: number; failures: number; gc: Record<string, { count: number; ms: number }>; heapUsedMb: number; externalMb: number }>(CHILD, { keys, ...(bundle ? { bundle } : {}) }, { env, nodeArgs: [...lambdaNodeFlags(2048), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean), '--cpu-prof', `--cpu-prof-dir=${dir}`], timeoutMs: 600_000 });
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
     const s = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
     const per = (ms: number) => (ms / r.images).toFixed(1);
     console.log(`${r.images} images (${r.failures} failed) in ${(r.elapsedMs / 1000).toFixed(1)} s; profile ${join(dir, file)}`);
+    console.log(`GC pauses (main thread), per image: ${Object.entries(r.gc).map(([k, g]) => `${k} ${(g.count / r.images).toFixed(2)} x, ${(g.ms / r.images).toFixed(1)} ms`).join('; ')}; heap used ${r.heapUsedMb} MB, external ${r.externalMb} MB at the end`);
     console.log('main-thread self time per image by area (ms):');
     for (const [a, ms] of Object.entries(s.byArea).sort((x, y) => y[1] - x[1])) console.log(`  ${a.padEnd(36)} ${per(ms)}`);
     console.log('top functions (ms per image):');
