@@ -71,6 +71,8 @@ export interface PipelineResult {
   readonly ratioDecomposition?: { readonly workerShare: number; readonly limitShare: number; readonly efficiency: number; readonly predicted: number } | null;
   /** Largest job record in the table after the run, by DynamoDB's item size rule (<= 1024: 1 WCU a write). */
   readonly maxItemBytes?: number;
+  /** Images/s of each measured round, in run order (the figures above merge them: mergePipelineRounds). */
+  readonly roundsImagesPerSec?: readonly (number | null)[];
   readonly variants?: readonly { readonly setting: string; readonly imagesPerSec: number | null; readonly ratioToLimit: number | null; readonly peakRssMb: number | null; readonly error?: string }[];
   readonly error?: string;
 }

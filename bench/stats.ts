@@ -161,3 +161,63 @@ export function ratioDecomposition(limit: LimitResult, pipeline: PipelineResult)
   const limitShare = (l * limit.imagesPerSec) / (limit.machine.cpus * 1000);
   return { workerShare, limitShare, efficiency, predicted: (workerShare / limitShare) * efficiency };
 }
+
+const addInto = (into: Record<string, number>, from: Readonly<Record<string, number>> | undefined, weight = 1): void => {
+  for (const [k, v] of Object.entries(from ?? {})) into[k] = (into[k] ?? 0) + v * weight;
+};
+
+/**
+ * One figure from the measured rounds of one side (the end-to-end runs go A B B A, so warm-up drift of
+ * the emulators hits both sides alike): counts, times and CPU add up, rates are recomputed from the sums,
+ * per-image figures are weighted by each round's images, peaks are maxima.
+ */
+export function mergePipelineRounds(rounds: readonly PipelineResult[], limitImagesPerSec: number | null): PipelineResult {
+  const first = rounds[0];
+  if (!first) throw new Error('mergePipelineRounds: no rounds');
+  if (rounds.length === 1) return { ...first, roundsImagesPerSec: [first.imagesPerSec] };
+  const images = rounds.reduce((a, r) => a + r.images, 0);
+  const completed = rounds.reduce((a, r) => a + r.completed, 0);
+  const failed = rounds.reduce((a, r) => a + r.failed, 0);
+  const measured = rounds.every((r) => r.elapsedMs !== null);
+  const elapsedMs = measured ? rounds.reduce((a, r) => a + r.elapsedMs!, 0) : null;
+  const imagesPerSec = measured ? perSecond(completed, elapsedMs) : null;
+  const maxOf = (f: (r: PipelineResult) => number | null | undefined): number | null => {
+    const xs = rounds.map(f).filter((x): x is number => typeof x === 'number');
+    return xs.length === rounds.length ? Math.max(...xs) : null;
+  };
+  const perRecord = (f: (r: PipelineResult) => number | null): number | null =>
+    rounds.every((r) => f(r) !== null) && images > 0 ? rounds.reduce((a, r) => a + f(r)! * r.images, 0) / images : null;
+  const ddbByOperation: Record<string, number> = {};
+  for (const r of rounds) addInto(ddbByOperation, r.ddbByOperation);
+  let cpu: PipelineResult['cpu'];
+  if (rounds.every((r) => r.cpu)) {
+    const cpuSec: Record<string, number> = {};
+    for (const r of rounds) addInto(cpuSec, r.cpu!.cpuSec);
+    cpu = { wallSec: rounds.reduce((a, r) => a + r.cpu!.wallSec, 0), capacitySec: rounds.reduce((a, r) => a + r.cpu!.capacitySec, 0), cpuSec };
+  }
+  let workerThreadCpuMsPerImage: Record<string, number> | undefined;
+  if (completed > 0 && rounds.every((r) => r.workerThreadCpuMsPerImage)) {
+    workerThreadCpuMsPerImage = {};
+    for (const r of rounds) addInto(workerThreadCpuMsPerImage, r.workerThreadCpuMsPerImage, r.completed / completed);
+  }
+  const errors = rounds.flatMap((r, i) => (r.error ? [`round ${i + 1}: ${r.error}`] : []));
+  const maxItemBytes = maxOf((r) => r.maxItemBytes);
+  return {
+    imagesPerSec,
+    ratioToLimit: ratio(imagesPerSec, limitImagesPerSec),
+    peakRssMb: maxOf((r) => r.peakRssMb),
+    ddbRequestsPerRecord: perRecord((r) => r.ddbRequestsPerRecord),
+    ddbWriteUnitsPerRecord: perRecord((r) => r.ddbWriteUnitsPerRecord),
+    images,
+    completed,
+    failed,
+    elapsedMs,
+    maxConcurrentExecutions: maxOf((r) => r.maxConcurrentExecutions),
+    ddbByOperation,
+    ...(cpu ? { cpu } : {}),
+    ...(workerThreadCpuMsPerImage ? { workerThreadCpuMsPerImage } : {}),
+    ...(maxItemBytes !== null ? { maxItemBytes } : {}),
+    roundsImagesPerSec: rounds.map((r) => r.imagesPerSec),
+    ...(errors.length ? { error: errors.join('; ') } : {}),
+  };
+}

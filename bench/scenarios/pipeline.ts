@@ -69,6 +69,33 @@ export interface StageProfile {
 
 const STAGE_METRICS = ['claim', 'download', 'render', 'upload', 'complete'];
 
+/** The stage profiles of several measured rounds of one side: means weighted by invocations, counts summed. */
+export function mergeStageProfiles(profiles: readonly StageProfile[]): StageProfile | null {
+  if (profiles.length <= 1) return profiles[0] ?? null;
+  const weighted = (pick: (p: StageProfile) => Record<string, number>): Record<string, number> => {
+    const sums: Record<string, { v: number; w: number }> = {};
+    for (const p of profiles) {
+      for (const [k, v] of Object.entries(pick(p))) {
+        const s = (sums[k] ??= { v: 0, w: 0 });
+        s.v += v * Math.max(1, p.invocations);
+        s.w += Math.max(1, p.invocations);
+      }
+    }
+    return Object.fromEntries(Object.entries(sums).map(([k, s]) => [k, s.v / s.w]));
+  };
+  const inits = profiles.filter((p) => p.meanInitMs !== null && p.coldStarts > 0);
+  const coldStarts = inits.reduce((a, p) => a + p.coldStarts, 0);
+  return {
+    stagesMs: weighted((p) => p.stagesMs),
+    ddbLatencyMs: weighted((p) => p.ddbLatencyMs),
+    invocations: profiles.reduce((a, p) => a + p.invocations, 0),
+    coldStarts: profiles.reduce((a, p) => a + p.coldStarts, 0),
+    meanInitMs: coldStarts > 0 ? inits.reduce((a, p) => a + p.meanInitMs! * p.coldStarts, 0) / coldStarts : null,
+    cpuLane: profiles[0]!.cpuLane,
+    batchSizes: profiles.flatMap((p) => p.batchSizes),
+  };
+}
+
 /** Aggregates the worker's per-batch stage averages (EMF lines) weighted by the records in each batch. */
 export class StageCollector {
   private readonly sums = new Map<string, { weighted: number; n: number }>();

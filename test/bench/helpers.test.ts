@@ -6,7 +6,10 @@ import { operationFromTarget, DATA_PLANE_OPERATIONS } from '../../bench/ddb-coun
 import { parseChildResult } from '../../bench/child';
 import { collectErrors, escapeHtml, renderHtml, renderTable, barChart } from '../../bench/report';
 import { RESULT_KEYS, type BenchResult } from '../../bench/result';
-import { parseArgs, pickImages, pickKeys, FULL_PLAN, QUICK_PLAN } from '../../bench/run';
+import { parseArgs, pickImages, pickKeys, pipelineOrder, FULL_PLAN, QUICK_PLAN } from '../../bench/run';
+import { mergePipelineRounds } from '../../bench/stats';
+import { mergeStageProfiles } from '../../bench/scenarios/pipeline';
+import type { PipelineResult } from '../../bench/result';
 import { StageCollector } from '../../bench/scenarios/pipeline';
 import { findings } from '../../bench/findings';
 import type { BenchImage } from '../../bench/images';
@@ -290,5 +293,51 @@ describe('thread groups', () => {
     expect(threadGroup('SignalInspector')).toBe('other threads');
     expect(Object.keys(threadTicks(process.pid))).toContain('main thread (JS)');
     expect(threadDeltaMs({ a: 10 }, { a: 35, b: 5 })).toEqual({ a: 250, b: 50 });
+  });
+
+  it('keeps the CPU of threads that ended (the process total minus the live threads)', async () => {
+    const { EXITED_THREADS, threadTicks, threadDeltaMs } = await import('../../bench/cpu');
+    const { Worker } = await import('node:worker_threads');
+    const before = threadTicks(process.pid);
+    // A thread that burns ~400 ms of CPU and exits: /proc/<pid>/task no longer lists it afterwards.
+    const w = new Worker('const t = Date.now(); while (Date.now() - t < 400) {}', { eval: true });
+    await new Promise((resolve) => w.on('exit', resolve));
+    const delta = threadDeltaMs(before, threadTicks(process.pid));
+    expect(delta[EXITED_THREADS]).toBeGreaterThan(200);
+  });
+});
+
+describe('end-to-end rounds', () => {
+  it('runs the sides A B B A', () => {
+    expect(pipelineOrder(1)).toEqual(['floodgate', 'powertools']);
+    expect(pipelineOrder(2)).toEqual(['floodgate', 'powertools', 'powertools', 'floodgate']);
+    expect(FULL_PLAN.pipelineRounds).toBe(2);
+  });
+
+  const round = (over: Partial<PipelineResult>): PipelineResult => ({
+    imagesPerSec: 4, ratioToLimit: null, peakRssMb: 200, ddbRequestsPerRecord: 2, ddbWriteUnitsPerRecord: 2, images: 40, completed: 40, failed: 0, elapsedMs: 10_000,
+    maxConcurrentExecutions: 4, ddbByOperation: { UpdateItem: 80 }, cpu: { wallSec: 10, capacitySec: 20, cpuSec: { workers: 16, idle: 1 } },
+    workerThreadCpuMsPerImage: { libvips: 300, 'main thread (JS)': 30 }, maxItemBytes: 500, ...over,
+  });
+
+  it('merges rounds from their sums, not by averaging rates', () => {
+    const m = mergePipelineRounds([round({}), round({ imagesPerSec: 2, elapsedMs: 20_000, peakRssMb: 250, maxItemBytes: 600, workerThreadCpuMsPerImage: { libvips: 400, 'main thread (JS)': 50 }, cpu: { wallSec: 20, capacitySec: 40, cpuSec: { workers: 30 } } })], 8);
+    expect(m.imagesPerSec).toBeCloseTo(80 / 30, 6); // not (4 + 2) / 2
+    expect(m.ratioToLimit).toBeCloseTo(80 / 30 / 8, 6);
+    expect(m).toMatchObject({ images: 80, completed: 80, elapsedMs: 30_000, peakRssMb: 250, maxItemBytes: 600, ddbRequestsPerRecord: 2, ddbByOperation: { UpdateItem: 160 }, roundsImagesPerSec: [4, 2] });
+    expect(m.cpu).toEqual({ wallSec: 30, capacitySec: 60, cpuSec: { workers: 46, idle: 1 } });
+    expect(m.workerThreadCpuMsPerImage).toEqual({ libvips: 350, 'main thread (JS)': 40 });
+  });
+
+  it('a round that was not measured leaves the merged rate unmeasured, with its reason', () => {
+    const m = mergePipelineRounds([round({}), round({ imagesPerSec: null, elapsedMs: null, error: 'timed out' })], 8);
+    expect(m.imagesPerSec).toBeNull();
+    expect(m.error).toBe('round 2: timed out');
+  });
+
+  it('merges stage profiles weighted by invocations', () => {
+    const p = (claim: number, invocations: number) => ({ stagesMs: { claim }, ddbLatencyMs: { UpdateItem: claim / 10 }, invocations, coldStarts: 0, meanInitMs: null, cpuLane: 1, batchSizes: [10] });
+    expect(mergeStageProfiles([p(100, 1), p(400, 3)])).toEqual({ stagesMs: { claim: 325 }, ddbLatencyMs: { UpdateItem: 32.5 }, invocations: 4, coldStarts: 0, meanInitMs: null, cpuLane: 1, batchSizes: [10, 10] });
+    expect(mergeStageProfiles([])).toBeNull();
   });
 });
