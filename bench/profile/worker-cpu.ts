@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/profile/worker-cpu.ts [images] [--bundle ASSET_DIR]`: where the worker's main-thread CPU goes per image.
  * Starts the emulators here, then runs the real worker handler (real renderImage, sharp configured as in
- * Lambda) in a child started with the Lambda runtime's node flags and `--cpu-prof`, over the bench's
+ * Lambda) in a child started with the Lambda runtime's node flags, profiled (inspector) over the bench's
  * photos in batches of 10, and prints the profile's self time per image by area (libvips threads are
  * not in a V8 profile: the bench's thread accounting covers them) and the main thread's GC pauses by kind.
  * PROFILE_NODE_ARGS adds node flags after the Lambda ones (e.g. to try another heap setting). Diagnostic,
@@ -10,7 +10,7 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,12 +86,14 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       POWERTOOLS_LOG_LEVEL: 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
-    const r = await runChild<{ images: number; elapsedMs: number; failures: number; gc: Record<string, { count: number; ms: number }>; heapUsedMb: number; externalMb: number }>(CHILD, { keys, ...(bundle ? { bundle } : {}) }, { env, nodeArgs: [...lambdaNodeFlags(2048), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean), '--cpu-prof', `--cpu-prof-dir=${dir}`], timeoutMs: 600_000 });
-    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
+    const r = await runChild<{ images: number; elapsedMs: number; failures: number; threadCpuMs: Record<string, number>; gc: Record<string, { count: number; ms: number }>; heapUsedMb: number; externalMb: number }>(CHILD, { keys, profileFile: join(dir, 'worker.cpuprofile'), ...(bundle ? { bundle } : {}) }, { env, nodeArgs: [...lambdaNodeFlags(2048), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean)], timeoutMs: 600_000 });
+    const file = 'worker.cpuprofile';
     const s = summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
     const per = (ms: number) => (ms / r.images).toFixed(1);
     console.log(`${r.images} images (${r.failures} failed) in ${(r.elapsedMs / 1000).toFixed(1)} s; profile ${join(dir, file)}`);
     console.log(`GC pauses (main thread), per image: ${Object.entries(r.gc).map(([k, g]) => `${k} ${(g.count / r.images).toFixed(2)} x, ${(g.ms / r.images).toFixed(1)} ms`).join('; ')}; heap used ${r.heapUsedMb} MB, external ${r.externalMb} MB at the end`);
+    const threads = Object.entries(r.threadCpuMs).filter(([, ms]) => ms > 0);
+    console.log(`CPU per image by thread (ms): ${threads.map(([g, ms]) => `${g} ${per(ms)}`).join(', ')}; total ${per(threads.reduce((a, [, ms]) => a + ms, 0))}`);
     console.log('main-thread self time per image by area (ms):');
     for (const [a, ms] of Object.entries(s.byArea).sort((x, y) => y[1] - x[1])) console.log(`  ${a.padEnd(36)} ${per(ms)}`);
     console.log('top functions (ms per image):');
