@@ -26,6 +26,7 @@ export function renderTable(r: BenchResult, run: RunInfo): string {
     ['floodgate', 'peak RSS per execution MB | DDB req/record', `${f(r.floodgate.peakRssMb, 0)} | ${f(r.floodgate.ddbRequestsPerRecord)}`],
     ...(r.floodgate.variants ?? []).map((v): [string, string, string] => ['(diagnostic)', `floodgate with ${v.setting}: images/s | ratio | peak RSS MB`, `${f(v.imagesPerSec)} | ${f(v.ratioToLimit)} | ${f(v.peakRssMb, 0)}`]),
     ['powertools', 'images/s | ratio to limit', `${f(r.powertools.imagesPerSec)} | ${f(r.powertools.ratioToLimit)}`],
+    ['powertools', 'worker CPU efficiency (same formula as floodgate)', f(r.powertools.efficiency ?? null)],
     ['powertools', 'peak RSS per execution MB | DDB req/record', `${f(r.powertools.peakRssMb, 0)} | ${f(r.powertools.ddbRequestsPerRecord)}`],
     ['bounded', `peak RSS MB, ${r.bounded.images} large images, lanes`, `${f(r.bounded.peakRssMb, 0)} (max ${r.bounded.maxInFlightRender ?? 'n/a'} rendering)`],
     ['unbounded', `peak RSS MB, ${r.unbounded.images} large images, Promise.all`, `${f(r.unbounded.peakRssMb, 0)} (max ${r.unbounded.maxInFlightRender ?? 'n/a'} rendering)`],

@@ -220,7 +220,11 @@ async function main(): Promise<void> {
         const p = mergeStageProfiles(roundProfiles[name]);
         if (p) profiles[name] = p;
       }
-      if (!synthError) floodgate = { ...floodgate, efficiency: cpuEfficiency(limit, floodgate), ratioDecomposition: ratioDecomposition(limit, floodgate) };
+      if (!synthError) {
+        floodgate = { ...floodgate, efficiency: cpuEfficiency(limit, floodgate), ratioDecomposition: ratioDecomposition(limit, floodgate) };
+        // The same figure for the alternative: what any worker in this runtime spends around sharp.
+        powertools = { ...powertools, efficiency: cpuEfficiency(limit, powertools) };
+      }
       // Diagnostic: Floodgate again with the CPU lane as wide as the host (locally an execution may use
       // every core; on Lambda the lane follows the memory size). Not used by the targets.
       const lane = synthError ? null : workerLanes(assemblyOf('floodgate')).cpu;

@@ -94,8 +94,8 @@ export function evaluateTargets(r: BenchResult): TargetCheck[] {
       description: "worker CPU efficiency >= 0.9 (raw sharp's CPU per image / the worker's, all threads)",
       status: verdict(r.floodgate.efficiency == null ? null : r.floodgate.efficiency >= 0.9),
       detail: r.floodgate.ratioDecomposition
-        ? `efficiency ${fmt(r.floodgate.efficiency)}; ratio to limit ${fmt(limitRatio)} ~ (workers' CPU share ${fmt(r.floodgate.ratioDecomposition.workerShare)} / limit's ${fmt(r.floodgate.ratioDecomposition.limitShare)}) x ${fmt(r.floodgate.ratioDecomposition.efficiency)} = ${fmt(r.floodgate.ratioDecomposition.predicted)}`
-        : `efficiency ${fmt(r.floodgate.efficiency)}`,
+        ? `efficiency ${fmt(r.floodgate.efficiency)} (Powertools' worker: ${fmt(r.powertools.efficiency ?? null)}); ratio to limit ${fmt(limitRatio)} ~ (workers' CPU share ${fmt(r.floodgate.ratioDecomposition.workerShare)} / limit's ${fmt(r.floodgate.ratioDecomposition.limitShare)}) x ${fmt(r.floodgate.ratioDecomposition.efficiency)} = ${fmt(r.floodgate.ratioDecomposition.predicted)}`
+        : `efficiency ${fmt(r.floodgate.efficiency)} (Powertools' worker: ${fmt(r.powertools.efficiency ?? null)})`,
     },
     {
       id: 'floodgate-vs-powertools',

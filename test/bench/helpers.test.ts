@@ -92,6 +92,14 @@ describe('targets', () => {
     expect(cpuEfficiency({ ...limit, threadCpuMsPerImage: {} }, floodgate)).toBeNull();
   });
 
+  it("the efficiency target's detail names Powertools' efficiency beside ours", () => {
+    const base = sample();
+    const r = { ...base, floodgate: { ...base.floodgate, efficiency: 0.79 }, powertools: { ...base.powertools, efficiency: 0.78 } };
+    const t = evaluateTargets(r).find((x) => x.id === 'worker-efficiency')!;
+    expect(t.status).toBe('fail');
+    expect(t.detail).toContain("efficiency 0.79 (Powertools' worker: 0.78)");
+  });
+
   it('an unmeasured figure is unknown, never pass', () => {
     const r = sample({ floodgate: { ...sample().floodgate, ratioToLimit: null, imagesPerSec: null, ddbRequestsPerRecord: null } });
     const r2 = { ...r, overhead: { ...r.overhead, floodgate: { ...r.overhead.floodgate, ddbRequestsPerRecord: null } } };
