@@ -71,6 +71,15 @@ export function findings(r: BenchResult, profiles: Partial<Record<'floodgate' | 
     if (wt && lt) {
       const groups = [...new Set([...Object.keys(wt), ...Object.keys(lt)])].sort();
       parts.push(`CPU per image by thread, worker vs limit run: ${groups.map((g) => `${g} ${f(wt[g] ?? 0, 0)} vs ${f(lt[g] ?? 0, 0)} ms`).join(', ')}`);
+      const pt = r.powertools.workerThreadCpuMsPerImage;
+      if (pt) {
+        // The alternative in the same runtime: says whether the cost around sharp is ours or any worker's.
+        const total = (o: Readonly<Record<string, number>>) => Object.values(o).reduce((a, b) => a + b, 0);
+        parts.push(
+          `Powertools' worker spent ${f(total(pt), 0)} ms per image against our ${f(total(wt), 0)} (efficiency ${f(r.powertools.efficiency ?? null)} vs ${f(r.floodgate.efficiency ?? null)}; ` +
+            `main thread ${f(pt['main thread (JS)'] ?? 0, 0)} ms, V8 workers ${f(pt['V8 workers (GC, compiler)'] ?? 0, 0)} ms)`,
+        );
+      }
     }
     out.push(`${parts.join('; ')}.`);
   }

@@ -289,6 +289,18 @@ describe('CPU accounting finding', () => {
     expect(text).toContain('spent 200 ms of CPU per image against at most 400 ms in the limit run');
     expect(text).toContain('0.80 x 2.00 = 1.60 predicts the measured ratio');
   });
+
+  it("sets Powertools' CPU per image by thread beside ours", () => {
+    const base = sample();
+    const r = {
+      ...base,
+      limit: { ...base.limit, bestConcurrency: 2, threadCpuMsPerImage: { '2': { libvips: 260, 'main thread (JS)': 6 } } },
+      floodgate: { ...base.floodgate, efficiency: 0.8, workerThreadCpuMsPerImage: { libvips: 280, 'main thread (JS)': 32, 'V8 workers (GC, compiler)': 40 } },
+      powertools: { ...base.powertools, efficiency: 0.78, workerThreadCpuMsPerImage: { libvips: 230, 'exited threads': 70, 'main thread (JS)': 34, 'V8 workers (GC, compiler)': 26 } },
+    };
+    const text = findings(r, {}).join('\n');
+    expect(text).toContain("Powertools' worker spent 360 ms per image against our 352 (efficiency 0.78 vs 0.80; main thread 34 ms, V8 workers 26 ms)");
+  });
 });
 
 describe('thread groups', () => {
