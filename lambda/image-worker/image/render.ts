@@ -13,16 +13,27 @@
  * their first frame only (pages: 1): a still thumbnail is what a rendition is, and decoding one frame
  * bounds the work by one frame's pixels.
  */
+import { randomUUID } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp, { type Metadata, type ResizeOptions, type Sharp, type SharpOptions } from 'sharp';
 import type { RenditionName, Watermark } from '../../shared/job-message';
-import { PermanentError } from '@floodgate/runtime';
-import { describeFormat, detectFormat, isAcceptedFormat, type AcceptedFormat } from './formats';
+import { FloodgateError, PermanentError } from '@floodgate/runtime';
+import { describeFormat, detectFormat, FORMAT_SNIFF_BYTES, isAcceptedFormat, type AcceptedFormat } from './formats';
 import { checkHeader, checkSize } from './header-check';
 import { resolveLimits, type ImageLimits } from './limits';
 import { OUTPUT_TYPES, resolveRenditions, type RenditionSpec } from './renditions';
 import { classifySharpError } from './sharp-errors';
 import { ImageDeadline } from './deadline';
 import { prepareLogo, watermarkLayers, DEFAULT_WATERMARK_OPACITY, type PreparedLogo } from './watermark';
+
+/**
+ * The untrusted input: its bytes, or a file that holds them (the worker downloads sources to a file, so
+ * a source never sits in a V8 buffer: see IntermediateStore for why that matters). Sizes are checked the
+ * same way: `bytes` is what the file holds.
+ */
+export type ImageInput = Buffer | { readonly path: string; readonly bytes: number };
 
 export interface RenderRequest {
   readonly renditions: RenditionName[];
@@ -37,7 +48,24 @@ export interface RenderOptions {
   readonly signal?: AbortSignal;
   /** How renditions are derived from the input; see bench/image-decode-strategies.ts. */
   readonly strategy?: DecodeStrategy;
+  /** Where 'decode-once' keeps its decoded pixels. @default DEFAULT_INTERMEDIATE ('file') */
+  readonly intermediate?: IntermediateStore;
 }
+
+/**
+ * Where 'decode-once' keeps the decoded pixels that every rendition is derived from.
+ * - 'file': libvips' own format (`.v`) in the temporary directory (Lambda's /tmp), written and read back
+ *   (memory-mapped) by libvips, so the pixels (9 MB for a 12 MP photo at 2048 px) never become a V8
+ *   external buffer. V8 counts external bytes allocated since its last mark-compact against the old
+ *   generation's headroom, and in the worker one such buffer per image started about 0.8 extra major GCs
+ *   per image, at the same libvips CPU (bench/profile/worker-cpu.ts; figures in this folder's README).
+ *   If the file cannot be written (a full or read-only /tmp), the image falls back to 'memory'.
+ * - 'memory': a raw pixel Buffer, no file system needed.
+ */
+export type IntermediateStore = 'file' | 'memory';
+
+/** Chosen by measurement (bench/profile/worker-cpu.ts; figures in this folder's README). */
+export const DEFAULT_INTERMEDIATE: IntermediateStore = 'file';
 
 export interface RenderedImage {
   readonly name: RenditionName;
@@ -66,7 +94,9 @@ export type DecodeStrategy = 'per-rendition' | 'decode-once' | 'cascade';
 export const DEFAULT_DECODE_STRATEGY: DecodeStrategy = 'decode-once';
 
 interface Job {
-  readonly input: Buffer;
+  readonly intermediate: IntermediateStore;
+  /** What sharp() opens: the bytes or the file's path. */
+  readonly input: Buffer | string;
   readonly format: AcceptedFormat;
   readonly limits: ImageLimits;
   readonly deadline: ImageDeadline;
@@ -81,19 +111,20 @@ interface RawImage {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
-export async function renderImage(input: Buffer, request: RenderRequest, options: RenderOptions = {}): Promise<RenderedImage[]> {
+export async function renderImage(input: ImageInput, request: RenderRequest, options: RenderOptions = {}): Promise<RenderedImage[]> {
   const limits = resolveLimits(options.limits);
   const specs = resolveRenditions(request.renditions);
   const deadline = new ImageDeadline(limits.timeoutMs, options.signal);
   deadline.check();
 
-  checkSize(input.length, limits);
-  const detected = detectFormat(input);
+  checkSize(Buffer.isBuffer(input) ? input.length : input.bytes, limits);
+  const source = Buffer.isBuffer(input) ? input : input.path;
+  const detected = detectFormat(Buffer.isBuffer(input) ? input : await deadline.race(readHead(input.path)));
   if (!isAcceptedFormat(detected)) {
     throw new PermanentError('UnsupportedFormat', `file is ${describeFormat(detected)}; accepted formats are JPEG, PNG, WebP, AVIF, TIFF and GIF`);
   }
   const format = detected;
-  checkHeader(format, await readHeader(input, format, limits, deadline), limits);
+  checkHeader(format, await readHeader(source, format, limits, deadline), limits);
 
   const watermark = request.watermark;
   if (watermark?.logoKey !== undefined && request.logo === undefined) {
@@ -104,7 +135,7 @@ export async function renderImage(input: Buffer, request: RenderRequest, options
       ? await deadline.race(prepareLogo(request.logo, watermark.opacity ?? DEFAULT_WATERMARK_OPACITY))
       : undefined;
 
-  const job: Job = { input, format, limits, deadline, watermark, logo };
+  const job: Job = { intermediate: options.intermediate ?? DEFAULT_INTERMEDIATE, input: source, format, limits, deadline, watermark, logo };
   const strategy = options.strategy ?? DEFAULT_DECODE_STRATEGY;
   let rendered: RenderedImage[];
   try {
@@ -128,7 +159,18 @@ export async function renderImage(input: Buffer, request: RenderRequest, options
  * headers over limitInputPixels here; then the header is read again without the limit, still without
  * decoding, only so checkHeader can say what the file declares ("30000x30000 = 900 megapixels").
  */
-async function readHeader(input: Buffer, format: AcceptedFormat, limits: ImageLimits, deadline: ImageDeadline): Promise<Metadata> {
+/** The first bytes of a file, for the magic-byte check. */
+async function readHead(path: string): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(FORMAT_SNIFF_BYTES), 0, FORMAT_SNIFF_BYTES, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+async function readHeader(input: Buffer | string, format: AcceptedFormat, limits: ImageLimits, deadline: ImageDeadline): Promise<Metadata> {
   try {
     return await deadline.race(sharp(input, inputOptions(limits)).metadata());
   } catch (err) {
@@ -206,22 +248,56 @@ async function renderPerRendition(job: Job, specs: RenditionSpec[]): Promise<Ren
   return out;
 }
 
+/** Decoded pixels that renditions are derived from (see IntermediateStore). */
+interface Intermediate {
+  readonly width: number;
+  readonly height: number;
+  /** A new pipeline reading the pixels. */
+  source(): Sharp;
+  dispose(): Promise<void>;
+}
+
+async function decodeToIntermediate(job: Job, decode: () => Sharp): Promise<Intermediate> {
+  if (job.intermediate === 'file') {
+    const path = join(tmpdir(), `floodgate-render-${randomUUID()}.v`);
+    const dispose = () => rm(path, { force: true });
+    const writing = decode().toFile(path);
+    try {
+      const info = await job.deadline.race(writing);
+      // Our own file of already fenced pixels: no input limits needed.
+      return { width: info.width, height: info.height, source: () => sharp(path, { limitInputPixels: false }), dispose };
+    } catch (err) {
+      // Removed once libvips has let go of it (a lost race leaves the write running until sharp's timeout).
+      void writing.then(dispose, dispose).catch(() => undefined);
+      // The deadline is final. Anything else may be the file system (full or read-only), so the image is
+      // decoded again into memory: a broken image then fails with its own error, a good one still renders.
+      if (err instanceof FloodgateError) throw err;
+      job.deadline.check();
+    }
+  }
+  const raw = await toRaw(decode(), job.deadline);
+  return { width: raw.width, height: raw.height, source: () => sharp(raw.data, rawInput(raw)), dispose: async () => undefined };
+}
+
 async function renderDecodeOnce(job: Job, specs: RenditionSpec[]): Promise<RenderedImage[]> {
   const [largest] = specs;
   if (!largest) return [];
-  const base = await toRaw(
+  const base = await decodeToIntermediate(job, () =>
     sharp(job.input, inputOptions(job.limits)).resize(fitBox(largest)).toColourspace('srgb').timeout({ seconds: job.deadline.sharpSeconds() }),
-    job.deadline,
   );
-  const out: RenderedImage[] = [];
-  for (const spec of specs) {
-    if (spec.maxEdge >= Math.max(base.width, base.height) && spec.watermark && job.watermark) {
-      out.push(await encode(job, spec, sharp(base.data, rawInput(base)), base));
-    } else {
-      out.push(await renditionFrom(job, spec, () => sharp(base.data, rawInput(base))));
+  try {
+    const out: RenderedImage[] = [];
+    for (const spec of specs) {
+      if (spec.maxEdge >= Math.max(base.width, base.height) && spec.watermark && job.watermark) {
+        out.push(await encode(job, spec, base.source(), base));
+      } else {
+        out.push(await renditionFrom(job, spec, () => base.source()));
+      }
     }
+    return out;
+  } finally {
+    await base.dispose();
   }
-  return out;
 }
 
 async function renderCascade(job: Job, specs: RenditionSpec[]): Promise<RenderedImage[]> {

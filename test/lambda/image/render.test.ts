@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { DEFAULT_RENDITIONS, renderImage, type RenderedImage } from '../../../lambda/image-worker/image/index';
@@ -319,5 +322,52 @@ describe('generateCorpus', () => {
       );
       expect(outcome, entry.name).toBe(entry.expect);
     }
+  });
+});
+
+describe('renderImage: where the bytes and the decoded pixels live', () => {
+  const renderFiles = () => readdirSync(tmpdir()).filter((f) => f.startsWith('floodgate-render-'));
+
+  it('a file input renders exactly what the same bytes in memory render', async () => {
+    const input = await (await photo(2400, 1600)).jpeg().toBuffer();
+    const dir = mkdtempSync(join(tmpdir(), 'floodgate-input-test-'));
+    try {
+      const path = join(dir, 'source');
+      writeFileSync(path, input);
+      const fromFile = await renderImage({ path, bytes: input.length }, { renditions: ALL });
+      const fromMemory = await renderImage(input, { renditions: ALL });
+      for (const name of ALL) expect(byName(fromFile, name).data.equals(byName(fromMemory, name).data), name).toBe(true);
+      // The fences read the file the same way: magic bytes and the size limit.
+      writeFileSync(path, TEXT_FILE);
+      expect((await rejection(renderImage({ path, bytes: TEXT_FILE.length }, { renditions: ALL }))).errorClass).toBe('UnsupportedFormat');
+      expect((await rejection(renderImage({ path, bytes: 100 }, { renditions: ALL }, { limits: { maxBytes: 10 } }))).errorClass).toBe('TooLarge');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the 'file' intermediate gives the same renditions as 'memory' and leaves no file behind", async () => {
+    const input = await (await photo(2400, 1600)).jpeg().toBuffer();
+    const before = renderFiles().length;
+    const file = await renderImage(input, { renditions: ALL, watermark: { text: 'wm' } }, { intermediate: 'file' });
+    const memory = await renderImage(input, { renditions: ALL, watermark: { text: 'wm' } }, { intermediate: 'memory' });
+    for (const name of ALL) expect(byName(file, name).data.equals(byName(memory, name).data), name).toBe(true);
+    expect(renderFiles().length).toBe(before);
+  });
+
+  it('falls back to memory when the temporary directory cannot be written', async () => {
+    const input = await (await photo(1200, 800)).jpeg().toBuffer();
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(tmpdir(), 'floodgate-no-such-dir');
+    try {
+      const out = await renderImage(input, { renditions: ALL }, { intermediate: 'file' });
+      expect(out.map((r) => r.name)).toEqual(ALL);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    // A broken image still fails with its own class after the fallback.
+    const err = await rejection(renderImage(truncate(input, 0.5), { renditions: ALL }, { intermediate: 'file' }));
+    expect(err.errorClass).toBe('CorruptImage');
   });
 });
