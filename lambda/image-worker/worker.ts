@@ -2,7 +2,7 @@
  * One job record through the pipeline. Dependencies are injected (clients, the jobs store, the render
  * step), so the handler is wiring only and tests can swap the image step.
  *
- * parse -> claim the job record (takes the fence) -> GET source into a file (I/O lane) -> render (CPU lane)
+ * parse -> claim the job record (takes the fence) -> GET source (I/O lane) -> render (CPU lane)
  *   -> PUT renditions with the fence in metadata (I/O lane) -> complete the job record (owner + fence).
  * The job record IS the claim (jobs-table.ts): DynamoDB 2 requests and 2 write units per record on the
  * happy path. A duplicate of a finished job is answered from the record the claim returns (no read).
@@ -20,14 +20,13 @@ import type { RenditionRecord } from '../shared/job-record';
 import { payloadHash, type IdempotencyStore, type Claim } from '@floodgate/runtime/idempotency';
 import { classify } from '@floodgate/runtime';
 import type { RecordContext } from '@floodgate/runtime';
-import type { ImageInput, RenderedImage } from './image';
+import type { RenderedImage } from './image';
 import { claimAttributes, completionAttributes } from './jobs-table';
-import { ScratchFileError, writeBodyToFile } from './source-file';
 
 /** The image step's output (lambda/image-worker/image renderImage); tests substitute fast fakes. */
 export type RenderedOutput = RenderedImage;
 export type RenderFn = (
-  input: ImageInput,
+  input: Buffer,
   request: { renditions: RenditionName[]; watermark?: Watermark; logo?: Buffer },
   options?: { limits?: { maxBytes?: number }; signal?: AbortSignal },
 ) => Promise<RenderedOutput[]>;
@@ -69,10 +68,7 @@ export function jobPayloadHash(message: JobMessage): string {
   return payloadHash({ ...message, renditions: message.renditions ?? [...RENDITION_NAMES] });
 }
 
-type S3Body = AsyncIterable<Uint8Array> & { destroy?: () => void };
-
-/** GET with the checks that need no body: missing object, announced size over the limit. */
-async function getSource(s3: S3Client, bucket: string, key: string, maxBytes: number, signal: AbortSignal, what: string): Promise<{ body: S3Body; length: number | undefined }> {
+async function readSource(s3: S3Client, bucket: string, key: string, maxBytes: number, signal: AbortSignal, what: string): Promise<Buffer> {
   let out;
   try {
     out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
@@ -90,34 +86,7 @@ async function getSource(s3: S3Client, bucket: string, key: string, maxBytes: nu
     throw new PermanentError('TooLarge', `${what} is ${length} bytes; the limit is ${maxBytes}`);
   }
   if (!out.Body) throw new PermanentError('SourceNotFound', `${what} s3://${bucket}/${key} has no body`);
-  return { body: out.Body as S3Body, length };
-}
-
-async function readSource(s3: S3Client, bucket: string, key: string, maxBytes: number, signal: AbortSignal, what: string): Promise<Buffer> {
-  const { body, length } = await getSource(s3, bucket, key, maxBytes, signal, what);
-  return readBody(body, length, maxBytes, what);
-}
-
-/** The source image as the render step takes it, and how to let it go. */
-interface OpenedSource {
-  readonly input: ImageInput;
-  dispose(): Promise<void>;
-}
-
-/**
- * The source image into a file in the temporary directory (source-file.ts: no V8 buffer of its size);
- * if the file system refuses, the object is read again into memory.
- */
-async function downloadSource(s3: S3Client, bucket: string, key: string, maxBytes: number, signal: AbortSignal, what: string): Promise<OpenedSource> {
-  const { body, length } = await getSource(s3, bucket, key, maxBytes, signal, what);
-  try {
-    const file = await writeBodyToFile(body, length, maxBytes, what);
-    return { input: { path: file.path, bytes: file.bytes }, dispose: file.dispose };
-  } catch (err) {
-    if (!(err instanceof ScratchFileError)) throw err;
-    body.destroy?.();
-  }
-  return { input: await readSource(s3, bucket, key, maxBytes, signal, what), dispose: async () => undefined };
+  return readBody(out.Body as AsyncIterable<Uint8Array> & { destroy?: () => void }, length, maxBytes, what);
 }
 
 /**
@@ -206,19 +175,15 @@ export function createWorker(deps: WorkerDeps) {
       // Download and render inside the memory lane: only a few sources are held in memory at once, however
       // wide the I/O lane is; the rendered outputs (small) are uploaded after the slot is freed.
       const images = await ctx.memory(async () => {
-        const source = await timed('download', () => ctx.io(() => downloadSource(deps.s3, deps.uploadsBucket, message.sourceKey, deps.maxSourceBytes, ctx.signal, 'source image')));
-        try {
-          const logoKey = message.watermark?.logoKey;
-          const logo = logoKey ? await ctx.io(() => readSource(deps.s3, deps.uploadsBucket, logoKey, deps.maxSourceBytes, ctx.signal, 'watermark logo')) : undefined;
-          const renditions = message.renditions ?? [...RENDITION_NAMES];
-          return await timed('render', () =>
-            ctx.cpu(() =>
-              deps.render(source.input, { renditions, ...(message.watermark ? { watermark: message.watermark } : {}), ...(logo ? { logo } : {}) }, { limits: { maxBytes: deps.maxSourceBytes }, signal: ctx.signal }),
-            ),
-          );
-        } finally {
-          await source.dispose();
-        }
+        const source = await timed('download', () => ctx.io(() => readSource(deps.s3, deps.uploadsBucket, message.sourceKey, deps.maxSourceBytes, ctx.signal, 'source image')));
+        const logoKey = message.watermark?.logoKey;
+        const logo = logoKey ? await ctx.io(() => readSource(deps.s3, deps.uploadsBucket, logoKey, deps.maxSourceBytes, ctx.signal, 'watermark logo')) : undefined;
+        const renditions = message.renditions ?? [...RENDITION_NAMES];
+        return timed('render', () =>
+          ctx.cpu(() =>
+            deps.render(source, { renditions, ...(message.watermark ? { watermark: message.watermark } : {}), ...(logo ? { logo } : {}) }, { limits: { maxBytes: deps.maxSourceBytes }, signal: ctx.signal }),
+          ),
+        );
       });
 
       // A holder whose lease (= its deadline) has passed must not publish: a newer owner may exist.
