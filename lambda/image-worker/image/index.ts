@@ -1,6 +1,6 @@
 /** The image pipeline's public surface (used by the image worker's handler and the chaos corpus). */
 export { renderImage, DEFAULT_DECODE_STRATEGY, DEFAULT_INTERMEDIATE } from './render';
-export type { ImageInput, RenderedImage, RenderRequest, RenderOptions, DecodeStrategy, IntermediateStore } from './render';
+export type { RenderedImage, RenderRequest, RenderOptions, DecodeStrategy, IntermediateStore } from './render';
 export { DEFAULT_LIMITS, resolveLimits } from './limits';
 export type { ImageLimits } from './limits';
 export { DEFAULT_RENDITIONS, OUTPUT_TYPES } from './renditions';

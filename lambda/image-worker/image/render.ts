@@ -14,26 +14,19 @@
  * bounds the work by one frame's pixels.
  */
 import { randomUUID } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Metadata, type ResizeOptions, type Sharp, type SharpOptions } from 'sharp';
 import type { RenditionName, Watermark } from '../../shared/job-message';
 import { FloodgateError, PermanentError } from '@floodgate/runtime';
-import { describeFormat, detectFormat, FORMAT_SNIFF_BYTES, isAcceptedFormat, type AcceptedFormat } from './formats';
+import { describeFormat, detectFormat, isAcceptedFormat, type AcceptedFormat } from './formats';
 import { checkHeader, checkSize } from './header-check';
 import { resolveLimits, type ImageLimits } from './limits';
 import { OUTPUT_TYPES, resolveRenditions, type RenditionSpec } from './renditions';
 import { classifySharpError } from './sharp-errors';
 import { ImageDeadline } from './deadline';
 import { prepareLogo, watermarkLayers, DEFAULT_WATERMARK_OPACITY, type PreparedLogo } from './watermark';
-
-/**
- * The untrusted input: its bytes, or a file that holds them (the worker downloads sources to a file, so
- * a source never sits in a V8 buffer: see IntermediateStore for why that matters). Sizes are checked the
- * same way: `bytes` is what the file holds.
- */
-export type ImageInput = Buffer | { readonly path: string; readonly bytes: number };
 
 export interface RenderRequest {
   readonly renditions: RenditionName[];
@@ -95,8 +88,7 @@ export const DEFAULT_DECODE_STRATEGY: DecodeStrategy = 'decode-once';
 
 interface Job {
   readonly intermediate: IntermediateStore;
-  /** What sharp() opens: the bytes or the file's path. */
-  readonly input: Buffer | string;
+  readonly input: Buffer;
   readonly format: AcceptedFormat;
   readonly limits: ImageLimits;
   readonly deadline: ImageDeadline;
@@ -111,20 +103,19 @@ interface RawImage {
   readonly channels: 1 | 2 | 3 | 4;
 }
 
-export async function renderImage(input: ImageInput, request: RenderRequest, options: RenderOptions = {}): Promise<RenderedImage[]> {
+export async function renderImage(input: Buffer, request: RenderRequest, options: RenderOptions = {}): Promise<RenderedImage[]> {
   const limits = resolveLimits(options.limits);
   const specs = resolveRenditions(request.renditions);
   const deadline = new ImageDeadline(limits.timeoutMs, options.signal);
   deadline.check();
 
-  checkSize(Buffer.isBuffer(input) ? input.length : input.bytes, limits);
-  const source = Buffer.isBuffer(input) ? input : input.path;
-  const detected = detectFormat(Buffer.isBuffer(input) ? input : await deadline.race(readHead(input.path)));
+  checkSize(input.length, limits);
+  const detected = detectFormat(input);
   if (!isAcceptedFormat(detected)) {
     throw new PermanentError('UnsupportedFormat', `file is ${describeFormat(detected)}; accepted formats are JPEG, PNG, WebP, AVIF, TIFF and GIF`);
   }
   const format = detected;
-  checkHeader(format, await readHeader(source, format, limits, deadline), limits);
+  checkHeader(format, await readHeader(input, format, limits, deadline), limits);
 
   const watermark = request.watermark;
   if (watermark?.logoKey !== undefined && request.logo === undefined) {
@@ -135,7 +126,7 @@ export async function renderImage(input: ImageInput, request: RenderRequest, opt
       ? await deadline.race(prepareLogo(request.logo, watermark.opacity ?? DEFAULT_WATERMARK_OPACITY))
       : undefined;
 
-  const job: Job = { intermediate: options.intermediate ?? DEFAULT_INTERMEDIATE, input: source, format, limits, deadline, watermark, logo };
+  const job: Job = { intermediate: options.intermediate ?? DEFAULT_INTERMEDIATE, input, format, limits, deadline, watermark, logo };
   const strategy = options.strategy ?? DEFAULT_DECODE_STRATEGY;
   let rendered: RenderedImage[];
   try {
@@ -159,18 +150,7 @@ export async function renderImage(input: ImageInput, request: RenderRequest, opt
  * headers over limitInputPixels here; then the header is read again without the limit, still without
  * decoding, only so checkHeader can say what the file declares ("30000x30000 = 900 megapixels").
  */
-/** The first bytes of a file, for the magic-byte check. */
-async function readHead(path: string): Promise<Buffer> {
-  const file = await open(path, 'r');
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(FORMAT_SNIFF_BYTES), 0, FORMAT_SNIFF_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await file.close();
-  }
-}
-
-async function readHeader(input: Buffer | string, format: AcceptedFormat, limits: ImageLimits, deadline: ImageDeadline): Promise<Metadata> {
+async function readHeader(input: Buffer, format: AcceptedFormat, limits: ImageLimits, deadline: ImageDeadline): Promise<Metadata> {
   try {
     return await deadline.race(sharp(input, inputOptions(limits)).metadata());
   } catch (err) {

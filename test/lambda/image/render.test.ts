@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -325,26 +325,8 @@ describe('generateCorpus', () => {
   });
 });
 
-describe('renderImage: where the bytes and the decoded pixels live', () => {
+describe('renderImage: where the decoded pixels live', () => {
   const renderFiles = () => readdirSync(tmpdir()).filter((f) => f.startsWith('floodgate-render-'));
-
-  it('a file input renders exactly what the same bytes in memory render', async () => {
-    const input = await (await photo(2400, 1600)).jpeg().toBuffer();
-    const dir = mkdtempSync(join(tmpdir(), 'floodgate-input-test-'));
-    try {
-      const path = join(dir, 'source');
-      writeFileSync(path, input);
-      const fromFile = await renderImage({ path, bytes: input.length }, { renditions: ALL });
-      const fromMemory = await renderImage(input, { renditions: ALL });
-      for (const name of ALL) expect(byName(fromFile, name).data.equals(byName(fromMemory, name).data), name).toBe(true);
-      // The fences read the file the same way: magic bytes and the size limit.
-      writeFileSync(path, TEXT_FILE);
-      expect((await rejection(renderImage({ path, bytes: TEXT_FILE.length }, { renditions: ALL }))).errorClass).toBe('UnsupportedFormat');
-      expect((await rejection(renderImage({ path, bytes: 100 }, { renditions: ALL }, { limits: { maxBytes: 10 } }))).errorClass).toBe('TooLarge');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 
   it("the 'file' intermediate gives the same renditions as 'memory' and leaves no file behind", async () => {
     const input = await (await photo(2400, 1600)).jpeg().toBuffer();
