@@ -48,7 +48,7 @@ export interface RenderOptions {
 /**
  * Where 'decode-once' keeps the decoded pixels that every rendition is derived from.
  * - 'file': libvips' own format (`.v`) in the temporary directory (Lambda's /tmp), written and read back
- *   (memory-mapped) by libvips, so the pixels (9 MB for a 12 MP photo at 2048 px) never become a V8
+ *   by libvips itself, so the pixels (9 MB for a 12 MP photo at 2048 px) never become a V8
  *   external buffer. V8 counts external bytes allocated since its last mark-compact against the old
  *   generation's headroom, and in the worker one such buffer per image started about 0.8 extra major GCs
  *   per image, at the same libvips CPU (bench/profile/worker-cpu.ts; figures in this folder's README).
