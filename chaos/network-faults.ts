@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { upstreamCall } from '@floodgate/local';
+import { readRequestBody, upstreamCall } from '@floodgate/local';
 import type { AddressInfo, Socket } from 'node:net';
 
 export interface WireRequest {
@@ -64,15 +64,6 @@ export function seededUnit(seed: number, label: string): number {
   return createHash('sha256').update(`${seed}\u0000${label}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** The Host header is passed on unchanged by the gateway's upstream call: it is part of what the client signed. */
 function forward(upstream: URL, req: WireRequest): Promise<UpstreamAnswer> {
   return upstreamCall(upstream.origin, req.method, req.path, req.headers, req.body);
@@ -96,7 +87,7 @@ export async function startFaultProxy(options: {
     counters.requests++;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
-    const req: WireRequest = { method: raw.method ?? 'GET', path: raw.url ?? '/', headers, body: await readAll(raw) };
+    const req: WireRequest = { method: raw.method ?? 'GET', path: raw.url ?? '/', headers, body: await readRequestBody(raw) };
     let decision = await options.decide(req);
     if (decision.fault === 'hold' && counters.held >= maxHolds) decision = { fault: 'none' };
     if (decision.fault === 'drop-response' && counters.droppedResponses >= maxDrops) decision = { fault: 'none' };

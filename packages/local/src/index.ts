@@ -6,6 +6,7 @@ export * from './emulators.js';
 export * from './clients.js';
 export * from './prerequisites.js';
 export * from './errors.js';
+export * from './request-body.js';
 export * from './gateway/index.js';
 export * from './assembly.js';
 export * from './deploy.js';

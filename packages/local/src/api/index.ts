@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readRequestBody } from '../request-body.js';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { functionAssetDir, type CfnTemplate } from '../assembly.js';
@@ -75,24 +76,6 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's payload limit
 function isTextual(contentType: string | undefined): boolean {
   if (contentType === undefined) return true;
   return /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript)|[^;]*\+json|[^;]*\+xml)/i.test(contentType);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function lowerCaseHeaders(req: IncomingMessage): Record<string, string> {
@@ -251,7 +234,7 @@ export async function startApiFront(options: ApiFrontOptions): Promise<ApiFront>
     const rawPath = q < 0 ? target : target.slice(0, q);
     const rawQueryString = q < 0 ? '' : target.slice(q + 1);
     const headers = lowerCaseHeaders(req);
-    const body = await readBody(req);
+    const body = await readRequestBody(req, MAX_BODY_BYTES);
     if (body === null) return { reply: json(413, 'Request Entity Too Large') };
 
     // Stage throttle first: a refused request costs nothing downstream.

@@ -7,6 +7,7 @@
  * Every request passes the authorizers (the authentication / IAM hook) before its service sees it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readRequestBody } from '../request-body.js';
 import type { AddressInfo, Socket } from 'node:net';
 import type { LocalStack } from '../stack.js';
 import { credentialScope, isFormEncoded, normalizeHeaders } from './route.js';
@@ -56,15 +57,6 @@ export function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
-function readAll(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 export async function startGateway(options: StartGatewayOptions): Promise<Gateway> {
   let url = '';
   let attached: LocalStack | undefined;
@@ -95,7 +87,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
     const scope = credentialScope(headers, query);
 
     let buffered: Promise<Buffer> | undefined;
-    const body = (): Promise<Buffer> => (buffered ??= readAll(raw));
+    const body = (): Promise<Buffer> => (buffered ??= readRequestBody(raw));
 
     // Operation name for logs and the authorizers: JSON protocols name it in X-Amz-Target, query ones in Action.
     let action = query.get('Action') ?? undefined;
