@@ -25,7 +25,7 @@ import { planDeadline } from './deadline.js';
 import { createLanes } from './lanes.js';
 import { sendStreamFailure, streamFailureMessage } from './stream-dead-letter.js';
 import { checkpointResponse, createStreamPlanner } from './stream-planner.js';
-import { compareSequenceNumbers, partitionKeyOf, sequenceNumberOf, streamSourceOf, type StreamRecord, type StreamSource } from './stream-records.js';
+import { partitionKeyOf, sequenceNumberOf, streamSourceOf, type StreamRecord, type StreamSource } from './stream-records.js';
 
 export interface StreamRecordContext<TState = Record<string, unknown>> extends RecordContext {
   readonly lambdaContext: LambdaContextLike;
@@ -124,8 +124,11 @@ export function createStreamHandler<R extends StreamRecord = StreamRecord, TStat
   const invoke = async (event: { Records: R[] }, context: LambdaContextLike): Promise<StreamInvocation> => {
     // Lambda sends one shard's records in sequence order; sorting (stable) makes that a fact here, since
     // the checkpoint is "everything before the lowest failure".
-    const entries = (event.Records ?? []).map((record) => ({ record, seq: sequenceNumberOf(record), key: keyOf(record) }));
-    entries.sort((a, b) => compareSequenceNumbers(a.seq, b.seq));
+    const entries = (event.Records ?? []).map((record) => {
+      const seq = sequenceNumberOf(record);
+      return { record, seq, order: BigInt(seq), key: keyOf(record) };
+    });
+    entries.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     const records = entries.map((e) => e.record);
     const meta = new Map(entries.map((e) => [e.record, e]));
     const plan = planDeadline(now(), context.getRemainingTimeInMillis(), config.softMarginMs, config.hardMarginMs);

@@ -5,7 +5,7 @@
  * Lambda delivers the records of one shard per batch, in sequence-number order; records with the same
  * partition key (Kinesis `partitionKey`, DynamoDB the item's `Keys`) are always in the same shard.
  */
-import type { AttributeValue, DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
+import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
 
 /** A record of a DynamoDB Streams or Kinesis Data Streams batch, as Lambda delivers it. */
 export type StreamRecord = DynamoDBRecord | KinesisStreamRecord;
@@ -42,22 +42,18 @@ export function compareSequenceNumbers(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Attribute values with their map keys sorted, so equal keys give equal strings whatever the JSON order. */
-function canonical(value: AttributeValue | Record<string, AttributeValue>): unknown {
-  if (Array.isArray(value)) return value.map((v) => canonical(v as AttributeValue));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, AttributeValue>)[k]!)]));
-}
-
 /**
- * The unit of order: Kinesis `partitionKey`; DynamoDB the item's primary key (`Keys`, canonical JSON), the
- * granularity at which DynamoDB Streams keeps order.
+ * The unit of order: Kinesis `partitionKey`; DynamoDB the item's primary key (`Keys`), the granularity at
+ * which DynamoDB Streams keeps order, as JSON of [name, value] pairs sorted by attribute name (key
+ * attributes are scalars: S, N or B), so equal keys give equal strings whatever the order in the record.
  */
 export function partitionKeyOf(record: StreamRecord): string {
   if (isKinesisRecord(record)) return record.kinesis.partitionKey;
   const keys = record.dynamodb?.Keys;
   if (keys === undefined) throw new Error(`DynamoDB stream record ${record.eventID ?? '(no eventID)'} has no Keys`);
-  return JSON.stringify(canonical(keys));
+  const names = Object.keys(keys);
+  if (names.length > 1) names.sort();
+  return JSON.stringify(names.map((n) => [n, keys[n]]));
 }
 
 /** A Kinesis record's payload, decoded from base64. */
