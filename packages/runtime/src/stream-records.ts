@@ -44,8 +44,9 @@ export function compareSequenceNumbers(a: string, b: string): number {
 
 /**
  * The unit of order: Kinesis `partitionKey`; DynamoDB the item's primary key (`Keys`), the granularity at
- * which DynamoDB Streams keeps order, as JSON of [name, value] pairs sorted by attribute name (key
- * attributes are scalars: S, N or B), so equal keys give equal strings whatever the order in the record.
+ * which DynamoDB Streams keeps order. Key attributes are scalars (S, N or B); each becomes
+ * `"name"T"value"` (JSON strings, so the pieces cannot run into each other), sorted by name, so equal keys
+ * give equal strings whatever the attribute order in the record.
  */
 export function partitionKeyOf(record: StreamRecord): string {
   if (isKinesisRecord(record)) return record.kinesis.partitionKey;
@@ -53,7 +54,13 @@ export function partitionKeyOf(record: StreamRecord): string {
   if (keys === undefined) throw new Error(`DynamoDB stream record ${record.eventID ?? '(no eventID)'} has no Keys`);
   const names = Object.keys(keys);
   if (names.length > 1) names.sort();
-  return JSON.stringify(names.map((n) => [n, keys[n]]));
+  let out = '';
+  for (const name of names) {
+    const v = keys[name]!;
+    const [type, value] = v.S !== undefined ? ['S', v.S] : v.N !== undefined ? ['N', v.N] : v.B !== undefined ? ['B', v.B] : ['J', JSON.stringify(v)];
+    out += `${JSON.stringify(name)}${type}${JSON.stringify(value)}`;
+  }
+  return out;
 }
 
 /** A Kinesis record's payload, decoded from base64. */

@@ -109,6 +109,9 @@ describe('stream records', () => {
     expect(partitionKeyOf(a)).toBe(partitionKeyOf(b));
     expect(partitionKeyOf(a)).not.toBe(partitionKeyOf(ddbRecord('order#2', 3)));
     expect(partitionKeyOf(kinesisRecord('device-7', 1))).toBe('device-7');
+    const withKeys = (Keys: Record<string, unknown>) => ({ ...ddbRecord('x', 1), dynamodb: { ...ddbRecord('x', 1).dynamodb, Keys } }) as ReturnType<typeof ddbRecord>;
+    expect(partitionKeyOf(withKeys({ id: { S: '1' } }))).not.toBe(partitionKeyOf(withKeys({ id: { N: '1' } })));
+    expect(partitionKeyOf(withKeys({ a: { S: 'bS"c' } }))).not.toBe(partitionKeyOf(withKeys({ a: { S: 'b' }, c: { S: '' } })));
   });
 
   it('sequence numbers compare as the big integers they are', () => {
