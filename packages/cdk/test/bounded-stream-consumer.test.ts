@@ -1,6 +1,6 @@
 /** BoundedStreamConsumer: the synthesized template, and every combination that cannot work refused at synth. */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -181,6 +181,20 @@ describe('BoundedStreamConsumer refuses at synth', () => {
       expect(err.constructPath).toBe('TestStack/Consumer');
     });
   }
+
+  it('tokens: a token parallelizationFactor needs reservedConcurrency, and cannot be checked against a budget', () => {
+    const s = stack();
+    const pf = new CfnParameter(s, 'Pf', { type: 'Number' }).valueAsNumber;
+    expectInvalid(() => build({ parallelizationFactor: pf }, s), /reserved concurrency \(shards x factor\) cannot be computed/, 'ReservedConcurrencyRequired');
+    const s2 = stack();
+    const pf2 = new CfnParameter(s2, 'Pf', { type: 'Number' }).valueAsNumber;
+    expectInvalid(() => build({ parallelizationFactor: pf2, downstreamBudget: { maxConnections: 100, connectionsPerExecution: 4 } }, s2), /neither may be a token/, 'BudgetWithTokens');
+    const s3 = stack();
+    const pf3 = new CfnParameter(s3, 'Pf', { type: 'Number' }).valueAsNumber;
+    const { template } = build({ parallelizationFactor: pf3, reservedConcurrency: 40 }, s3);
+    expect(mapping(template).ParallelizationFactor).toEqual({ Ref: 'Pf' });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 40 });
+  });
 
   it('a function already consumed by another construct', () => {
     const s = stack();
