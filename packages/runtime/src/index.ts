@@ -34,3 +34,5 @@ export { createHandlerClients, addRequestCounter, countRequestsDuring, RequestCo
 export { needsPathStyle } from './s3-addressing.js';
 export { S, N, str, num, conditionFailedItem, type Item } from './ddb-attrs.js';
 export * from './faults.js';
+export { decideBackoff, planBatchBackoff, retentionShareSeconds, validateRetryBackoff, MAX_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_HELD_SECONDS, type BackoffCap, type BackoffDecision, type BackoffEntry, type BackoffInput, type BackoffQueue, type BackoffRecord, type RetryBackoff, type RetryBackoffOptions } from './retry-backoff.js';
+export { backOffRetries, changeVisibilities, createRetryBackoffStep, queueUrlFromArn, MAX_VISIBILITY_BATCH_ENTRIES, type RetryBackoffReport, type RetryBackoffRun, type RetryBackoffStep, type VisibilityChange, type VisibilityChangeFailure, type VisibilityChangeResult } from './retry-backoff-sqs.js';
