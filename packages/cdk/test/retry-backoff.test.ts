@@ -122,4 +122,12 @@ describe('BoundedQueueConsumer retryBackoff', () => {
     const minutes = new CfnParameter(stack, 'Minutes', { type: 'Number' }).valueAsNumber;
     expectInvalid(() => build({ retryBackoff: { base: Duration.seconds(1), max: Duration.minutes(minutes) } }, stack), /retryBackoff.max is a token in another unit; give it as Duration.seconds\(token\)/, 'TokenDurationUnit');
   });
+
+  it('README: the example synthesizes; with maxReceiveCount 15 the largest max that fits is 24,505 s', () => {
+    expect(() => build({ retryBackoff: { base: Duration.seconds(5), max: Duration.minutes(15) } })).not.toThrow();
+    expect(() => build({ maxReceiveCount: 15, retryBackoff: { base: Duration.seconds(5), max: Duration.seconds(24_505) } })).not.toThrow();
+    expectInvalid(() => build({ maxReceiveCount: 15, retryBackoff: { base: Duration.seconds(5), max: Duration.seconds(24_506) } }), /lower retryBackoff.max to at most 24505 s/, 'RetryBackoffExceedsRetention');
+    // Defaults (visibility 180 s): up to 12 h minus the visibility timeout.
+    expect(() => build({ retryBackoff: { base: Duration.seconds(5), max: Duration.seconds(43_020) } })).not.toThrow();
+  });
 });
