@@ -1,11 +1,11 @@
 /**
  * Per-message retry backoff end to end (issue 22): a user's stack with `@floodgate/cdk`'s
- * BoundedQueueConsumer (`retryBackoff: { base: 3 s, max: 6 s }`, visibility timeout 18 s) and a handler on
+ * BoundedQueueConsumer (`retryBackoff: { base: 3 s, max: 6 s }`, visibility timeout 60 s) and a handler on
  * `@floodgate/runtime` (fixtures/backoff-app.ts, fixtures/backoff-handler.ts), synthesized and bundled
  * like any app and deployed on the local stack with IAM enforced: the function's ChangeMessageVisibilityBatch
  * is signed with its role and authorized against the role's policy. Six messages each fail their first two
  * receives. Each retry must come back no earlier than the delay the runtime set, and soon after it, long
- * before the queue's 18 s visibility timeout.
+ * before the queue's 60 s visibility timeout.
  */
 import { randomBytes } from 'node:crypto';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -16,7 +16,7 @@ import { localEndpoints } from '../support/local-env';
 
 const MESSAGES = 6;
 const FAILURES = 2;
-const VISIBILITY_MS = 18_000;
+const VISIBILITY_MS = 60_000;
 /** How late after its delay a retry may arrive: the poller's receive wait (1 s), a cold start of a second execution environment on a loaded 2-core machine (a run saw 5.2 s). */
 const SLACK_MS = 8_000;
 
