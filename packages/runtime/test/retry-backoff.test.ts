@@ -16,6 +16,8 @@ import { runBatch } from '../src/batch';
 import { createLanes } from '../src/lanes';
 import { planDeadline } from '../src/deadline';
 import { PermanentError, RetryableError } from '../src/errors';
+import { readRuntimeConfig } from '../src/config';
+import { CONSUMER_ENV } from '../src/env';
 
 const delayOf = (b: RetryBackoff, q: BackoffQueue, receiveCount: number, random: number, sentAtMs?: number, nowMs = 0) => {
   const d = decideBackoff(b, q, { receiveCount, random, nowMs, sentAtMs });
@@ -219,5 +221,22 @@ describe('planBatchBackoff', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the construct\'s environment', () => {
+  it('reads the bounds, queue URL, retention and visibility; half a backoff or a bad bound fails the cold start', () => {
+    const env = {
+      [CONSUMER_ENV.retryBackoffBaseSeconds]: '5',
+      [CONSUMER_ENV.retryBackoffMaxSeconds]: '900',
+      [CONSUMER_ENV.queueUrl]: 'http://127.0.0.1:4566/000000000000/orders',
+      [CONSUMER_ENV.queueRetentionSeconds]: '345600',
+      [CONSUMER_ENV.visibilityTimeoutSeconds]: '180',
+    };
+    expect(readRuntimeConfig(env)).toMatchObject({ retryBackoff: { baseSeconds: 5, maxSeconds: 900 }, queueUrl: env[CONSUMER_ENV.queueUrl], queueRetentionSeconds: 345_600, visibilityTimeoutSeconds: 180 });
+    expect(readRuntimeConfig({}).retryBackoff).toBeUndefined();
+    expect(() => readRuntimeConfig({ [CONSUMER_ENV.retryBackoffBaseSeconds]: '5' })).toThrow(/must be set together/);
+    expect(() => readRuntimeConfig({ ...env, [CONSUMER_ENV.retryBackoffMaxSeconds]: '2' })).toThrow(/maxSeconds must be an integer from baseSeconds \(5\)/);
+    expect(() => readRuntimeConfig({ ...env, [CONSUMER_ENV.queueRetentionSeconds]: 'soon' })).toThrow(/FLOODGATE_QUEUE_RETENTION_SECONDS must be an integer/);
   });
 });
