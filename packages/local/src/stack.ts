@@ -4,23 +4,23 @@
  * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
  * tests, the chaos run and the benchmarks.
  */
-import type { CfnTemplate } from './assembly.js';
-import { readAssembly, selectStack } from './assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './deploy.js';
+import type { CfnTemplate } from './core/deployment/assembly.js';
+import { readAssembly, selectStack } from './core/deployment/assembly.js';
+import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './core/deployment/deploy.js';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
-import { localClients, type LocalClients } from './clients.js';
+import { localClients, type LocalClients } from './core/clients.js';
 import { checkNode } from './prerequisites.js';
 import { startGateway, type Gateway } from './gateway/server.js';
-import { localConcurrencyCeiling } from './event-source-scaling.js';
+import { localConcurrencyCeiling } from './services/lambda/event-source-scaling.js';
 import { createEnforcement } from './gateway/enforce.js';
 import { CredentialStore } from './gateway/auth/credentials.js';
 import { readPolicies, type PolicyIndex } from './gateway/iam/policies.js';
 import type { GatewayError } from './gateway/types.js';
-import { LOCAL_ACCOUNT_ID } from './deploy.js';
-import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
+import { LOCAL_ACCOUNT_ID } from './core/deployment/deploy.js';
+import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
-import { startApiFront } from './api/index.js';
+import { startApiFront } from './services/apigateway/front.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */

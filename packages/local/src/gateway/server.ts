@@ -7,11 +7,11 @@
  * Every request passes the authorizers (the authentication / IAM hook) before its service sees it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readRequestBody } from '../request-body.js';
+import { readRequestBody } from '../core/request-body.js';
 import type { AddressInfo, Socket } from 'node:net';
 import type { LocalStack } from '../stack.js';
 import { credentialScope, isFormEncoded, normalizeHeaders } from './route.js';
-import { SERVICES } from './services/index.js';
+import { SERVICES } from '../services/handlers.js';
 import type { GatewayAuthorizer, GatewayContext, GatewayError, GatewayRequest, GatewayService, GatewayServiceFactory, UnsignedRequest, Upstreams } from './types.js';
 
 export interface StartGatewayOptions {

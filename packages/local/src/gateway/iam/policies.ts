@@ -5,7 +5,7 @@
  * (`AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, a table's `ResourcePolicy`). Documents are resolved
  * with the deployment's intrinsics, so their ARNs are the local physical ones.
  */
-import type { CfnTemplate } from '../../assembly.js';
+import type { CfnTemplate } from '../../core/deployment/assembly.js';
 import { awsManagedPolicy } from './managed-policies.js';
 
 export interface IdentityPolicy {

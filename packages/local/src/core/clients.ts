@@ -1,0 +1,31 @@
+/** AWS SDK v3 clients pointed at a local stack's endpoint (what a test uses to talk to its stack). */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../emulators.js';
+
+export interface LocalClients {
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  /** Closes the clients' sockets. */
+  destroy(): void;
+}
+
+export function localClients(endpoints: LocalEndpoints): LocalClients {
+  const common = { region: endpoints.region, credentials: LOCAL_CREDENTIALS };
+  const sqs = new SQSClient({ ...common, endpoint: endpoints.sqs });
+  // Path-style: the endpoint is an IP address, where virtual-hosted-style names cannot resolve.
+  const s3 = new S3Client({ ...common, endpoint: endpoints.s3, forcePathStyle: true });
+  const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodb });
+  return {
+    sqs,
+    s3,
+    dynamodb,
+    destroy() {
+      sqs.destroy();
+      s3.destroy();
+      dynamodb.destroy();
+    },
+  };
+}
