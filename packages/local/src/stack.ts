@@ -16,7 +16,7 @@ import { createEnforcement } from './gateway/enforce.js';
 import { CredentialStore } from './gateway/auth/credentials.js';
 import { readPolicies, type PolicyIndex } from './gateway/iam/policies.js';
 import type { GatewayError } from './gateway/types.js';
-import { LOCAL_ACCOUNT_ID } from './core/deployment/deploy.js';
+import { LOCAL_ACCOUNT_ID } from './core/identity.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';

@@ -2,7 +2,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../emulators.js';
+import type { LocalEndpoints } from './endpoints.js';
+import { LOCAL_CREDENTIALS } from './identity.js';
 
 export interface LocalClients {
   readonly sqs: SQSClient;

@@ -1,7 +1,11 @@
 /** AWS error bodies in each protocol the gateway speaks, so SDK clients parse our refusals as theirs. */
 import type { ServerResponse } from 'node:http';
-import { escapeXml } from './server.js';
 import type { GatewayError } from './types.js';
+
+/** Text for an XML element or attribute value. */
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
 
 function write(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   if (res.headersSent) return void res.destroy();

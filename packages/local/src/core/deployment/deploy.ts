@@ -1,7 +1,7 @@
 /**
  * Deploys a synthesized CloudFormation template onto the local target (the embedded emulators behind
  * the gateway, or an external AWS-compatible endpoint): resources are provisioned in dependency order,
- * each by the provisioner for its type (provisioners/, one file per type); functions and event source
+ * each by the provisioner for its type (services/<service>/, one file per type); functions and event source
  * mappings are returned for the Lambda host and the poller; IAM and resource policies are recorded.
  * Every physical name carries a per-deployment prefix, so several deployments share one target.
  */
@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CfnResource, CfnTemplate } from './assembly.js';
 import { localClients } from '../clients.js';
-import type { LocalEndpoints } from '../../emulators.js';
+import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
 import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
@@ -19,7 +19,8 @@ export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
 export type { DeployedEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
 
-export const LOCAL_ACCOUNT_ID = '000000000000';
+import { LOCAL_ACCOUNT_ID } from '../identity.js';
+export { LOCAL_ACCOUNT_ID };
 
 export interface LocalDeployment {
   readonly stackName: string;
@@ -104,8 +105,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   if (unknown.length > 0) {
     throw new UnsupportedResourceError(
       `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
-        `Add a provisioner for it in packages/local/src/provisioners/ (one file, listed in provisioners/index.ts), ` +
-        `or add it to NOT_EMULATED in provisioners/not-emulated.ts if it does not affect how messages flow.`,
+        `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
+        `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
     );
   }
   const kindOf = (r: CfnResource) => provisionerFor(r.Type, provisioners)!.kind;

@@ -4,11 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { LOCAL_ACCOUNT_ID } from '../../core/deployment/deploy.js';
-import type { LocalStack } from '../../stack.js';
-import { escapeXml } from '../../gateway/server.js';
-import type { GatewayContext, GatewayService } from '../../gateway/types.js';
-import { queryError } from '../../gateway/protocol-errors.js';
+import { LOCAL_ACCOUNT_ID } from '../../core/identity.js';
+import type { AttachedStack, GatewayContext, GatewayService } from '../../gateway/types.js';
+import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 
 const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 
@@ -25,10 +23,10 @@ export function stackId(region: string, stackName: string, prefix: string): stri
   return `arn:aws:cloudformation:${region}:${LOCAL_ACCOUNT_ID}:stack/${stackName}/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-const createdAt = new WeakMap<LocalStack, string>();
+const createdAt = new WeakMap<AttachedStack, string>();
 
 /** What the two calls report about a local stack. */
-export function stackView(stack: LocalStack): StackView {
+export function stackView(stack: AttachedStack): StackView {
   if (!createdAt.has(stack)) createdAt.set(stack, new Date().toISOString());
   const declared = stack.template.Outputs ?? {};
   return {

@@ -11,7 +11,8 @@
  * BatchSize, the batching window, MaximumConcurrency and reserved concurrency change live (`update`).
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { LOCAL_CREDENTIALS, type LocalEndpoints } from '../../emulators.js';
+import type { LocalEndpoints } from '../../core/endpoints.js';
+import { LOCAL_CREDENTIALS } from '../../core/identity.js';
 import { settleBatch, toSqsEvent, toSqsRecord } from './batch-response.js';
 import type { FunctionHost, InvokeFailureKind } from '../../lambda-host/index.js';
 import { compileFilterCriteria, type FilterCriteria } from './event-source-filter.js';

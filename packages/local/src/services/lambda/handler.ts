@@ -11,10 +11,9 @@
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { DeployedEventSourceMapping, DeployedFunction } from '../../core/deployment/deploy.js';
-import { LOCAL_ACCOUNT_ID } from '../../core/deployment/deploy.js';
+import { LOCAL_ACCOUNT_ID } from '../../core/identity.js';
 import type { EventSourceRunner, MappingState, RunnerUpdate } from './event-source-runner.js';
-import type { LocalStack } from '../../stack.js';
-import type { GatewayContext, GatewayError, GatewayService } from '../../gateway/types.js';
+import type { AttachedStack, GatewayContext, GatewayError, GatewayService } from '../../gateway/types.js';
 import { jsonError } from '../../gateway/protocol-errors.js';
 
 export type LambdaOperation =
@@ -172,8 +171,8 @@ interface StackState {
   readonly reserved: Map<string, number | undefined>;
   readonly lastModified: Map<string, number>;
 }
-const stackState = new WeakMap<LocalStack, StackState>();
-function stateOf(stack: LocalStack): StackState {
+const stackState = new WeakMap<AttachedStack, StackState>();
+function stateOf(stack: AttachedStack): StackState {
   let s = stackState.get(stack);
   if (!s) {
     s = { reserved: new Map(stack.deployment.functions.map((f) => [f.logicalId, f.reservedConcurrency])), lastModified: new Map() };
@@ -183,14 +182,14 @@ function stateOf(stack: LocalStack): StackState {
 }
 
 /** A function by name, ARN (qualifier ignored) or logical id. */
-export function findFunction(stack: LocalStack, ref: string): DeployedFunction {
+export function findFunction(stack: AttachedStack, ref: string): DeployedFunction {
   const name = ref.startsWith('arn:') ? (ref.split(':')[6] ?? '') : ref;
   const fn = stack.deployment.functions.find((f) => f.functionName === name || f.logicalId === name);
   if (!fn) throw notFound(`Function not found: ${functionArn(stack.region, name)}`);
   return fn;
 }
 
-function mappingViews(stack: LocalStack): MappingView[] {
+function mappingViews(stack: AttachedStack): MappingView[] {
   return stack.deployment.eventSourceMappings.map((m) => {
     const physical = stack.deployment.resources.get(m.logicalId);
     const fn = stack.deployment.functions.find((f) => f.logicalId === m.functionLogicalId)!;
@@ -205,7 +204,7 @@ function mappingViews(stack: LocalStack): MappingView[] {
   });
 }
 
-function findMapping(stack: LocalStack, uuid: string): MappingView {
+function findMapping(stack: AttachedStack, uuid: string): MappingView {
   const v = mappingViews(stack).find((x) => x.uuid === uuid || x.arn === uuid || x.mapping.logicalId === uuid);
   if (!v) throw notFound(`The resource you requested does not exist. (Service: Lambda, Status Code: 404, Request ID: local) event source mapping ${uuid}`);
   return v;
