@@ -21,6 +21,7 @@ import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type I
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
+import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -77,6 +78,11 @@ export interface LocalStackOptions {
    * (gateway/enforce.ts). Authentication (SigV4) is enforced either way. @default true
    */
   readonly iam?: boolean;
+  /**
+   * Waits before the retries of a failed asynchronous invocation (Invoke Event, SNS, S3).
+   * @default [60_000, 120_000] (AWS's one and two minutes)
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -115,6 +121,8 @@ export interface LocalStack {
   readonly outputs: Readonly<Record<string, string>>;
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
+  readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
   readonly api?: { readonly url: string };
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
@@ -210,6 +218,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(async () => {
       await Promise.all([...hosts.values()].map((h) => h.stop()));
     });
+    const asyncInvokers = new Map<string, AsyncInvoker>();
+    for (const [logicalId, host] of hosts) {
+      const functionName = fnByLogicalId.get(logicalId)!.functionName;
+      asyncInvokers.set(logicalId, createAsyncInvoker({ functionName, target: host, log, ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}) }));
+    }
+    // Event queues stop before the hosts (cleanups run in reverse).
+    cleanups.push(async () => {
+      for (const i of asyncInvokers.values()) i.stop();
+    });
 
     const runners = new Map<string, EventSourceRunner>();
     for (const m of deployment.eventSourceMappings) {
@@ -286,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       outputs,
       runners,
       hosts,
+      asyncInvokers,
       ...(api ? { api } : {}),
       startRunners() {
         for (const r of runners.values()) r.start();

@@ -8,6 +8,7 @@ import type { LocalDeployment } from '../core/deployment/deploy.js';
 import type { CfnTemplate } from '../core/deployment/assembly.js';
 import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
+import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -83,6 +84,8 @@ export interface Upstreams {
   readonly sqs?: string;
   readonly s3?: string;
   readonly dynamodb?: string;
+  /** @default the SQS upstream (fauxqs, and external endpoints such as moto, serve SNS on the same port) */
+  readonly sns?: string;
 }
 
 /**
@@ -100,6 +103,8 @@ export interface AttachedStack {
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
   /** The Lambda hosts, by function logical id. */
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** Each function's asynchronous event queue (Invoke Event, SNS, S3), by function logical id. */
+  readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
 }
 
 export interface GatewayContext {

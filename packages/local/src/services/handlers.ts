@@ -7,6 +7,7 @@ import { cloudformationService } from './cloudformation/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
 import { lambdaService } from './lambda/handler.js';
 import { s3Service } from './s3/handler.js';
+import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, cloudformationService, sqsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, cloudformationService, sqsService, snsService, s3Service];

@@ -10,11 +10,15 @@ import { lambdaFunction } from './lambda/function.js';
 import { notEmulated } from './not-emulated.js';
 import { s3Bucket } from './s3/bucket.js';
 import { s3BucketPolicy } from './s3/bucket-policy.js';
+import { s3BucketNotifications } from './s3/bucket-notifications.js';
+import { snsSubscription } from './sns/subscription.js';
+import { snsTopic } from './sns/topic.js';
+import { snsTopicPolicy } from './sns/topic-policy.js';
 import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));

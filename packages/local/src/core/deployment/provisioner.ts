@@ -4,6 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnResource } from './assembly.js';
 import type { PhysicalResource } from './intrinsics.js';
@@ -63,7 +64,7 @@ export interface ProvisionContext {
   readonly region: string;
   readonly accountId: string;
   readonly assemblyDir: string;
-  readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient };
+  readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient; readonly sns: SNSClient };
   /** Resources created so far (every dependency of this one). */
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly log: (line: string) => void;

@@ -112,6 +112,17 @@ function compileObject(pattern: Record<string, Json>, path: string): Matcher {
   return (obj) => parts.every((p) => p(obj));
 }
 
+/**
+ * An event pattern (the same grammar: prefix, suffix, equals-ignore-case, anything-but, numeric,
+ * exists, $or) against any JSON value: also SNS filter policies for `lambda` subscriptions
+ * (services/sns/lambda-delivery.ts), so there is one matcher for both.
+ */
+export function compileEventPattern(pattern: unknown, where: string): (value: unknown) => boolean {
+  if (!isObject(pattern)) throw new FilterCriteriaError(`${where}: a pattern must be a JSON object`);
+  const m = compileObject(pattern, where);
+  return (value) => m(value as Json | undefined);
+}
+
 /** One filter pattern against one SQS record. */
 function compilePattern(pattern: Record<string, Json>, path: string): (record: SQSRecord) => boolean {
   const { body, ...rest } = pattern;

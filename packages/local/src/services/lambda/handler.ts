@@ -303,9 +303,11 @@ export function lambdaService(ctx: GatewayContext): GatewayService {
             const payload = parseJsonBody(await req.body(), 'InvalidRequestContentException');
             if (type === 'DryRun') return sendJson(res, 204, undefined);
             if (type === 'Event') {
-              // Lambda queues the event and answers 202 at once; the invocation runs in the background.
-              void host.invoke(payload).catch(() => undefined);
-              return sendJson(res, 202, undefined);
+              // Lambda queues the event in the function's own event queue and answers 202 at once.
+              const invoker = stack.asyncInvokers?.get(fn.logicalId);
+              if (!invoker) throw new LambdaApiError(503, 'ServiceException', `no asynchronous event queue for ${fn.functionName} on this stack`);
+              const requestId = invoker.enqueue(payload);
+              return sendJson(res, 202, undefined, { 'x-amzn-requestid': requestId });
             }
             if (type !== 'RequestResponse') throw invalid(`InvocationType must be RequestResponse, Event or DryRun (got ${type})`);
             const result = await host.invoke(payload);

@@ -1,7 +1,11 @@
-/** AWS::S3::Bucket: created in the target; destroy() empties it first. */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+/**
+ * AWS::S3::Bucket: created in the target; destroy() empties it first. Its NotificationConfiguration is
+ * set through the endpoint's PutBucketNotificationConfiguration (served by services/s3/handler.ts).
+ */
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { physicalName } from '../../core/deployment/values.js';
+import { fromTemplateShape, toApiShape } from './notifications.js';
 
 export const s3Bucket: Provisioner = {
   handles: ['AWS::S3::Bucket'],
@@ -9,6 +13,10 @@ export const s3Bucket: Provisioner = {
   async provision({ logicalId, props, prefix, region, clients }) {
     const Bucket = physicalName(prefix, typeof props.BucketName === 'string' ? props.BucketName : logicalId, 63, { lower: true });
     await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    if (props.NotificationConfiguration !== undefined) {
+      const config = toApiShape(fromTemplateShape(props.NotificationConfiguration as Record<string, unknown>)) as NotificationConfiguration;
+      await clients.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: config }));
+    }
     return {
       physical: {
         type: 'AWS::S3::Bucket',
