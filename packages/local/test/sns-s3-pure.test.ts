@@ -6,6 +6,8 @@ import { eventKey, eventMatches, fromApiShape, fromTemplateShape, matchingTarget
 import { mergeUnmanaged } from '../src/services/s3/bucket-notifications';
 import { filterPolicyMatches, parsePublishForm, publishedIds, snsLambdaEvent, type PublishedMessage } from '../src/services/sns/lambda-delivery';
 import { snsAuthorizations } from '../src/gateway/iam/actions';
+import { evaluate, type Caller } from '../src/gateway/iam/evaluate';
+import type { PolicyIndex } from '../src/gateway/iam/policies';
 
 const ok = (): InvokeResult => ({ ok: true, value: null, requestId: 'r', environmentId: 1, durationMs: 1 });
 const fail = (): InvokeResult => ({ ok: false, requestId: 'r', environmentId: 1, durationMs: 1, error: { kind: 'handler', errorType: 'Error', errorMessage: 'boom' } });
@@ -153,5 +155,16 @@ describe('SNS → Lambda', () => {
     expect(snsAuthorizations(req({ Action: 'PublishBatch', TopicArn: 'arn:t' }), ctx)).toEqual([{ action: 'sns:Publish', resource: 'arn:t' }]);
     expect(snsAuthorizations(req({ Action: 'ListTopics' }), ctx)).toEqual([{ action: 'sns:ListTopics', resource: '*' }]);
     expect(snsAuthorizations(req({ Action: 'CreateTopic', Name: 'n' }), ctx)).toEqual([{ action: 'sns:CreateTopic', resource: 'arn:aws:sns:us-east-1:000000000000:n' }]);
+  });
+
+  it('a function role may publish where its policy allows, and is denied elsewhere with AWS\'s message', async () => {
+    const topic = 'arn:aws:sns:us-east-1:000000000000:orders';
+    const index: PolicyIndex = { rolePolicies: new Map([['R', [{ name: 'p', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sns:Publish', Resource: topic }] } }]]]), functionRoles: new Map(), resourcePolicies: new Map(), warnings: [] };
+    const caller: Caller = { kind: 'role', accessKeyId: 'ASIA1', functionName: 'f', roleLogicalId: 'R', roleName: 'r', roleArn: 'arn:aws:iam::000000000000:role/r', arn: 'arn:aws:sts::000000000000:assumed-role/r/f' };
+    const opts = { index, accountId: '000000000000', service: 'sns' };
+    expect(await evaluate(caller, { action: 'sns:Publish', resource: topic }, opts)).toEqual({ allowed: true });
+    const denied = await evaluate(caller, { action: 'sns:Publish', resource: `${topic}-other` }, opts);
+    expect(denied).toMatchObject({ allowed: false, reason: 'implicit' });
+    expect(denied.allowed === false && denied.message).toContain('is not authorized to perform: sns:Publish on resource: arn:aws:sns:us-east-1:000000000000:orders-other');
   });
 });
