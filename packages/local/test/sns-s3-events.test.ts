@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, ListTopicsCommand, PublishBatchCommand, PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +160,22 @@ describe('SNS', () => {
     await new Promise((r) => setTimeout(r, 800));
     expect(snsRecords(message)).toHaveLength(3);
     expect(new Set(snsRecords(message).map((e) => e.Records[0].Sns.MessageId)).size).toBe(1);
+  });
+
+  it('RedrivePolicy: a message for a deleted queue or for a function not in the stack goes to the subscription\'s DLQ', async () => {
+    const TopicArn = out('TopicArn');
+    const redrive = JSON.stringify({ deadLetterTargetArn: out('SnsDlqArn') });
+    const { QueueUrl } = await stack.clients.sqs.send(new CreateQueueCommand({ QueueName: `gone-${Date.now()}` }));
+    const gone = (await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    await stack.clients.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'sqs', Endpoint: gone, Attributes: { RedrivePolicy: redrive, FilterPolicy: '{"color":["purple"]}' } }));
+    await stack.clients.sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    await stack.clients.sns.send(new SubscribeCommand({ TopicArn, Protocol: 'lambda', Endpoint: 'arn:aws:lambda:us-east-1:000000000000:function:not-in-this-stack', Attributes: { RedrivePolicy: redrive, FilterPolicy: '{"color":["orange"]}' } }));
+    await stack.clients.sns.send(new PublishCommand({ TopicArn, Message: 'for the deleted queue', MessageAttributes: { color: { DataType: 'String', StringValue: 'purple' } } }));
+    await stack.clients.sns.send(new PublishCommand({ TopicArn, Message: 'for the missing function', MessageAttributes: { color: { DataType: 'String', StringValue: 'orange' } } }));
+    await stack.clients.sns.send(new PublishCommand({ TopicArn, Message: 'for nobody', MessageAttributes: { color: { DataType: 'String', StringValue: 'black' } } }));
+    const dead = await drain(out('SnsDlqUrl'), 2);
+    expect(dead.map((m) => (JSON.parse(m.Body!) as { Message: string }).Message).sort()).toEqual(['for the deleted queue', 'for the missing function']);
+    expect(dead.every((m) => m.MessageAttributes?.ErrorCode?.StringValue === 'EndpointUnavailable')).toBe(true);
   });
 
   it('refuses a protocol the local stack cannot deliver', async () => {

@@ -4,8 +4,9 @@
  * body, FIFO topics, PublishBatch). What fauxqs does not do is done here:
  * - `lambda` subscriptions are confirmed at once (as AWS does for Lambda endpoints) and delivered after
  *   each successful Publish / PublishBatch (lambda-delivery.ts), through the function's asynchronous
- *   event queue; a subscription whose function is not in the stack sends the message to its
- *   RedrivePolicy's dead-letter queue, as SNS does for an endpoint it cannot reach;
+ *   event queue;
+ * - a subscription whose endpoint is gone (a function not in the stack, a deleted queue) sends the
+ *   message to its RedrivePolicy's dead-letter queue, as SNS does for an endpoint it cannot reach;
  * - protocols the local stack cannot deliver (http/s, email, sms, firehose, application) are refused
  *   at Subscribe, never accepted and silently dropped.
  */
@@ -13,6 +14,7 @@ import type { ServerResponse } from 'node:http';
 import { upstreamCall, type UpstreamResponse } from '../../gateway/forward.js';
 import { queryError } from '../../gateway/protocol-errors.js';
 import type { AttachedStack, GatewayContext, GatewayError, GatewayService } from '../../gateway/types.js';
+import type { AsyncInvoker } from '../lambda/async-invoke.js';
 import { filterPolicyMatches, parsePublishForm, publishedIds, snsLambdaEvent, type PublishedMessage, type SnsSubscriptionView } from './lambda-delivery.js';
 import { DELIVERED_PROTOCOLS } from './subscription.js';
 import { compileEventPattern, FilterCriteriaError } from '../lambda/event-source-filter.js';
@@ -38,24 +40,26 @@ async function call(upstream: string, params: Record<string, string>): Promise<U
 
 const xmlText = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
-/** The topic's subscriptions with their attributes, read from the upstream. */
-async function subscriptionsOf(upstream: string, topicArn: string, protocol: string): Promise<SnsSubscriptionView[]> {
-  const out: SnsSubscriptionView[] = [];
+/** The topic's subscriptions (ARN, protocol, endpoint), read from the upstream. */
+async function subscriptionsOf(upstream: string, topicArn: string): Promise<Array<Omit<SnsSubscriptionView, 'attributes'>>> {
+  const out: Array<Omit<SnsSubscriptionView, 'attributes'>> = [];
   let next: string | undefined;
   do {
     const page = (await call(upstream, { Action: 'ListSubscriptionsByTopic', TopicArn: topicArn, ...(next ? { NextToken: next } : {}) })).body.toString('utf8');
     for (const m of page.matchAll(/<member>([\s\S]*?)<\/member>/g)) {
       const field = (k: string): string => xmlText(new RegExp(`<${k}>([^<]*)</${k}>`).exec(m[1]!)?.[1] ?? '');
-      if (field('Protocol') !== protocol) continue;
-      const arn = field('SubscriptionArn');
-      const attrsXml = (await call(upstream, { Action: 'GetSubscriptionAttributes', SubscriptionArn: arn })).body.toString('utf8');
-      const attributes: Record<string, string> = {};
-      for (const e of attrsXml.matchAll(/<entry>\s*<key>([^<]*)<\/key>\s*<value>([^<]*)<\/value>\s*<\/entry>/g)) attributes[xmlText(e[1]!)] = xmlText(e[2]!);
-      out.push({ arn, protocol, endpoint: field('Endpoint'), attributes });
+      out.push({ arn: field('SubscriptionArn'), protocol: field('Protocol'), endpoint: field('Endpoint') });
     }
     next = /<NextToken>([^<]+)<\/NextToken>/.exec(page)?.[1];
   } while (next);
   return out;
+}
+
+async function withAttributes(upstream: string, sub: Omit<SnsSubscriptionView, 'attributes'>): Promise<SnsSubscriptionView> {
+  const xml = (await call(upstream, { Action: 'GetSubscriptionAttributes', SubscriptionArn: sub.arn })).body.toString('utf8');
+  const attributes: Record<string, string> = {};
+  for (const e of xml.matchAll(/<entry>\s*<key>([^<]*)<\/key>\s*<value>([^<]*)<\/value>\s*<\/entry>/g)) attributes[xmlText(e[1]!)] = xmlText(e[2]!);
+  return { ...sub, attributes };
 }
 
 export async function sqsJson(upstream: string, op: string, body: unknown): Promise<Record<string, unknown>> {
@@ -89,14 +93,28 @@ export interface SnsServiceOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Delivers published messages to the topic's `lambda` subscriptions. */
+/**
+ * What fauxqs does not do after a publish: delivery to the topic's `lambda` subscriptions, and the
+ * RedrivePolicy of any subscription whose endpoint is gone (a function not in the stack, a deleted
+ * queue: fauxqs skips those silently), as SNS sends such messages to the subscription's DLQ.
+ */
 async function deliverToLambda(upstream: string, sqsUpstream: string, stack: AttachedStack | undefined, messages: readonly PublishedMessage[], log: (l: string) => void): Promise<void> {
   if (messages.length === 0) return;
-  const subs = await subscriptionsOf(upstream, messages[0]!.topicArn, 'lambda');
-  for (const sub of subs) {
-    const name = sub.endpoint.split(':')[6] ?? sub.endpoint;
-    const fn = stack?.deployment.functions.find((f) => f.functionName === name);
-    const invoker = fn ? stack?.asyncInvokers?.get(fn.logicalId) : undefined;
+  for (const listed of await subscriptionsOf(upstream, messages[0]!.topicArn)) {
+    let invoker: AsyncInvoker | undefined;
+    let unreachable: string | undefined;
+    if (listed.protocol === 'lambda') {
+      const name = listed.endpoint.split(':')[6] ?? listed.endpoint;
+      const fn = stack?.deployment.functions.find((f) => f.functionName === name);
+      invoker = fn ? stack?.asyncInvokers?.get(fn.logicalId) : undefined;
+      if (!invoker) unreachable = `Function ${listed.endpoint} is not part of the local stack`;
+    } else if (listed.protocol === 'sqs') {
+      const [, , , , account, queue] = listed.endpoint.split(':');
+      const exists = await sqsJson(sqsUpstream, 'GetQueueUrl', { QueueName: queue, QueueOwnerAWSAccountId: account }).then(() => true, () => false);
+      if (exists) continue; // fauxqs delivered it
+      unreachable = `Queue ${listed.endpoint} does not exist`;
+    } else continue;
+    const sub = await withAttributes(upstream, listed);
     for (const m of messages) {
       let pass: boolean;
       try {
@@ -106,13 +124,12 @@ async function deliverToLambda(upstream: string, sqsUpstream: string, stack: Att
         continue;
       }
       if (!pass) continue;
-      if (!invoker) {
-        const reason = `Function ${sub.endpoint} is not part of the local stack`;
-        const sent = await toDeadLetterQueue(sqsUpstream, sub, m, reason).catch((err: unknown) => (log(`sns: dead-letter queue of ${sub.arn}: ${(err as Error).message}`), true));
-        if (!sent) log(`sns: ${reason}; message ${m.messageId} to ${sub.arn} dropped (no RedrivePolicy)`);
+      if (invoker) {
+        invoker.enqueue(snsLambdaEvent(sub.arn, m));
         continue;
       }
-      invoker.enqueue(snsLambdaEvent(sub.arn, m));
+      const sent = await toDeadLetterQueue(sqsUpstream, sub, m, unreachable!).catch((err: unknown) => (log(`sns: dead-letter queue of ${sub.arn}: ${(err as Error).message}`), true));
+      if (!sent) log(`sns: ${unreachable}; message ${m.messageId} to ${sub.arn} dropped (no RedrivePolicy)`);
     }
   }
 }
