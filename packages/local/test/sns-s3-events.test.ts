@@ -9,7 +9,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, ListTopicsCommand, PublishBatchCommand, PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
@@ -178,8 +178,9 @@ describe('SNS', () => {
     expect(dead.every((m) => m.MessageAttributes?.ErrorCode?.StringValue === 'EndpointUnavailable')).toBe(true);
   });
 
-  it('refuses a protocol the local stack cannot deliver', async () => {
+  it('refuses a protocol the local stack cannot deliver, and lambda on a FIFO topic as SNS does', async () => {
     await expect(stack.clients.sns.send(new SubscribeCommand({ TopicArn: out('TopicArn'), Protocol: 'email', Endpoint: 'a@example.com' }))).rejects.toThrow(/not delivered by the local stack/);
+    await expect(stack.clients.sns.send(new SubscribeCommand({ TopicArn: out('FifoTopicArn'), Protocol: 'lambda', Endpoint: 'arn:aws:lambda:us-east-1:000000000000:function:x' }))).rejects.toThrow(/FIFO topics deliver to Amazon SQS queues only/);
   });
 });
 
@@ -239,6 +240,18 @@ describe('S3 event notifications', () => {
     expect(records[3].s3.object.size).toBeUndefined();
     const seq = records.map((r) => BigInt(`0x${r.s3.object.sequencer}`));
     expect([...seq].sort((a, b) => (a < b ? -1 : 1))).toEqual(seq);
+  });
+
+  it('a PutObject above the multipart threshold (the streamed path) and DeleteObjects send their events too', async () => {
+    const Bucket = out('BucketName');
+    const big = Buffer.alloc(10 * 1024 * 1024 + 4096, 7);
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'q/large.bin', Body: big }));
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'q/d1', Body: '1' }));
+    const puts = s3Records(await drain(out('S3QueueUrl'), 2));
+    expect(puts.map((r) => [r.eventName, r.s3.object.key, r.s3.object.size])).toEqual([['ObjectCreated:Put', 'q/large.bin', big.length], ['ObjectCreated:Put', 'q/d1', 1]]);
+    await stack.clients.s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: [{ Key: 'q/d1' }, { Key: 'q/large.bin' }, { Key: 'not-q/none' }] } }));
+    const records = s3Records(await drain(out('S3QueueUrl'), 2));
+    expect(records.map((r) => `${r.eventName} ${r.s3.object.key}`).sort()).toEqual(['ObjectRemoved:Delete q/d1', 'ObjectRemoved:Delete q/large.bin']);
   });
 
   it('S3 → SNS → SQS with a suffix filter (Custom::S3BucketNotifications): .csv goes, .txt does not', async () => {

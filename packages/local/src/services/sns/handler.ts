@@ -180,6 +180,9 @@ export function createSnsService(options: SnsServiceOptions = {}) {
             if (protocol !== '' && !(DELIVERED_PROTOCOLS as readonly string[]).includes(protocol)) {
               throw new SnsApiError(400, 'InvalidParameter', `Invalid parameter: Protocol "${protocol}" is not delivered by the local stack (it delivers ${DELIVERED_PROTOCOLS.join(' and ')})`);
             }
+            if (protocol === 'lambda' && (form.get('TopicArn') ?? '').endsWith('.fifo')) {
+              throw new SnsApiError(400, 'InvalidParameter', 'Invalid parameter: Invalid protocol type: lambda. FIFO topics deliver to Amazon SQS queues only');
+            }
             if (protocol === 'lambda') {
               for (let i = 1; form.has(`Attributes.entry.${i}.key`); i++) {
                 if (form.get(`Attributes.entry.${i}.key`) !== 'FilterPolicy') continue;
