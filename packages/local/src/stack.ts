@@ -4,23 +4,24 @@
  * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
  * tests, the chaos run and the benchmarks.
  */
-import type { CfnTemplate } from './assembly.js';
-import { readAssembly, selectStack } from './assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './deploy.js';
+import type { CfnTemplate } from './core/deployment/assembly.js';
+import { readAssembly, selectStack } from './core/deployment/assembly.js';
+import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './core/deployment/deploy.js';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
-import { localClients, type LocalClients } from './clients.js';
+import { localClients, type LocalClients } from './core/clients.js';
 import { checkNode } from './prerequisites.js';
 import { startGateway, type Gateway } from './gateway/server.js';
-import { localConcurrencyCeiling } from './event-source-scaling.js';
+import { localConcurrencyCeiling } from './services/lambda/event-source-scaling.js';
 import { createEnforcement } from './gateway/enforce.js';
 import { CredentialStore } from './gateway/auth/credentials.js';
 import { readPolicies, type PolicyIndex } from './gateway/iam/policies.js';
 import type { GatewayError } from './gateway/types.js';
-import { LOCAL_ACCOUNT_ID } from './deploy.js';
-import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './event-source-runner.js';
+import { LOCAL_ACCOUNT_ID } from './core/identity.js';
+import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
-import { startApiFront } from './api/index.js';
+import { startApiFront } from './services/apigateway/front.js';
+import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -77,6 +78,11 @@ export interface LocalStackOptions {
    * (gateway/enforce.ts). Authentication (SigV4) is enforced either way. @default true
    */
   readonly iam?: boolean;
+  /**
+   * Waits before the retries of a failed asynchronous invocation (Invoke Event, SNS, S3).
+   * @default [60_000, 120_000] (AWS's one and two minutes)
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -115,6 +121,8 @@ export interface LocalStack {
   readonly outputs: Readonly<Record<string, string>>;
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
+  readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
   readonly api?: { readonly url: string };
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
@@ -210,6 +218,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(async () => {
       await Promise.all([...hosts.values()].map((h) => h.stop()));
     });
+    const asyncInvokers = new Map<string, AsyncInvoker>();
+    for (const [logicalId, host] of hosts) {
+      const functionName = fnByLogicalId.get(logicalId)!.functionName;
+      asyncInvokers.set(logicalId, createAsyncInvoker({ functionName, target: host, log, ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}) }));
+    }
+    // Event queues stop before the hosts (cleanups run in reverse).
+    cleanups.push(async () => {
+      for (const i of asyncInvokers.values()) i.stop();
+    });
 
     const runners = new Map<string, EventSourceRunner>();
     for (const m of deployment.eventSourceMappings) {
@@ -286,6 +303,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       outputs,
       runners,
       hosts,
+      asyncInvokers,
       ...(api ? { api } : {}),
       startRunners() {
         for (const r of runners.values()) r.start();

@@ -5,9 +5,9 @@ import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { readAssembly, selectStack, type CfnTemplate } from '../src/assembly';
-import { deployTemplate, physicalName, UnsupportedResourceError } from '../src/deploy';
-import { IntrinsicError, resolveValue, UnresolvedReferenceError, type PhysicalResource, type ResolveContext } from '../src/intrinsics';
+import { readAssembly, selectStack, type CfnTemplate } from '../src/core/deployment/assembly';
+import { deployTemplate, physicalName, UnsupportedResourceError } from '../src/core/deployment/deploy';
+import { IntrinsicError, resolveValue, UnresolvedReferenceError, type PhysicalResource, type ResolveContext } from '../src/core/deployment/intrinsics';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 import { FIXTURE_STACK, synthFixtureApp } from './fixtures/fixture-app';
 

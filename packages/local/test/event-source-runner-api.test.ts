@@ -1,8 +1,8 @@
 /** Pure parts of the Lambda and CloudFormation services: routing, request parsing, response shapes. */
 import { describe, expect, it } from 'vitest';
-import { describeStacksXml, listStackResourcesXml } from '../src/gateway/services/cloudformation';
-import { functionConfiguration, LambdaApiError, mappingConfiguration, mappingUuid, parseMappingUpdate, routeLambda } from '../src/gateway/services/lambda';
-import type { DeployedEventSourceMapping, DeployedFunction } from '../src/deploy';
+import { describeStacksXml, listStackResourcesXml } from '../src/services/cloudformation/handler';
+import { functionConfiguration, LambdaApiError, mappingConfiguration, mappingUuid, parseMappingUpdate, routeLambda } from '../src/services/lambda/handler';
+import type { DeployedEventSourceMapping, DeployedFunction } from '../src/core/deployment/deploy';
 
 describe('routeLambda (botocore request URIs)', () => {
   it.each([

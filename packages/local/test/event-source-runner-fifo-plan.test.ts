@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { InFlightGroups, isFifoQueueUrl, planFifoBatch } from '../src/event-source-fifo';
+import { InFlightGroups, isFifoQueueUrl, planFifoBatch } from '../src/services/lambda/event-source-fifo';
 
 const msg = (id: string, group: string, seq: number): Message => ({ MessageId: id, ReceiptHandle: `rh-${id}`, Body: id, Attributes: { MessageGroupId: group, SequenceNumber: String(10_000_000_000_000_000_000n + BigInt(seq)) } });
 

@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { compileFilterCriteria, FilterCriteriaError } from '../src/event-source-filter';
+import { compileFilterCriteria, FilterCriteriaError } from '../src/services/lambda/event-source-filter';
 
 const record = (body: string, extra: Partial<SQSRecord> = {}): SQSRecord => ({
   messageId: 'm1',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createEventSourceRunner, type EventSourceRunner, type EventSourceRunnerOptions } from '../src/event-source-runner';
+import { createEventSourceRunner, type EventSourceRunner, type EventSourceRunnerOptions } from '../src/services/lambda/event-source-runner';
 import { createFunctionHost, type FunctionHost } from '../src/lambda-host/index';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConcurrencyGate } from '../src/event-source-gate';
-import { createScalingModel, localConcurrencyCeiling, scalingCeiling, ScalingConfigError, validateScalingSettings } from '../src/event-source-scaling';
+import { ConcurrencyGate } from '../src/services/lambda/event-source-gate';
+import { createScalingModel, localConcurrencyCeiling, scalingCeiling, ScalingConfigError, validateScalingSettings } from '../src/services/lambda/event-source-scaling';
 
 /** Feeds the model one observation per second for `seconds`, with a backlog that outruns it. */
 function run(model: ReturnType<typeof createScalingModel>, from: number, seconds: number, o: { saturated: boolean; messagesSeen: boolean }): number {

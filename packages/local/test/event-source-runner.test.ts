@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { settleBatch } from '../src/batch-response';
-import { concurrencyCap, createEventSourceRunner, type EventSourceRunner } from '../src/event-source-runner';
+import { settleBatch } from '../src/services/lambda/batch-response';
+import { concurrencyCap, createEventSourceRunner, type EventSourceRunner } from '../src/services/lambda/event-source-runner';
 import { createFunctionHost, type FunctionHost } from '../src/lambda-host/index';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 

@@ -14,9 +14,9 @@ import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../src/emulators';
 import { startGateway, type Gateway } from '../src/gateway/server';
 import { credentialScope } from '../src/gateway/route';
-import { createS3Service } from '../src/gateway/services/s3';
-import { rewriteQueueUrls, sqsService } from '../src/gateway/services/sqs';
-import { decodeAwsChunkedStream, fixedParts } from '../src/gateway/services/s3-large-put';
+import { createS3Service } from '../src/services/s3/handler';
+import { rewriteQueueUrls, sqsService } from '../src/services/sqs/handler';
+import { decodeAwsChunkedStream, fixedParts } from '../src/services/s3/large-put';
 
 const endpoints = inject('endpoints');
 const id = randomBytes(3).toString('hex');

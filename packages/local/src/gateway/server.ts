@@ -7,12 +7,12 @@
  * Every request passes the authorizers (the authentication / IAM hook) before its service sees it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readRequestBody } from '../request-body.js';
+import { readRequestBody } from '../core/request-body.js';
 import type { AddressInfo, Socket } from 'node:net';
-import type { LocalStack } from '../stack.js';
+import { escapeXml } from './protocol-errors.js';
 import { credentialScope, isFormEncoded, normalizeHeaders } from './route.js';
-import { SERVICES } from './services/index.js';
-import type { GatewayAuthorizer, GatewayContext, GatewayError, GatewayRequest, GatewayService, GatewayServiceFactory, UnsignedRequest, Upstreams } from './types.js';
+import { SERVICES } from '../services/handlers.js';
+import type { AttachedStack, GatewayAuthorizer, GatewayContext, GatewayError, GatewayRequest, GatewayService, GatewayServiceFactory, UnsignedRequest, Upstreams } from './types.js';
 
 export interface StartGatewayOptions {
   /** Where SQS, S3 and DynamoDB requests are forwarded. A service without an upstream is not served. */
@@ -42,7 +42,7 @@ export interface Gateway {
   /** Adds an authorizer, run after those given at start. */
   addAuthorizer(authorizer: GatewayAuthorizer): void;
   /** Attaches the local stack the Lambda / CloudFormation APIs answer from; returns a detach function. */
-  attachStack(stack: LocalStack): () => void;
+  attachStack(stack: AttachedStack): () => void;
   stop(): Promise<void>;
 }
 
@@ -53,13 +53,9 @@ function plainError(res: ServerResponse, err: GatewayError): void {
   res.end(body);
 }
 
-export function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
-}
-
 export async function startGateway(options: StartGatewayOptions): Promise<Gateway> {
   let url = '';
-  let attached: LocalStack | undefined;
+  let attached: AttachedStack | undefined;
   const context: GatewayContext = {
     region: options.region,
     upstreams: options.upstreams,

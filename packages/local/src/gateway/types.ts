@@ -4,7 +4,11 @@
  * local stack). Adding one means a new file under services/ and one entry in services/index.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalStack } from '../stack.js';
+import type { LocalDeployment } from '../core/deployment/deploy.js';
+import type { CfnTemplate } from '../core/deployment/assembly.js';
+import type { FunctionHost } from '../lambda-host/index.js';
+import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
+import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -80,6 +84,27 @@ export interface Upstreams {
   readonly sqs?: string;
   readonly s3?: string;
   readonly dynamodb?: string;
+  /** @default the SQS upstream (fauxqs, and external endpoints such as moto, serve SNS on the same port) */
+  readonly sns?: string;
+}
+
+/**
+ * What the endpoint's own services (Lambda, CloudFormation) read of the local stack attached to the
+ * gateway. `LocalStack` (stack.ts) is one; the gateway does not depend on how it is started.
+ */
+export interface AttachedStack {
+  readonly stackName: string;
+  readonly region: string;
+  readonly template: CfnTemplate;
+  readonly deployment: LocalDeployment;
+  /** The stack's outputs as the local stack reports them (API URLs point at the local API front). */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** The SQS pollers, by event source mapping logical id. */
+  readonly runners: ReadonlyMap<string, EventSourceRunner>;
+  /** The Lambda hosts, by function logical id. */
+  readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** Each function's asynchronous event queue (Invoke Event, SNS, S3), by function logical id. */
+  readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
 }
 
 export interface GatewayContext {
@@ -88,7 +113,7 @@ export interface GatewayContext {
   /** The gateway's own base URL (no trailing slash), e.g. `http://127.0.0.1:4566`. */
   url(): string;
   /** The local stack attached to this gateway (Lambda and CloudFormation APIs answer from it). */
-  stack(): LocalStack | undefined;
+  stack(): AttachedStack | undefined;
 }
 
 /** Builds a service for a gateway; returns undefined when the service does not apply (e.g. no upstream). */

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { endpointEnv, LOCAL_REGION, type LocalEndpoints } from '../emulators.js';
+import { endpointEnv, type LocalEndpoints } from '../core/endpoints.js';
+import { LOCAL_REGION } from '../core/identity.js';
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url));
 /** Where the project's AWS SDK is resolved from (the repository root). */

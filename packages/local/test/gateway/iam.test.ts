@@ -9,8 +9,8 @@ import { BatchWriteItemCommand, DynamoDBClient, ListTablesCommand, PutItemComman
 import { CopyObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CfnTemplate } from '../../src/assembly.js';
-import { resolveValue, type PhysicalResource } from '../../src/intrinsics.js';
+import type { CfnTemplate } from '../../src/core/deployment/assembly.js';
+import { resolveValue, type PhysicalResource } from '../../src/core/deployment/intrinsics.js';
 import { authorizationsFor, evaluate, evaluateAll, readPolicies, UnmappedRequestError, type Authorization, type Caller, type PolicyIndex, type RequestForIam, type ServiceName } from '../../src/gateway/iam/index.js';
 import { synthesize } from '../../src/synth.js';
 

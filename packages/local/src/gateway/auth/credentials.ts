@@ -6,7 +6,7 @@
  * another run is unknown here.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { LOCAL_ACCOUNT_ID } from '../../deploy.js';
+import { LOCAL_ACCOUNT_ID } from '../../core/identity.js';
 import type { Credentials } from './sigv4.js';
 
 export type LocalPrincipal =

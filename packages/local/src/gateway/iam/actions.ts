@@ -6,7 +6,7 @@
  * Pure: the gateway passes the parsed request, nothing here does I/O.
  */
 
-export type ServiceName = 's3' | 'sqs' | 'dynamodb' | 'lambda';
+export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda';
 
 export interface RequestForIam {
   readonly service: ServiceName;
@@ -136,6 +136,24 @@ export function sqsAuthorizations(req: RequestForIam, ctx: ArnContext): Authoriz
   if (queueUrl !== undefined) return [{ action, resource: queueArnFromUrl(queueUrl, ctx) }];
   if (queueName !== undefined) return [{ action, resource: `arn:aws:sqs:${ctx.region}:${ctx.accountId}:${queueName}` }];
   throw new UnmappedRequestError(`SQS ${op} without QueueUrl`);
+}
+
+// ---------------------------------------------------------------- SNS
+
+/** SNS operations and their IAM action when it is not `sns:<Operation>` (PublishBatch is sns:Publish). */
+const SNS_ACTION: Record<string, string> = { PublishBatch: 'Publish' };
+/** Operations on the account, not on a topic (the service authorization reference lists no resource). */
+const SNS_ACCOUNT_LEVEL = new Set(['ListTopics', 'ListSubscriptions', 'Unsubscribe', 'GetSubscriptionAttributes', 'SetSubscriptionAttributes', 'ListPlatformApplications', 'CheckIfPhoneNumberIsOptedOut']);
+
+export function snsAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  const form = searchParams(`${req.query}&${Buffer.from(req.body).toString('utf8')}`);
+  const op = form.get('Action');
+  if (op === null) throw new UnmappedRequestError('SNS request without Action=');
+  const action = `sns:${SNS_ACTION[op] ?? op}`;
+  if (SNS_ACCOUNT_LEVEL.has(op)) return [{ action, resource: '*' }];
+  const topic = form.get('TopicArn') ?? form.get('ResourceArn') ?? (op === 'CreateTopic' && form.get('Name') ? `arn:aws:sns:${ctx.region}:${ctx.accountId}:${form.get('Name')}` : null);
+  if (topic === null) throw new UnmappedRequestError(`SNS ${op} without TopicArn`);
+  return [{ action, resource: topic }];
 }
 
 // ---------------------------------------------------------------- S3
@@ -276,6 +294,8 @@ export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authoriz
       return dynamodbAuthorizations(req, ctx);
     case 'sqs':
       return sqsAuthorizations(req, ctx);
+    case 'sns':
+      return snsAuthorizations(req, ctx);
     case 's3':
       return s3Authorizations(req);
     case 'lambda':

@@ -2,10 +2,10 @@
  * The policies the local IAM evaluation uses, read from the deployed template: each execution role's
  * identity policies (inline `Policies`, `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` attached to it,
  * and the AWS-managed policies in managed-policies.ts), each function's role, and the resource policies
- * (`AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, a table's `ResourcePolicy`). Documents are resolved
+ * (`AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, `AWS::SNS::TopicPolicy`, a table's `ResourcePolicy`). Documents are resolved
  * with the deployment's intrinsics, so their ARNs are the local physical ones.
  */
-import type { CfnTemplate } from '../../assembly.js';
+import type { CfnTemplate } from '../../core/deployment/assembly.js';
 import { awsManagedPolicy } from './managed-policies.js';
 
 export interface IdentityPolicy {
@@ -128,6 +128,16 @@ export function readPolicies(
           const qid = referencedLogicalId(q);
           const arn = qid !== undefined ? physical(qid)?.attributes.Arn : undefined;
           if (arn !== undefined) resourcePolicies.set(arn, doc);
+        }
+        break;
+      }
+      case 'AWS::SNS::TopicPolicy': {
+        const doc = resolved(`${id}.PolicyDocument`, p.PolicyDocument);
+        if (doc === undefined) break;
+        for (const t of list(p.Topics)) {
+          const tid = referencedLogicalId(t);
+          const arn = tid !== undefined ? physical(tid)?.ref : resolved(`${id}.Topics`, t);
+          if (typeof arn === 'string') resourcePolicies.set(arn, doc);
         }
         break;
       }

@@ -1,0 +1,49 @@
+/** AWS::DynamoDB::Table and ::GlobalTable: created on-demand in the target (capacity means nothing locally), TTL enabled. */
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+  type LocalSecondaryIndex,
+  type Projection,
+} from '@aws-sdk/client-dynamodb';
+import type { Provisioner } from '../../core/deployment/provisioner.js';
+import { physicalName } from '../../core/deployment/values.js';
+
+type Index = { IndexName?: unknown; KeySchema?: unknown; Projection?: unknown };
+const indexes = (list: unknown) =>
+  (list as Index[] | undefined)?.map((i) => ({ IndexName: String(i.IndexName), KeySchema: i.KeySchema as KeySchemaElement[], Projection: (i.Projection ?? { ProjectionType: 'ALL' }) as Projection }));
+
+export const dynamodbTable: Provisioner = {
+  handles: ['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable'],
+  kind: 'created',
+  async provision({ logicalId, resource, props, prefix, clients, arn }) {
+    const TableName = physicalName(prefix, typeof props.TableName === 'string' ? props.TableName : logicalId, 255);
+    const gsis = indexes(props.GlobalSecondaryIndexes) as GlobalSecondaryIndex[] | undefined;
+    const lsis = indexes(props.LocalSecondaryIndexes) as LocalSecondaryIndex[] | undefined;
+    const out = await clients.dynamodb.send(
+      new CreateTableCommand({
+        TableName,
+        KeySchema: props.KeySchema as KeySchemaElement[],
+        AttributeDefinitions: props.AttributeDefinitions as AttributeDefinition[],
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(gsis?.length ? { GlobalSecondaryIndexes: gsis } : {}),
+        ...(lsis?.length ? { LocalSecondaryIndexes: lsis } : {}),
+      }),
+    );
+    const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean | string } | undefined;
+    if (ttl?.AttributeName && (ttl.Enabled === undefined || ttl.Enabled === true || ttl.Enabled === 'true')) {
+      await clients.dynamodb.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
+    }
+    // DynamoDB Local reports its own region (`ddblocal`) in TableArn; the stack's ARNs name the stack's region
+    // (what the functions' policies and the IAM evaluation use).
+    const reported = out.TableDescription?.TableArn;
+    const tableArn = reported !== undefined && !reported.includes(':ddblocal:') ? reported : arn('dynamodb', `table/${TableName}`);
+    return {
+      physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/local`, TableId: TableName } },
+      destroy: async () => void (await clients.dynamodb.send(new DeleteTableCommand({ TableName }))),
+    };
+  },
+};

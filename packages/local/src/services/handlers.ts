@@ -1,0 +1,13 @@
+/**
+ * The services served on the gateway, in routing order for unsigned requests (S3 is the fallback).
+ * Adding a service: one file here exporting a GatewayServiceFactory, and one entry in this list.
+ */
+import type { GatewayServiceFactory } from '../gateway/types.js';
+import { cloudformationService } from './cloudformation/handler.js';
+import { dynamodbService } from './dynamodb/handler.js';
+import { lambdaService } from './lambda/handler.js';
+import { s3Service } from './s3/handler.js';
+import { snsService } from './sns/handler.js';
+import { sqsService } from './sqs/handler.js';
+
+export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, cloudformationService, sqsService, snsService, s3Service];

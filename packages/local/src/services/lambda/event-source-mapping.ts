@@ -1,0 +1,42 @@
+/** AWS::Lambda::EventSourceMapping (SQS): not created anywhere; run by the local poller (event-source-runner). */
+import { UnsupportedResourceError } from '../../core/deployment/errors.js';
+import type { Provisioner } from '../../core/deployment/provisioner.js';
+import { num, str } from '../../core/deployment/values.js';
+
+export const eventSourceMapping: Provisioner = {
+  handles: ['AWS::Lambda::EventSourceMapping'],
+  kind: 'run',
+  async provision({ logicalId, resource, props, prefix, resources, arn }) {
+    const sourceArn = str(props.EventSourceArn) ?? '';
+    const queue = [...resources.entries()].find(([, p]) => p.type === 'AWS::SQS::Queue' && p.attributes.Arn === sourceArn);
+    if (!queue) throw new UnsupportedResourceError(`${logicalId}: event source ${sourceArn || '(none)'} is not a queue of this stack; only SQS mappings are run locally`);
+    const fnRef = str(props.FunctionName) ?? '';
+    const fn = [...resources.entries()].find(([, p]) => p.type === 'AWS::Lambda::Function' && (p.ref === fnRef || p.attributes.Arn === fnRef));
+    if (!fn) throw new UnsupportedResourceError(`${logicalId}: function ${fnRef} is not a function of this stack`);
+    const types = (props.FunctionResponseTypes as string[] | undefined) ?? [];
+    const scaling = props.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
+    const maxConc = num(scaling?.MaximumConcurrency, `${logicalId}.ScalingConfig.MaximumConcurrency`);
+    const filterCriteria = props.FilterCriteria as { Filters?: Array<{ Pattern?: string }> } | undefined;
+    const provisioned = props.ProvisionedPollerConfig as { MinimumPollers?: unknown; MaximumPollers?: unknown } | undefined;
+    const minPollers = num(provisioned?.MinimumPollers, `${logicalId}.ProvisionedPollerConfig.MinimumPollers`);
+    const maxPollers = num(provisioned?.MaximumPollers, `${logicalId}.ProvisionedPollerConfig.MaximumPollers`);
+    const uuid = `${prefix}-${logicalId}`;
+    return {
+      physical: { type: resource.Type, ref: uuid, attributes: { EventSourceMappingArn: arn('lambda', `event-source-mapping:${uuid}`) } },
+      eventSourceMapping: {
+        logicalId,
+        functionLogicalId: fn[0],
+        queueLogicalId: queue[0],
+        queueUrl: queue[1].ref,
+        queueArn: sourceArn,
+        batchSize: num(props.BatchSize, `${logicalId}.BatchSize`) ?? 10,
+        maximumBatchingWindowSeconds: num(props.MaximumBatchingWindowInSeconds, `${logicalId}.MaximumBatchingWindowInSeconds`) ?? 0,
+        ...(maxConc !== undefined ? { maximumConcurrency: maxConc } : {}),
+        reportBatchItemFailures: types.includes('ReportBatchItemFailures'),
+        enabled: props.Enabled === undefined || props.Enabled === true || props.Enabled === 'true',
+        ...(filterCriteria !== undefined ? { filterCriteria } : {}),
+        ...(provisioned ? { provisionedPollerConfig: { ...(minPollers !== undefined ? { minimumPollers: minPollers } : {}), ...(maxPollers !== undefined ? { maximumPollers: maxPollers } : {}) } } : {}),
+      },
+    };
+  },
+};

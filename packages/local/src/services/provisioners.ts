@@ -1,0 +1,29 @@
+/**
+ * The provisioner registry: every resource type the local deployer knows, one file each. A template
+ * with a type no provisioner handles is refused before anything is created.
+ */
+import { apiFront } from './apigateway/resources.js';
+import { dynamodbTable } from './dynamodb/table.js';
+import { eventSourceMapping } from './lambda/event-source-mapping.js';
+import { iam } from './iam/role-and-policy.js';
+import { lambdaFunction } from './lambda/function.js';
+import { notEmulated } from './not-emulated.js';
+import { s3Bucket } from './s3/bucket.js';
+import { s3BucketPolicy } from './s3/bucket-policy.js';
+import { s3BucketNotifications } from './s3/bucket-notifications.js';
+import { snsSubscription } from './sns/subscription.js';
+import { snsTopic } from './sns/topic.js';
+import { snsTopicPolicy } from './sns/topic-policy.js';
+import { sqsQueue } from './sqs/queue.js';
+import { sqsQueuePolicy } from './sqs/queue-policy.js';
+import type { Provisioner } from '../core/deployment/provisioner.js';
+
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+
+export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
+  return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));
+}
+
+export * from '../core/deployment/provisioner.js';
+export { NOT_EMULATED } from './not-emulated.js';
+export { physicalName } from '../core/deployment/values.js';

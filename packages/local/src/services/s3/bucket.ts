@@ -1,0 +1,43 @@
+/**
+ * AWS::S3::Bucket: created in the target; destroy() empties it first. Its NotificationConfiguration is
+ * set through the endpoint's PutBucketNotificationConfiguration (served by services/s3/handler.ts).
+ */
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
+import type { Provisioner } from '../../core/deployment/provisioner.js';
+import { physicalName } from '../../core/deployment/values.js';
+import { fromTemplateShape, toApiShape } from './notifications.js';
+
+export const s3Bucket: Provisioner = {
+  handles: ['AWS::S3::Bucket'],
+  kind: 'created',
+  async provision({ logicalId, props, prefix, region, clients }) {
+    const Bucket = physicalName(prefix, typeof props.BucketName === 'string' ? props.BucketName : logicalId, 63, { lower: true });
+    await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    if (props.NotificationConfiguration !== undefined) {
+      const config = toApiShape(fromTemplateShape(props.NotificationConfiguration as Record<string, unknown>)) as NotificationConfiguration;
+      await clients.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: config }));
+    }
+    return {
+      physical: {
+        type: 'AWS::S3::Bucket',
+        ref: Bucket,
+        attributes: {
+          Arn: `arn:aws:s3:::${Bucket}`,
+          DomainName: `${Bucket}.s3.amazonaws.com`,
+          RegionalDomainName: `${Bucket}.s3.${region}.amazonaws.com`,
+          DualStackDomainName: `${Bucket}.s3.dualstack.${region}.amazonaws.com`,
+          WebsiteURL: `http://${Bucket}.s3-website-${region}.amazonaws.com`,
+        },
+      },
+      async destroy() {
+        for (;;) {
+          const page = await clients.s3.send(new ListObjectsV2Command({ Bucket, MaxKeys: 1000 }));
+          const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+          if (keys.length === 0) break;
+          await clients.s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
+        }
+        await clients.s3.send(new DeleteBucketCommand({ Bucket }));
+      },
+    };
+  },
+};
