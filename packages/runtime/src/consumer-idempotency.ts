@@ -115,7 +115,10 @@ export async function runIdempotent<TBody>(store: IdempotencyPersistence, option
   const leaseExpiresAt = lease !== undefined ? input.now() + lease * 1000 : input.deadlineAt;
   const redriveOf = options.redrive === false ? undefined : redrivenFrom(record);
   const claimOptions: ClaimOptions = { ...(options.claimAttributes?.(record, body) ?? {}), ...(redriveOf !== undefined ? { redriveOf } : {}) };
+  const t0 = input.now();
   const claimed = await ctx.io(() => store.claim(key, hash, leaseExpiresAt, ctx.signal, claimOptions));
+  // Stage timings (the `claimDuration` and `completeDuration` aggregates), next to the application's own.
+  metrics.duration('claim', input.now() - t0);
   switch (claimed.type) {
     case 'completed':
     case 'failed':
@@ -149,7 +152,10 @@ export async function runIdempotent<TBody>(store: IdempotencyPersistence, option
     throw err;
   }
   await faultPoint('before-complete');
-  if (!(await ctx.io(() => store.complete(claim, ctx.signal, result !== undefined ? { set: result } : {})))) {
+  const t1 = input.now();
+  const completed = await ctx.io(() => store.complete(claim, ctx.signal, result !== undefined ? { set: result } : {}));
+  metrics.duration('complete', input.now() - t1);
+  if (!completed) {
     // Our lease ran out and another delivery (maybe of this very message) took the key over. Report a
     // retry rather than success: deleting our copy could drop the message that owner is still working on.
     metrics.count('ClaimsLost');
