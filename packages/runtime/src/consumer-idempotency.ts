@@ -153,7 +153,14 @@ export async function runIdempotent<TBody>(store: IdempotencyPersistence, option
   }
   await faultPoint('before-complete');
   const t1 = input.now();
-  const completed = await ctx.io(() => store.complete(claim, ctx.signal, result !== undefined ? { set: result } : {}));
+  let completed: boolean;
+  try {
+    completed = await ctx.io(() => store.complete(claim, ctx.signal, result !== undefined ? { set: result } : {}));
+  } catch (err) {
+    // The completion did not happen (an error, or the deadline): a redelivery may take the key at once.
+    if (!(lease !== undefined && ctx.signal.aborted)) await releaseClaim(store, claim);
+    throw err;
+  }
   metrics.duration('complete', input.now() - t1);
   if (!completed) {
     // Our lease ran out and another delivery (maybe of this very message) took the key over. Report a
