@@ -5,6 +5,7 @@
  * redrive is the dead-lettered message as received from it, attributes and all.
  */
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -249,13 +250,15 @@ describe('the crash window between the DLQ send and the failed mark', () => {
       p.on('exit', (c) => resolve(c));
     });
     expect(code).toBe(CRASH_EXIT_CODE);
-    // The DLQ got the message; the key is still in progress under the dead execution's claim (lease 2 s).
+    // The DLQ got the message; the key is still in progress under the dead execution's claim (lease 8 s).
     const [copy] = await takeDeadLetters(r.messageId);
     expect(copy).toBeDefined();
-    const store = new IdempotencyStore({ client: local.dynamodb, tableName: table });
-    const held = await store.claim('k-crash', payloadHash(r.body), Date.now() + 10_000);
-    expect(held.type).toBe('in-progress');
-    await new Promise((res) => setTimeout(res, 2200));
+    // Read, not claimed (a claim attempt would take the key if the lease had already ended under load).
+    const item = (await local.dynamodb.send(new GetItemCommand({ TableName: table, Key: { id: S('k-crash') }, ConsistentRead: true }))).Item!;
+    const rec = new IdempotencyStore({ client: local.dynamodb, tableName: table }).recordFromItem(item);
+    expect(rec).toMatchObject({ status: 'in_progress', fence: 1, payloadHash: payloadHash(r.body) });
+    expect(rec.deadLetteredMessageId).toBeUndefined();
+    await new Promise((res) => setTimeout(res, Math.max(0, rec.leaseExpiresAt - Date.now()) + 200));
     // After the fix and the lease: the redrive claims the key and runs.
     const effects: string[] = [];
     const handler = createConsumerHandler({ env, clients: clients(), idempotency: { tableName: table, key: () => 'k-crash' }, processRecord: async (_r, c) => void effects.push(`ran@${c.idempotency!.fence}`) });
