@@ -2,17 +2,19 @@
  * The image worker's SQS handler: createConsumerHandler (@floodgate/runtime: lanes, deadline, partial
  * batch response, dead-lettering, logs and metrics) around the image work of worker.ts. Configuration comes
  * from the environment the constructs set (CONSUMER_ENV: lanes, margins, DLQ; PIPELINE_ENV: tables,
- * buckets). The worker claims its job itself (its fence orders the job record and the rendition writes).
+ * buckets). The job record is the idempotency claim, through the runtime's `idempotency` option like any
+ * user's (its fence orders the job record and the rendition writes); the worker has no claim code of its own.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { fileURLToPath } from 'node:url';
 import { createConsumerHandler, createHandlerClients, type ConsumerHandler, type ConsumerRecordContext, type HandlerClients } from '@floodgate/runtime';
 import { PIPELINE_ENV } from '../shared/contract';
 import { configureSharp, DEFAULT_LIMITS, renderImage, useBundledFonts } from './image';
-import { createJobsStore } from './jobs-table';
-import { createWorker, type RecordState, type RenderFn, type WorkerDeps, type WorkerObserver } from './worker';
+import { parseJobMessage, type JobMessage } from '../shared/job-message';
+import { claimAttributes, createJobsStore } from './jobs-table';
+import { createWorker, jobPayloadHash, type RecordState, type RenderFn, type WorkerDeps, type WorkerObserver } from './worker';
 
 export interface ImageWorkerOptions {
   readonly env?: Record<string, string | undefined>;
@@ -42,10 +44,7 @@ export function sniffJobId(body: string): string | undefined {
   }
 }
 
-/** The worker's counters, emitted on every invocation (0 included) so dashboards have no gaps. */
-const WORKER_COUNTS = ['Processed', 'DuplicatesSkipped', 'InProgressElsewhere', 'StaleWritesRejected', 'ClaimsLost'] as const;
-
-/** The worker's log lines, counters and stage timings go to the invocation's logger and aggregates. */
+/** The worker's log lines and stage timings go to the invocation's logger and aggregates. */
 function observerOf(ctx: ConsumerRecordContext<string, RecordState>): WorkerObserver {
   return {
     log: (level, message, fields = {}) => {
@@ -54,7 +53,6 @@ function observerOf(ctx: ConsumerRecordContext<string, RecordState>): WorkerObse
       else if (level === 'INFO') ctx.logger.info(message, fields);
       else ctx.logger.debug(message, fields);
     },
-    count: (metric, value = 1) => ctx.metrics.count(metric, value),
     stage: (stage, ms) => ctx.metrics.duration(stage, ms),
   };
 }
@@ -66,9 +64,15 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
   const logger = options.logger ?? new Logger({ serviceName: 'image-worker' });
   // The job record is the idempotency claim (jobs-table.ts): one item, 2 DynamoDB writes per job.
   const jobs = createJobsStore(clients.dynamodb, required(env, PIPELINE_ENV.jobsTable), now);
+  // The message is parsed once per record (the claim's key, hash and attributes, then the work).
+  const parsed = new WeakMap<SQSRecord, JobMessage>();
+  const messageOf = (record: SQSRecord): JobMessage => {
+    let m = parsed.get(record);
+    if (!m) parsed.set(record, (m = parseJobMessage(record.body)));
+    return m;
+  };
   const deps: Omit<WorkerDeps, 'observer'> = {
     s3: clients.s3,
-    jobs,
     render: options.render ?? (renderImage as RenderFn),
     uploadsBucket: required(env, PIPELINE_ENV.uploadsBucket),
     renditionsBucket: required(env, PIPELINE_ENV.renditionsBucket),
@@ -83,23 +87,27 @@ export function createImageWorkerHandler(options: ImageWorkerOptions = {}): Imag
     logger,
     metrics: options.metrics ?? new Metrics({ namespace: 'Floodgate', serviceName: 'image-worker' }),
     createState: () => ({}),
+    // The job record is the claim: claimed `processing` with the fence, completed with its renditions; a
+    // duplicate of a finished job is skipped, a redrive of a failed one claims it again.
+    idempotency: {
+      store: jobs,
+      key: (record) => messageOf(record).jobId,
+      payloadHash: (record) => jobPayloadHash(messageOf(record)),
+      claimAttributes: (record) => claimAttributes(messageOf(record).sourceKey, now()),
+    },
     processRecord: async (record, ctx) => {
       // The worker is a few closures: built per record, it reports to this invocation's aggregates only.
       const processRecord = createWorker({ ...deps, observer: observerOf(ctx) });
       try {
-        await processRecord(record, ctx, ctx.state, ctx.deadlineAt);
+        await processRecord(record, ctx, messageOf(record));
       } finally {
         if (ctx.state.jobId) ctx.fields['jobId'] = ctx.state.jobId;
       }
     },
     deadLetterAttributes: (record, ctx) => ({ JobId: ctx.state.jobId ?? sniffJobId(record.body) ?? '(unknown)' }),
-    // After the DLQ has it: duplicates of the job are then skipped instead of failing again.
-    onDeadLettered: async (_record, failure, ctx) => {
-      const claim = ctx.state.claim;
-      if (failure.kind === 'permanent' && claim) await ctx.io(() => jobs.fail(claim, failure.class, failure.reason, ctx.signal));
-    },
-    onBatchEnd: (_report, { metrics }) => {
-      for (const name of WORKER_COUNTS) metrics.count(name, 0);
+    onBatchEnd: (report, { metrics }) => {
+      // Jobs rendered and completed here (duplicates skipped also end `done`).
+      metrics.count('Processed', Math.max(0, report.counts.done - metrics.getCount('DuplicatesSkipped')));
       metrics.count('LockContention', metrics.getCount('InProgressElsewhere'));
     },
   });

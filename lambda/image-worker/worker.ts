@@ -1,14 +1,15 @@
 /**
- * One job record through the pipeline. Dependencies are injected (clients, the jobs store, the render
- * step), so the handler is wiring only and tests can swap the image step.
+ * One job record through the pipeline. Dependencies are injected (clients, the render step), so the
+ * handler is wiring only and tests can swap the image step.
  *
- * parse -> claim the job record (takes the fence) -> GET source (I/O lane) -> render (CPU lane)
- *   -> PUT renditions with the fence in metadata (I/O lane) -> complete the job record (owner + fence).
- * The job record IS the claim (jobs-table.ts): DynamoDB 2 requests and 2 write units per record on the
- * happy path. A duplicate of a finished job is answered from the record the claim returns (no read).
- * Permanent failure: the runtime dead-letters the message and then marks the record failed (onPermanent),
- * so a crash in between leaves the claim to expire and a redelivery fails it again; only a failure after
- * renditions were published marks the record failed first, to delete them while still the owner.
+ * The runtime's idempotency (createConsumerHandler({ idempotency }), configured in handler.ts with the job
+ * record as the claim) runs around this: claim the job record (takes the fence) -> [this file: GET source
+ * (I/O lane) -> render (CPU lane) -> PUT renditions with the fence in metadata (I/O lane)] -> complete the
+ * job record with the renditions (owner + fence). DynamoDB 2 requests and 2 write units per record on the
+ * happy path. A duplicate of a finished job is skipped before this runs; a redrive of a failed job (moved
+ * back from the DLQ) claims it again and runs.
+ * Permanent failure: the runtime dead-letters the message, then marks the record failed. Renditions this
+ * owner already published are deleted first, while its lease still holds (no newer owner can exist yet).
  */
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
@@ -17,11 +18,11 @@ import { PermanentError, RetryableError } from '@floodgate/runtime';
 import { faultPoint } from '@floodgate/runtime';
 import { parseJobMessage, RENDITION_NAMES, type JobMessage, type RenditionName, type Watermark } from '../shared/job-message';
 import type { RenditionRecord } from '../shared/job-record';
-import { payloadHash, type IdempotencyStore, type Claim } from '@floodgate/runtime/idempotency';
+import { payloadHash } from '@floodgate/runtime/idempotency';
 import { classify } from '@floodgate/runtime';
-import type { RecordContext } from '@floodgate/runtime';
+import type { ConsumerRecordContext, RecordContext } from '@floodgate/runtime';
 import type { RenderedImage } from './image';
-import { claimAttributes, completionAttributes } from './jobs-table';
+import { completionAttributes } from './jobs-table';
 
 /** The image step's output (lambda/image-worker/image renderImage); tests substitute fast fakes. */
 export type RenderedOutput = RenderedImage;
@@ -33,14 +34,11 @@ export type RenderFn = (
 
 export interface WorkerObserver {
   log(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR', message: string, fields?: Record<string, unknown>): void;
-  count(metric: 'Processed' | 'DuplicatesSkipped' | 'InProgressElsewhere' | 'StaleWritesRejected' | 'ClaimsLost', value?: number): void;
-  stage(stage: 'claim' | 'download' | 'render' | 'upload' | 'complete', ms: number): void;
+  stage(stage: 'download' | 'render' | 'upload', ms: number): void;
 }
 
 export interface WorkerDeps {
   readonly s3: S3Client;
-  /** The jobs table as the idempotency persistence (jobs-table.ts createJobsStore). */
-  readonly jobs: IdempotencyStore;
   readonly render: RenderFn;
   readonly uploadsBucket: string;
   readonly renditionsBucket: string;
@@ -50,10 +48,9 @@ export interface WorkerDeps {
   readonly now?: () => number;
 }
 
-/** What the worker learned about a record; the dead-letter step reads it (claim to mark failed, jobId). */
+/** What the worker learned about a record; the dead-letter step reads it (the JobId attribute). */
 export interface RecordState {
   jobId?: string;
-  claim?: Claim;
 }
 
 /** Cache headers: a rendition key is rewritten only with the same bytes (deterministic render of one job). */
@@ -137,39 +134,12 @@ export function createWorker(deps: WorkerDeps) {
     await Promise.all(keys.map((key) => ctx.io(() => deps.s3.send(new DeleteObjectCommand({ Bucket: deps.renditionsBucket, Key: key }), { abortSignal: ctx.signal }))));
   };
 
-  return async function processRecord(record: SQSRecord, ctx: RecordContext, state: RecordState, leaseExpiresAt: number): Promise<void> {
-    const message = parseJobMessage(record.body);
-    state.jobId = message.jobId;
-    const log = (level: 'INFO' | 'WARN' | 'ERROR', msg: string, fields: Record<string, unknown> = {}) =>
-      observer.log(level, msg, { jobId: message.jobId, messageId: record.messageId, ...fields });
-
-    const claimed = await timed('claim', () =>
-      ctx.io(() => deps.jobs.claim(message.jobId, jobPayloadHash(message), leaseExpiresAt, ctx.signal, claimAttributes(message.sourceKey, now()))),
-    );
-    switch (claimed.type) {
-      case 'completed':
-      case 'failed':
-        observer.count('DuplicatesSkipped');
-        log('INFO', 'duplicate skipped: job already finished', { previous: claimed.type });
-        return;
-      case 'in-progress':
-        observer.count('InProgressElsewhere');
-        throw new RetryableError('InProgressElsewhere', `job ${message.jobId} is being processed by another invocation (lease until ${new Date(claimed.leaseExpiresAt).toISOString()})`);
-      case 'payload-mismatch':
-        throw new PermanentError('PayloadMismatch', `job ${message.jobId} was already submitted with a different payload`);
-      case 'claimed':
-        break;
-    }
-    const claim = claimed.claim;
-    state.claim = claim;
-    const fence = claim.fence;
+  return async function processRecord(record: SQSRecord, ctx: ConsumerRecordContext<string, RecordState>, message: JobMessage = parseJobMessage(record.body)): Promise<void> {
+    ctx.state.jobId = message.jobId;
+    const held = ctx.idempotency;
+    if (!held) throw new Error('the image worker runs under the job record claim: createImageWorkerHandler configures idempotency');
+    const { claim, fence } = held;
     const written: string[] = [];
-    const refused = (what: string) => {
-      // Our lease ran out and a newer delivery took the record: it finishes the job under its newer fence.
-      observer.count('StaleWritesRejected');
-      observer.log('WARN', 'stale-fenced-write-rejected', { event: 'stale-fenced-write-rejected', jobId: message.jobId, fence, to: what });
-      state.claim = undefined;
-    };
     try {
       await faultPoint('after-claim');
       // Download and render inside the memory lane: only a few sources are held in memory at once, however
@@ -212,35 +182,18 @@ export function createWorker(deps: WorkerDeps) {
         ),
       );
       await faultPoint('after-rendition-put');
-      await faultPoint('before-complete');
-      const done = await timed('complete', () => ctx.io(() => deps.jobs.complete(claim, ctx.signal, { set: completionAttributes(records, now()) })));
-      if (!done) {
-        observer.count('ClaimsLost');
-        refused('completed');
-        throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: completion refused, a newer owner took the record over (ours was fence ${fence})`);
-      }
-      state.claim = undefined;
-      observer.count('Processed');
+      // The runtime's completion writes them with `completed`, conditioned on our owner + fence.
+      held.setResult(completionAttributes(records, now()));
     } catch (err) {
       const failure = classify(ctx.signal.aborted ? ctx.signal.reason : err);
-      if (failure.kind === 'permanent') {
-        if (written.length > 0 && state.claim) {
-          // Renditions are out: mark failed while still the owner, then delete them (a stale owner's deletes
-          // could remove a newer owner's output, so only an accepted write allows them).
-          const failed = await ctx.io(() => deps.jobs.fail(claim, failure.class, failure.reason, ctx.signal));
-          state.claim = undefined;
-          if (!failed) {
-            refused('failed');
-            throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: failure refused, a newer owner took over`, { cause: err });
-          }
-          await deleteRenditions(written, ctx);
+      if (failure.kind === 'permanent' && written.length > 0) {
+        // Renditions are out and the job is going to fail: delete them, so a failed job leaves no partial
+        // output. Only while our lease holds: after it, a newer owner may have written the same keys.
+        if (now() >= claim.leaseExpiresAt || ctx.signal.aborted) {
+          observer.log('WARN', 'stale-fenced-write-rejected', { event: 'stale-fenced-write-rejected', jobId: message.jobId, fence, to: 'delete-renditions' });
+          throw new RetryableError('InProgressElsewhere', `job ${message.jobId}: lease ended before its partial renditions were deleted`, { cause: err });
         }
-        // Otherwise the claim stays ours: onPermanent marks it failed once the DLQ has the message.
-      } else if (state.claim) {
-        // Let a redelivery take the job at once instead of waiting for our lease to run out.
-        const claimToRelease = state.claim;
-        state.claim = undefined;
-        await deps.jobs.release(claimToRelease, AbortSignal.timeout(1000)).catch(() => false);
+        await deleteRenditions(written, ctx);
       }
       throw err;
     }

@@ -14,7 +14,8 @@ import { resolveTarget, sqsClientFor } from './target';
 const USAGE = `usage: npm run dlq -- <command> [options]
   list                      messages in the DLQ grouped by error class (non-destructive)
   show <message id|job id>  one message: attributes and body
-  redrive --all | <id>...   move messages back to the job queue (permanent failures need --force)
+  redrive --all | <id>...   move messages back to the job queue (permanent failures need --force);
+                            the whole DLQ moves by an SQS message move task (StartMessageMoveTask)
 options: --outputs FILE  --stack NAME  --dlq-url URL  --queue-url URL  --max N  --force  --json`;
 
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<number> {
@@ -94,6 +95,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
               refused: result.refused.map((r) => ({ messageId: r.entry.messageId, why: r.why })),
               failed: result.failed.map((r) => ({ messageId: r.entry.messageId, why: r.why })),
               notFound: result.notFound,
+              ...(result.moveTask ? { moveTask: result.moveTask } : {}),
             }),
           );
         } else out(formatRedrive(result, dlq.sourceQueueUrl ?? ''));

@@ -1,15 +1,20 @@
 /**
  * The SQS side of the DLQ tool. Listing is non-destructive: messages are received with a short
  * visibility timeout (so a scan does not see the same message twice) and released at once afterwards
- * with ChangeMessageVisibility 0. Redrive is receive -> send to the source queue -> delete, so a crash
- * in between leaves a copy in the DLQ (at-least-once; the worker is idempotent per jobId), never none.
+ * with ChangeMessageVisibility 0. Redriving the whole DLQ is SQS's own message move task
+ * (StartMessageMoveTask, then ListMessageMoveTasks until it ends); redriving some messages (by id, or all
+ * but the refused permanent ones) is receive -> send to the source queue -> delete, so a crash in between
+ * leaves a copy in the DLQ (at-least-once; the worker is idempotent per jobId), never none. Both keep the
+ * message attributes, by which the runtime recognises a redrive (redrivenFrom) and runs a failed job again.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -32,6 +37,16 @@ export interface RedriveResult {
   readonly failed: { readonly entry: DlqEntry; readonly why: string }[];
   /** Requested ids that were not in the DLQ. */
   readonly notFound: string[];
+  /** Set when the whole DLQ was moved by an SQS message move task. */
+  moveTask?: MoveTaskOutcome;
+}
+
+export interface MoveTaskOutcome {
+  readonly taskHandle: string;
+  readonly status: string;
+  readonly moved: number;
+  readonly toMove: number;
+  readonly failureReason?: string;
 }
 
 interface Held {
@@ -89,11 +104,24 @@ export class DlqClient {
 
   /**
    * Moves the selected messages (all, or those whose message id or job id is in `ids`) back to the source
-   * queue with their body and attributes. Permanent failures are refused unless `force`.
+   * queue with their body and attributes. Permanent failures are refused unless `force`. When every
+   * message of the DLQ goes (all, and forced or none permanent), SQS's message move task moves them.
    */
-  async redrive(selection: { readonly all: true } | { readonly ids: readonly string[] }, force: boolean): Promise<RedriveResult> {
+  async redrive(selection: { readonly all: true } | { readonly ids: readonly string[] }, force: boolean, options: { readonly timeoutMs?: number } = {}): Promise<RedriveResult> {
     const source = this.sourceQueueUrl;
     if (source === undefined) throw new Error('redrive needs the source queue URL (JobQueueUrl in the stack outputs, or --queue-url)');
+    if ('all' in selection) {
+      const entries = await this.list();
+      if (entries.length > 0 && entries.every((e) => decideRedrive(e, force).redrive)) {
+        const moveTask = await this.moveAll(source, options.timeoutMs ?? 120_000);
+        const result: RedriveResult = { redriven: entries, refused: [], failed: [], notFound: [], moveTask };
+        if (moveTask.status !== 'COMPLETED') {
+          result.failed.push(...entries.map((entry) => ({ entry, why: `message move task ${moveTask.status}${moveTask.failureReason ? `: ${moveTask.failureReason}` : ''} (${moveTask.moved} of ${moveTask.toMove} moved)` })));
+          result.redriven.length = 0;
+        }
+        return result;
+      }
+    }
     const wanted = 'ids' in selection ? new Set(selection.ids) : undefined;
     const seen = new Set<string>();
     const result: RedriveResult = { redriven: [], refused: [], failed: [], notFound: [] };
@@ -129,6 +157,31 @@ export class DlqClient {
     }
     if (wanted !== undefined) for (const id of wanted) if (!seen.has(id)) result.notFound.push(id);
     return result;
+  }
+
+  /** StartMessageMoveTask from the DLQ to `source`, then ListMessageMoveTasks until the task ends. */
+  async moveAll(source: string, timeoutMs: number): Promise<MoveTaskOutcome> {
+    const arnOf = async (QueueUrl: string) => (await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn ?? '';
+    const [SourceArn, DestinationArn] = await Promise.all([arnOf(this.deadLetterQueueUrl), arnOf(source)]);
+    // The destination is explicit: the runtime sends its dead letters itself, so SQS has no source queue
+    // on record for them.
+    const { TaskHandle } = await this.sqs.send(new StartMessageMoveTaskCommand({ SourceArn, DestinationArn }));
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      // The most recent task of the DLQ is ours (one runs per queue at a time; only a running one shows its handle).
+      const task = (await this.sqs.send(new ListMessageMoveTasksCommand({ SourceArn, MaxResults: 1 }))).Results?.[0];
+      if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') {
+        return {
+          taskHandle: TaskHandle ?? '',
+          status: task.Status ?? 'UNKNOWN',
+          moved: task.ApproximateNumberOfMessagesMoved ?? 0,
+          toMove: task.ApproximateNumberOfMessagesToMove ?? 0,
+          ...(task.FailureReason ? { failureReason: task.FailureReason } : {}),
+        };
+      }
+      if (Date.now() > end) return { taskHandle: TaskHandle ?? '', status: 'RUNNING', moved: task?.ApproximateNumberOfMessagesMoved ?? 0, toMove: task?.ApproximateNumberOfMessagesToMove ?? 0, failureReason: `still running after ${timeoutMs} ms` };
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   private async sendAndDelete(source: string, page: readonly Held[], result: RedriveResult, keep: Held[]): Promise<void> {

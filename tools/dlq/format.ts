@@ -52,16 +52,18 @@ export function formatEntry(e: DlqEntry): string {
 }
 
 /**
- * What a forced redrive of a permanent failure does with this worker (checked on the local stack): the job's
- * idempotency record says failed, so the message is skipped as a finished duplicate while that record lives
- * (15 days), and the jobs record is terminal (forward-only), so a later attempt dead-letters it again.
+ * What a forced redrive of a permanent failure does with this worker: the redriven copy carries the
+ * runtime's dead-letter attributes (SourceMessageId), and the job record remembers which message it
+ * dead-lettered, so that copy claims the failed job again and runs it (a plain duplicate is still
+ * skipped). Fix the cause first, or it fails again and is dead-lettered again.
  */
 export const FORCED_PERMANENT_NOTE =
-  'Note: the worker treats a job that failed permanently as finished (its idempotency record and its forward-only job record say failed): ' +
-  'a redriven copy is skipped as a duplicate, not reprocessed. To process the input again after fixing the cause, submit it as a new job (new Idempotency-Key).';
+  'Note: a redriven permanent failure runs again: its job record says failed, but a redrive of the message it dead-lettered claims it again (a plain duplicate is still skipped). ' +
+  'Fix the cause first (the grant, the input), or it fails and is dead-lettered again.';
 
 export function formatRedrive(r: RedriveResult, sourceUrl: string): string {
   const lines = [`Redrove ${r.redriven.length} message${r.redriven.length === 1 ? '' : 's'} to ${sourceUrl}`];
+  if (r.moveTask) lines.push(`  by an SQS message move task: ${r.moveTask.status}, ${r.moveTask.moved} of ${r.moveTask.toMove} moved${r.moveTask.failureReason ? ` (${r.moveTask.failureReason})` : ''}`);
   for (const e of r.redriven.slice(0, 20)) lines.push(`    ${e.messageId}  ${e.jobId ?? '-'}  ${e.errorClass}`);
   if (r.redriven.length > 20) lines.push(`    … (+${r.redriven.length - 20})`);
   if (r.refused.length > 0) {

@@ -13,7 +13,7 @@ import { countRequestsDuring, createHandlerClients, RequestCounter, type Handler
 import { BatchMetrics } from './batch-metrics.js';
 import { runBatch, type BatchReport, type RecordContext } from './batch.js';
 import { readRuntimeConfig, type RuntimeConfig } from './config.js';
-import { resolveStore, runIdempotent, type ConsumerIdempotencyOptions, type RecordIdempotency } from './consumer-idempotency.js';
+import { deadLetterUnderClaim, releaseClaim, resolveStore, runIdempotent, type ConsumerIdempotencyOptions, type RecordIdempotency } from './consumer-idempotency.js';
 import { deadLetterMessage, receiveCount, sendToDeadLetterQueue } from './dead-letter.js';
 import { planDeadline } from './deadline.js';
 import type { ClassifiedFailure } from './errors.js';
@@ -74,9 +74,11 @@ export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, 
    */
   readonly schema?: S;
   /**
-   * Take effect once per key, with the fenced DynamoDB persistence of `@floodgate/runtime/idempotency`:
-   * duplicates of a finished key are skipped, a key in progress elsewhere is retried (InProgressElsewhere).
-   * @default - none
+   * Take effect once per key, with the fenced persistence of `@floodgate/runtime/idempotency` (DynamoDB,
+   * or any IdempotencyPersistence): duplicates of a finished key are skipped, a key in progress elsewhere
+   * is retried (InProgressElsewhere). A message moved back from the DLQ claims its `failed` key again and
+   * runs (redrivenFrom); the claim's attributes, the completion's result (`ctx.idempotency.setResult`) and
+   * the lease are yours to set. @default - none
    */
   readonly idempotency?: ConsumerIdempotencyOptions<BodyOf<S>>;
   /**
@@ -106,8 +108,9 @@ export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, 
    */
   readonly deadLetterAttributes?: (record: SQSRecord, ctx: HookContext<BodyOf<S>, TState>, failure: ClassifiedFailure) => Record<string, string> | undefined;
   /**
-   * Runs once the DLQ has the message (and, with `idempotency`, the claim is marked failed): e.g. mark
-   * your own record failed. If it throws, the record becomes a batch item failure. @default - none
+   * Runs once the DLQ has the message (and, with `idempotency`, the claim is marked failed, after the
+   * send): e.g. mark your own record failed. If it throws, the record becomes a batch item failure.
+   * @default - none
    */
   readonly onDeadLettered?: (record: SQSRecord, failure: ClassifiedFailure, ctx: HookContext<BodyOf<S>, TState>) => Promise<void>;
   /**
@@ -231,7 +234,8 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
             record,
             body: ctx.body as Body,
             ctx: base,
-            leaseExpiresAt: plan.deadlineAt,
+            deadlineAt: plan.deadlineAt,
+            now,
             metrics,
             deadLettersPermanent: !(fifo && onPermanentFailure === 'block-group' && !lastReceive),
             onClaimed: (claim) => (ctx.idempotency = claim),
@@ -249,15 +253,31 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
           });
         },
         onPermanent: async (record, failure, _err, base) => {
-          if (!config.deadLetterQueueUrl) throw new Error('FLOODGATE_DLQ_URL is not set: the failure is left to the redrive policy');
           const ctx = contexts.get(record)!;
-          const extraAttributes = options.deadLetterAttributes?.(record, ctx, failure) ?? {};
-          const message = deadLetterMessage(record, failure, { queueUrl: config.deadLetterQueueUrl, now: new Date(now()), extraAttributes, ...(config.maxReceiveCount !== undefined ? { maxReceiveCount: config.maxReceiveCount } : {}) });
-          await base.io(() => sendToDeadLetterQueue(clients.sqs, message, base.signal));
-          logger.warn('record dead-lettered', { messageId: record.messageId, ...ctx.fields, errorKind: failure.kind, errorClass: failure.class, errorReason: failure.reason });
-          // After the DLQ has it: duplicates of this message are then skipped instead of failing again.
           const claim = ctx.idempotency?.claim;
-          if (store && claim && failure.kind === 'permanent') await base.io(() => store.fail(claim, failure.class, failure.reason, base.signal));
+          const dlqUrl = config.deadLetterQueueUrl;
+          if (!dlqUrl) {
+            if (store && claim) await releaseClaim(store, claim);
+            throw new Error('FLOODGATE_DLQ_URL is not set: the failure is left to the redrive policy');
+          }
+          const extraAttributes = options.deadLetterAttributes?.(record, ctx, failure) ?? {};
+          const message = deadLetterMessage(record, failure, { queueUrl: dlqUrl, now: new Date(now()), extraAttributes, ...(config.maxReceiveCount !== undefined ? { maxReceiveCount: config.maxReceiveCount } : {}) });
+          // The DLQ send first, then the `failed` mark: whichever fails between them, nothing is lost.
+          await deadLetterUnderClaim(
+            store,
+            {
+              record,
+              failure,
+              claim,
+              ctx: base,
+              metrics,
+              log: (level, msg, fields) => logger[level](msg, { messageId: record.messageId, ...ctx.fields, ...fields }),
+            },
+            async () => {
+              await base.io(() => sendToDeadLetterQueue(clients.sqs, message, base.signal));
+              logger.warn('record dead-lettered', { messageId: record.messageId, ...ctx.fields, errorKind: failure.kind, errorClass: failure.class, errorReason: failure.reason });
+            },
+          );
           await options.onDeadLettered?.(record, failure, ctx);
         },
       }),
@@ -274,7 +294,7 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
     metrics.count('RetryableFailures', report.counts.retryable);
     metrics.count('RecordsNotStarted', report.counts['not-started']);
     metrics.count('RetriesExhausted', report.counts.exhausted);
-    if (store) for (const name of ['DuplicatesSkipped', 'InProgressElsewhere', 'ClaimsLost']) metrics.count(name, 0);
+    if (store) for (const name of ['DuplicatesSkipped', 'InProgressElsewhere', 'ClaimsLost', 'RedrivesClaimed', 'FailedMarksLost']) metrics.count(name, 0);
     metrics.count('MaxInFlightIo', report.maxInFlight.io);
     metrics.count('MaxInFlightCpu', report.maxInFlight.cpu);
     metrics.count('MaxInFlightMemory', report.maxInFlight.memory);

@@ -22,6 +22,24 @@ export function receiveCount(record: SQSRecord): number {
   return Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
 }
 
+/**
+ * The id of the message a redriven record is a copy of, or undefined for any other record.
+ *
+ * A message the runtime dead-lettered carries ErrorClass, ErrorKind and SourceMessageId (deadLetterMessage).
+ * SQS keeps message attributes when a message is moved back from the DLQ (StartMessageMoveTask, or the
+ * console's "start DLQ redrive"), and `npm run dlq -- redrive <id>` sends them back too; so a record
+ * carrying them is a redrive of the message SourceMessageId names. The idempotency record of a key that
+ * failed permanently stores that same id (`deadLetteredMessageId`), and only a copy of that message may
+ * claim the failed key again: a plain duplicate (no attributes) and a second delivery of an already
+ * redriven copy (its id is not the stored one once it was tried again) are still skipped.
+ */
+export function redrivenFrom(record: SQSRecord): string | undefined {
+  const attrs = record.messageAttributes ?? {};
+  const source = attrs['SourceMessageId']?.stringValue;
+  if (!source || attrs['ErrorClass']?.stringValue === undefined || attrs['ErrorKind']?.stringValue === undefined) return undefined;
+  return source;
+}
+
 /** A FIFO queue's URL (and ARN) ends with `.fifo`. */
 export function isFifoQueue(urlOrArn: string): boolean {
   return urlOrArn.endsWith('.fifo');

@@ -29,7 +29,7 @@ export { planDeadline, canStart, msUntilHard, type DeadlinePlan } from './deadli
 export { classify, classifyAccessDenied, classifyAwsError } from './classify.js';
 export { readRuntimeConfig, type RuntimeConfig, DEFAULT_IO_CONCURRENCY, DEFAULT_SOFT_MARGIN_MS, DEFAULT_HARD_MARGIN_MS } from './config.js';
 export { CONSUMER_ENV } from './env.js';
-export { deadLetterMessage, sendToDeadLetterQueue, receiveCount, isFifoQueue, DLQ_ATTRIBUTES, MAX_MESSAGE_ATTRIBUTES, MAX_EXTRA_DLQ_ATTRIBUTES, type DeadLetterInput, type DeadLetterOptions } from './dead-letter.js';
+export { deadLetterMessage, sendToDeadLetterQueue, receiveCount, redrivenFrom, isFifoQueue, DLQ_ATTRIBUTES, MAX_MESSAGE_ATTRIBUTES, MAX_EXTRA_DLQ_ATTRIBUTES, type DeadLetterInput, type DeadLetterOptions } from './dead-letter.js';
 export { createHandlerClients, addRequestCounter, countRequestsDuring, RequestCounter, DEFAULT_MAX_ATTEMPTS, type HandlerClients } from './aws-clients.js';
 export { needsPathStyle } from './s3-addressing.js';
 export { S, N, str, num, conditionFailedItem, type Item } from './ddb-attrs.js';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { N, S, type Item } from '../ddb-attrs.js';
 import { applyClaim, applyFinish, explainRefusal, isExpired, type IdempotencyRecord } from './model.js';
-import type { Claim, ClaimResult, IdempotencyPersistence, WriteOptions } from './store.js';
+import type { Claim, ClaimOptions, ClaimResult, CompleteOptions, FailOptions, IdempotencyPersistence } from './store.js';
 
 const DEFAULT_TTL_S = 15 * 24 * 3600;
 
@@ -27,15 +27,22 @@ export class InMemoryIdempotencyStore implements IdempotencyPersistence {
   }
 
   private view(id: string, cur: { rec: IdempotencyRecord; attrs: Item }): Item {
-    return { ...cur.attrs, id: S(id), status: S(cur.rec.status), fence: N(cur.rec.fence), ...(cur.rec.errorClass !== undefined ? { error: { M: { class: S(cur.rec.errorClass), reason: S(cur.rec.errorReason ?? '') } } } : {}) };
+    return {
+      ...cur.attrs,
+      id: S(id),
+      status: S(cur.rec.status),
+      fence: N(cur.rec.fence),
+      ...(cur.rec.errorClass !== undefined ? { error: { M: { class: S(cur.rec.errorClass), reason: S(cur.rec.errorReason ?? '') } } } : {}),
+      ...(cur.rec.deadLetteredMessageId !== undefined ? { deadLetteredMessageId: S(cur.rec.deadLetteredMessageId) } : {}),
+    };
   }
 
-  async claim(id: string, payloadHash: string, leaseExpiresAt: number, _signal?: AbortSignal, options: Omit<WriteOptions, 'signal'> = {}): Promise<ClaimResult> {
+  async claim(id: string, payloadHash: string, leaseExpiresAt: number, _signal?: AbortSignal, options: ClaimOptions = {}): Promise<ClaimResult> {
     const now = this.now();
     const owner = randomUUID();
     const cur = this.records.get(id);
     const expiresAt = this.ttlS === null ? undefined : Math.ceil(leaseExpiresAt / 1000) + this.ttlS;
-    const req = { id, owner, payloadHash, now, leaseExpiresAt, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+    const req = { id, owner, payloadHash, now, leaseExpiresAt, ...(expiresAt !== undefined ? { expiresAt } : {}), ...(options.redriveOf !== undefined ? { redriveOf: options.redriveOf } : {}) };
     const r = applyClaim(cur?.rec, req);
     if (r.outcome.type !== 'claimed') {
       const refusal = explainRefusal(cur!.rec, req);
@@ -46,18 +53,20 @@ export class InMemoryIdempotencyStore implements IdempotencyPersistence {
     const attrs: Item = { ...Object.fromEntries(Object.entries(options.setIfAbsent ?? {}).filter(([k]) => base[k] === undefined)), ...base, ...(options.set ?? {}) };
     const next = { rec: r.record!, attrs };
     this.records.set(id, next);
-    return { type: 'claimed', claim: { id, owner, fence: r.outcome.fence, leaseExpiresAt }, record: this.view(id, next) };
+    const previousStatus = cur && !isExpired(cur.rec, now) ? cur.rec.status : undefined;
+    return { type: 'claimed', claim: { id, owner, fence: r.outcome.fence, leaseExpiresAt }, record: this.view(id, next), ...(previousStatus !== undefined ? { previousStatus } : {}) };
   }
 
-  async complete(claim: Claim, _signal?: AbortSignal, options: Omit<WriteOptions, 'signal' | 'setIfAbsent'> = {}): Promise<boolean> {
+  async complete(claim: Claim, _signal?: AbortSignal, options: CompleteOptions = {}): Promise<boolean> {
     return this.finish(claim, { to: 'completed', ...this.expiry() }, options.set);
   }
 
-  async fail(claim: Claim, errorClass: string, errorReason: string, _signal?: AbortSignal, options: Omit<WriteOptions, 'signal' | 'setIfAbsent'> = {}): Promise<boolean> {
-    return this.finish(claim, { to: 'failed', errorClass, errorReason: errorReason.slice(0, 1000), ...this.expiry() }, options.set);
+  async fail(claim: Claim, errorClass: string, errorReason: string, _signal?: AbortSignal, options: FailOptions = {}): Promise<boolean> {
+    const dl = options.deadLetteredMessageId;
+    return this.finish(claim, { to: 'failed', errorClass, errorReason: errorReason.slice(0, 1000), ...this.expiry(), ...(dl !== undefined ? { deadLetteredMessageId: dl } : {}) }, options.set);
   }
 
-  async release(claim: Claim): Promise<boolean> {
+  async release(claim: Claim, _signal?: AbortSignal): Promise<boolean> {
     return this.finish(claim, { to: 'released' }, undefined);
   }
 

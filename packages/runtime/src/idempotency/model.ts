@@ -15,7 +15,10 @@
  * - release keeps the record (status `released`) instead of deleting it, so the fence counter never
  *   goes back to zero while the record lives;
  * - a refused claim returns the stored record (ReturnValuesOnConditionCheckFailure ALL_OLD), so a replay
- *   gets what the first completion wrote without a read.
+ *   gets what the first completion wrote without a read;
+ * - a `failed` key is not final for its own dead-lettered message: a redrive of that message (moved back
+ *   from the DLQ after the cause was fixed) claims it again under a new fence, while a plain duplicate is
+ *   still refused (Powertools deletes the record on failure instead, so every duplicate runs again).
  */
 export type IdempotencyStatus = 'in_progress' | 'completed' | 'failed' | 'released';
 
@@ -36,6 +39,11 @@ export interface IdempotencyRecord {
   /** For `failed`: the permanent error that ended the work. */
   readonly errorClass?: string;
   readonly errorReason?: string;
+  /**
+   * For `failed`: the id of the message whose failure was dead-lettered. The DLQ copy carries it as its
+   * SourceMessageId attribute, and a redrive of that copy (and only of it) may claim the key again.
+   */
+  readonly deadLetteredMessageId?: string;
   /** Accepted completions; anything above 1 would be a double effect (the chaos run checks it). */
   readonly completions?: number;
 }
@@ -49,6 +57,11 @@ export interface ClaimRequest {
   readonly leaseExpiresAt: number;
   /** Epoch seconds; undefined: the record never expires. */
   readonly expiresAt?: number;
+  /**
+   * A redriven message's SourceMessageId (dead-letter.ts redrivenFrom): it may claim a `failed` key
+   * whose dead-lettered message it is a copy of. A plain duplicate has none and is refused.
+   */
+  readonly redriveOf?: string;
 }
 
 export type ClaimOutcome =
@@ -69,12 +82,22 @@ function samePayload(record: IdempotencyRecord, payloadHash: string): boolean {
 
 /**
  * The claim condition (store.ts writes the same thing as a ConditionExpression):
- * absent, or expired, or (same payload or none yet AND (released OR in progress past its lease)).
+ * absent, or expired, or (same payload or none yet AND (released OR in progress past its lease OR
+ * failed and this is a redrive of the message that was dead-lettered)).
  */
 export function canClaim(existing: IdempotencyRecord | undefined, req: ClaimRequest): boolean {
   if (!existing || isExpired(existing, req.now)) return true;
   if (!samePayload(existing, req.payloadHash)) return false;
-  return existing.status === 'released' || (existing.status === 'in_progress' && existing.leaseExpiresAt <= req.now);
+  return (
+    existing.status === 'released' ||
+    (existing.status === 'in_progress' && existing.leaseExpiresAt <= req.now) ||
+    isRedriveOf(existing, req)
+  );
+}
+
+/** A failed key is claimed again only by a copy of the message its failure dead-lettered. */
+export function isRedriveOf(existing: IdempotencyRecord, req: ClaimRequest): boolean {
+  return existing.status === 'failed' && req.redriveOf !== undefined && existing.deadLetteredMessageId === req.redriveOf;
 }
 
 /** Why a claim was refused, decided from the old item the failed write returned (no extra read). */
@@ -117,7 +140,7 @@ export function isOwner(existing: IdempotencyRecord | undefined, owner: string, 
 
 export type FinishTransition =
   | { readonly to: 'completed'; readonly expiresAt?: number }
-  | { readonly to: 'failed'; readonly expiresAt?: number; readonly errorClass: string; readonly errorReason: string }
+  | { readonly to: 'failed'; readonly expiresAt?: number; readonly errorClass: string; readonly errorReason: string; readonly deadLetteredMessageId?: string }
   | { readonly to: 'released' };
 
 export function applyFinish(existing: IdempotencyRecord | undefined, owner: string, t: FinishTransition, fence?: number): { record: IdempotencyRecord | undefined; ok: boolean } {
@@ -128,7 +151,10 @@ export function applyFinish(existing: IdempotencyRecord | undefined, owner: stri
     case 'completed':
       return { record: { ...rec, status: 'completed', ...exp(t.expiresAt), completions: (rec.completions ?? 0) + 1 }, ok: true };
     case 'failed':
-      return { record: { ...rec, status: 'failed', ...exp(t.expiresAt), errorClass: t.errorClass, errorReason: t.errorReason }, ok: true };
+      return {
+        record: { ...rec, status: 'failed', ...exp(t.expiresAt), errorClass: t.errorClass, errorReason: t.errorReason, ...(t.deadLetteredMessageId !== undefined ? { deadLetteredMessageId: t.deadLetteredMessageId } : {}) },
+        ok: true,
+      };
     case 'released': {
       const { owner: _gone, ...rest } = rec;
       return { record: { ...rest, status: 'released', leaseExpiresAt: 0 }, ok: true };

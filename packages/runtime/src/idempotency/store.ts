@@ -37,8 +37,11 @@ export interface Claim {
 }
 
 export type ClaimResult =
-  /** `record`: the item as this claim left it (earlier attributes included, e.g. a bound job id). */
-  | { readonly type: 'claimed'; readonly claim: Claim; readonly record: Item }
+  /**
+   * `record`: the item as this claim left it (earlier attributes included, e.g. a bound job id);
+   * `previousStatus`: the state the claim took the key from (absent for a new or expired record).
+   */
+  | { readonly type: 'claimed'; readonly claim: Claim; readonly record: Item; readonly previousStatus?: IdempotencyStatus }
   /** `record`: the stored item, with what the first completion wrote (the replay). */
   | { readonly type: 'completed'; readonly record: Item }
   | { readonly type: 'failed'; readonly errorClass?: string; readonly errorReason?: string; readonly record: Item }
@@ -49,21 +52,39 @@ export interface WriteOptions {
   readonly set?: Item;
   /** Claim only: attributes set only where absent (`if_not_exists`), e.g. a job id bound to a key forever. */
   readonly setIfAbsent?: Item;
+  /**
+   * Claim only: the SourceMessageId a redriven message carries (dead-letter.ts redrivenFrom). The claim
+   * may then also take a `failed` key whose dead-lettered message that was (model.isRedriveOf).
+   */
+  readonly redriveOf?: string;
+  /** Fail only: the id of the message the failure dead-lettered (the DLQ copy's SourceMessageId). */
+  readonly deadLetteredMessageId?: string;
   readonly signal?: AbortSignal;
 }
 
-/** What a handler needs of the persistence (IdempotencyStore on DynamoDB; InMemoryIdempotencyStore in tests). */
+/** What a claim may write and take besides the claim itself. */
+export type ClaimOptions = Pick<WriteOptions, 'set' | 'setIfAbsent' | 'redriveOf'>;
+/** What a completion may write besides the status (its result). */
+export type CompleteOptions = Pick<WriteOptions, 'set'>;
+/** What a failure mark may write besides the status and the error. */
+export type FailOptions = Pick<WriteOptions, 'set' | 'deadLetteredMessageId'>;
+
+/**
+ * What a handler needs of the persistence: IdempotencyStore on DynamoDB, InMemoryIdempotencyStore in unit
+ * tests, or your own. Every write after the claim is conditioned on the claim's owner AND fence, and
+ * answers false (not an error) when the claim was lost to a newer owner.
+ */
 export interface IdempotencyPersistence {
-  claim(id: string, payloadHash: string, leaseExpiresAt: number, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal'>): Promise<ClaimResult>;
-  complete(claim: Claim, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal' | 'setIfAbsent'>): Promise<boolean>;
-  fail(claim: Claim, errorClass: string, errorReason: string, signal?: AbortSignal, options?: Omit<WriteOptions, 'signal' | 'setIfAbsent'>): Promise<boolean>;
+  claim(id: string, payloadHash: string, leaseExpiresAt: number, signal?: AbortSignal, options?: ClaimOptions): Promise<ClaimResult>;
+  complete(claim: Claim, signal?: AbortSignal, options?: CompleteOptions): Promise<boolean>;
+  fail(claim: Claim, errorClass: string, errorReason: string, signal?: AbortSignal, options?: FailOptions): Promise<boolean>;
   release(claim: Claim, signal?: AbortSignal): Promise<boolean>;
 }
 
 const DEFAULT_TTL_S = 15 * 24 * 3600;
 const STATES: readonly IdempotencyStatus[] = ['in_progress', 'completed', 'failed', 'released'];
 /** Attribute names the store owns; `set` must not write them. */
-const RESERVED = new Set(['status', 'owner', 'fence', 'payloadHash', 'leaseExpiresAt', 'expiresAt', 'error', 'completions']);
+const RESERVED = new Set(['status', 'owner', 'fence', 'payloadHash', 'leaseExpiresAt', 'expiresAt', 'error', 'completions', 'deadLetteredMessageId']);
 
 export class IdempotencyStore implements IdempotencyPersistence {
   private readonly client: DynamoDBClient;
@@ -91,6 +112,7 @@ export class IdempotencyStore implements IdempotencyPersistence {
     const payloadHash = str(item, 'payloadHash');
     const expiresAt = num(item, 'expiresAt');
     const completions = num(item, 'completions');
+    const deadLetteredMessageId = str(item, 'deadLetteredMessageId');
     const errM = item['error'];
     const err = errM && 'M' in errM ? errM.M : undefined;
     const errorClass = str(err, 'class');
@@ -106,6 +128,7 @@ export class IdempotencyStore implements IdempotencyPersistence {
       ...(errorClass !== undefined ? { errorClass } : {}),
       ...(errorReason !== undefined ? { errorReason } : {}),
       ...(completions !== undefined ? { completions } : {}),
+      ...(deadLetteredMessageId !== undefined ? { deadLetteredMessageId } : {}),
     };
   }
 
@@ -114,11 +137,12 @@ export class IdempotencyStore implements IdempotencyPersistence {
    * model.canClaim, `ADD fence :one` bumps the fencing token, ALL_OLD on refusal explains why (and carries
    * the replay), ALL_OLD on success gives the new fence and the attributes the record already had.
    */
-  async claim(id: string, payloadHash: string, leaseExpiresAt: number, signal?: AbortSignal, options: Omit<WriteOptions, 'signal'> = {}): Promise<ClaimResult> {
+  async claim(id: string, payloadHash: string, leaseExpiresAt: number, signal?: AbortSignal, options: ClaimOptions = {}): Promise<ClaimResult> {
     const now = this.now();
     const owner = randomUUID();
     const expiresAt = this.ttlS === null ? undefined : Math.ceil(leaseExpiresAt / 1000) + this.ttlS;
-    const req: ClaimRequest = { id, owner, payloadHash, now, leaseExpiresAt, ...(expiresAt !== undefined ? { expiresAt } : {}) };
+    const redriveOf = options.redriveOf;
+    const req: ClaimRequest = { id, owner, payloadHash, now, leaseExpiresAt, ...(expiresAt !== undefined ? { expiresAt } : {}), ...(redriveOf !== undefined ? { redriveOf } : {}) };
     const extra = this.extraSets(options.set, options.setIfAbsent);
     try {
       const out = await this.client.send(
@@ -126,10 +150,12 @@ export class IdempotencyStore implements IdempotencyPersistence {
           TableName: this.tableName,
           Key: { [this.key]: S(id) },
           ConditionExpression:
-            'attribute_not_exists(#k) OR expiresAt <= :nowS OR ((attribute_not_exists(payloadHash) OR payloadHash = :h) AND (#s = :released OR (#s = :inProgress AND leaseExpiresAt <= :now)))',
+            'attribute_not_exists(#k) OR expiresAt <= :nowS OR ((attribute_not_exists(payloadHash) OR payloadHash = :h) AND (#s = :released OR (#s = :inProgress AND leaseExpiresAt <= :now)' +
+            (redriveOf !== undefined ? ' OR (#s = :failed AND #dl = :redriveOf)' : '') +
+            '))',
           UpdateExpression:
-            `SET #s = :inProgress, #o = :owner, payloadHash = :h, leaseExpiresAt = :lease${expiresAt !== undefined ? ', expiresAt = :exp' : ''}${extra.expression} REMOVE #e ADD fence :one`,
-          ExpressionAttributeNames: { '#k': this.key, '#s': 'status', '#o': 'owner', '#e': 'error', ...extra.names },
+            `SET #s = :inProgress, #o = :owner, payloadHash = :h, leaseExpiresAt = :lease${expiresAt !== undefined ? ', expiresAt = :exp' : ''}${extra.expression} REMOVE #e, #dl ADD fence :one`,
+          ExpressionAttributeNames: { '#k': this.key, '#s': 'status', '#o': 'owner', '#e': 'error', '#dl': 'deadLetteredMessageId', ...extra.names },
           ExpressionAttributeValues: {
             ':nowS': N(Math.floor(now / 1000)),
             ':now': N(now),
@@ -140,6 +166,7 @@ export class IdempotencyStore implements IdempotencyPersistence {
             ':lease': N(leaseExpiresAt),
             ...(expiresAt !== undefined ? { ':exp': N(expiresAt) } : {}),
             ':one': N(1),
+            ...(redriveOf !== undefined ? { ':failed': S(this.toStored.failed), ':redriveOf': S(redriveOf) } : {}),
             ...extra.values,
           },
           ReturnValues: 'ALL_OLD',
@@ -169,7 +196,9 @@ export class IdempotencyStore implements IdempotencyPersistence {
         ...(expiresAt !== undefined ? { expiresAt: N(expiresAt) } : {}),
       };
       delete record['error'];
-      return { type: 'claimed', claim, record };
+      delete record['deadLetteredMessageId'];
+      const previousStatus = old !== undefined && !stale ? this.recordFromItem(old).status : undefined;
+      return { type: 'claimed', claim, record, ...(previousStatus !== undefined ? { previousStatus } : {}) };
     } catch (err) {
       const cf = conditionFailedItem(err);
       if (!cf.failed) throw err;
@@ -182,7 +211,7 @@ export class IdempotencyStore implements IdempotencyPersistence {
 
   /** Marks the claim completed and writes its result (`set`). False if the claim was lost (another owner
    *  took over after our lease). `ADD completions 1` lets a checker see a double effect. */
-  complete(claim: Claim, signal?: AbortSignal, options: Omit<WriteOptions, 'signal' | 'setIfAbsent'> = {}): Promise<boolean> {
+  complete(claim: Claim, signal?: AbortSignal, options: CompleteOptions = {}): Promise<boolean> {
     const extra = this.extraSets(options.set);
     return this.ownerWrite(
       claim,
@@ -193,14 +222,18 @@ export class IdempotencyStore implements IdempotencyPersistence {
   }
 
   /** Marks the claim failed with a permanent error (attribute `error` = { class, reason }): duplicates of
-   *  the message are then answered from the record. */
-  fail(claim: Claim, errorClass: string, errorReason: string, signal?: AbortSignal, options: Omit<WriteOptions, 'signal' | 'setIfAbsent'> = {}): Promise<boolean> {
+   *  the message are then answered from the record; a redrive of `deadLetteredMessageId` may claim again. */
+  fail(claim: Claim, errorClass: string, errorReason: string, signal?: AbortSignal, options: FailOptions = {}): Promise<boolean> {
     const extra = this.extraSets(options.set);
     const error: AttributeValue = { M: { class: S(errorClass), reason: S(errorReason.slice(0, 1000)) } };
+    const dl = options.deadLetteredMessageId;
     return this.ownerWrite(
       claim,
-      `SET #s = :to${this.ttlS !== null ? ', expiresAt = :exp' : ''}, #e = :err${extra.expression}`,
-      { names: { '#e': 'error', ...extra.names }, values: { ':to': S(this.toStored.failed), ...this.expiryValue(), ':err': error, ...extra.values } },
+      `SET #s = :to${this.ttlS !== null ? ', expiresAt = :exp' : ''}, #e = :err${dl !== undefined ? ', #dl = :dl' : ''}${extra.expression}`,
+      {
+        names: { '#e': 'error', ...(dl !== undefined ? { '#dl': 'deadLetteredMessageId' } : {}), ...extra.names },
+        values: { ':to': S(this.toStored.failed), ...this.expiryValue(), ':err': error, ...(dl !== undefined ? { ':dl': S(dl) } : {}), ...extra.values },
+      },
       signal,
     );
   }

@@ -5,6 +5,7 @@
  * lambda:InvokeFunction on the function ARN). A batch or transaction needs every action it contains.
  * Pure: the gateway passes the parsed request, nothing here does I/O.
  */
+import { isMessageMoveOperation, messageMoveAuthorizations } from '../../services/sqs/message-move.js';
 
 export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda';
 
@@ -121,6 +122,8 @@ export function sqsAuthorizations(req: RequestForIam, ctx: ArnContext): Authoriz
   if (target !== undefined) {
     op = /^AmazonSQS\.(\w+)$/.exec(target)?.[1];
     const body = jsonBody(req.body);
+    // Message move tasks name queues by ARN (and a task handle), not by URL.
+    if (isMessageMoveOperation(op)) return messageMoveAuthorizations(op!, body);
     queueUrl = typeof body.QueueUrl === 'string' ? body.QueueUrl : undefined;
     queueName = typeof body.QueueName === 'string' ? body.QueueName : undefined;
   } else {

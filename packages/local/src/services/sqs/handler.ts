@@ -6,6 +6,7 @@
 import { forward } from '../../gateway/forward.js';
 import type { GatewayContext, GatewayService } from '../../gateway/types.js';
 import { jsonError, queryError } from '../../gateway/protocol-errors.js';
+import { createMessageMoveTasks, isMessageMoveOperation, type MessageMoveTasks } from './message-move.js';
 
 /** Operations whose answers carry queue URLs. */
 const URL_BEARING = new Set(['CreateQueue', 'GetQueueUrl', 'ListQueues', 'ListDeadLetterSourceQueues']);
@@ -20,13 +21,15 @@ export function rewriteQueueUrls(body: string, origin: string): string {
 export function sqsService(ctx: GatewayContext): GatewayService | undefined {
   const upstream = ctx.upstreams.sqs;
   if (!upstream) return undefined;
-  return {
+  let moves: MessageMoveTasks | undefined; // the gateway serves message move tasks itself (fauxqs has none)
+  const service: GatewayService = {
     name: 'sqs',
     signingNames: ['sqs'],
     // SQS's query API is version 2012-11-05; other query APIs (CloudFormation, SNS) name theirs.
     claims: (r) => (r.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.') || (r.action !== undefined && (r.version === undefined || r.version === '2012-11-05')),
     async handle(req, res) {
       const op = (req.operation ?? '').replace(/^AmazonSQS\./, '');
+      if (isMessageMoveOperation(op)) return (moves ??= createMessageMoveTasks(upstream, ctx.region)).handle(op, req, res, (e) => service.error(req, res, e));
       await forward(req, res, upstream, URL_BEARING.has(op) ? { rewriteBody: (b) => Buffer.from(rewriteQueueUrls(b.toString('utf8'), ctx.url())) } : {});
     },
     error(req, res, err) {
@@ -34,4 +37,5 @@ export function sqsService(ctx: GatewayContext): GatewayService | undefined {
       else queryError(res, err);
     },
   };
+  return service;
 }
