@@ -3,6 +3,7 @@
  * with a type no provisioner handles is refused before anything is created.
  */
 import { apiFront } from './apigateway/resources.js';
+import { customResource } from './cloudformation/custom-resource.js';
 import { dynamodbTable } from './dynamodb/table.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
 import { iam } from './iam/role-and-policy.js';
@@ -14,7 +15,10 @@ import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront,
+  // Generic: any Custom::* not handled natively by a provisioner listed above (keep it after them).
+  customResource,
+  notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));

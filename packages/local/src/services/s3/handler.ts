@@ -48,7 +48,9 @@ export function createS3Service(options: S3ServiceOptions = {}) {
             return putObjectAsMultipart(req, res, upstream, { maxObjectBytes, onError: (err) => service.error(req, res, err) });
           }
         }
-        await forward(req, res, upstream);
+        // S3 takes an empty Content-Type (CDK's custom resource handlers PUT their response with one);
+        // the emulator would answer 415.
+        await forward(req, res, upstream, req.headers['content-type'] === '' ? { headers: { 'content-type': undefined } } : {});
       },
       error: (_req, res, err) => xmlError(res, err),
     };

@@ -1,0 +1,131 @@
+/**
+ * Custom resources on the embedded stack, as CloudFormation runs them: Create at deploy (Data usable by
+ * later resources), Update with OldResourceProperties on a later deployment with other properties,
+ * Delete when the stack is destroyed, FAILED and silent handlers failing the deployment; refusals.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { deployTemplate, UnsupportedResourceError } from '../src/core/deployment/deploy';
+import { CustomResourceError } from '../src/services/cloudformation/custom-resource';
+import type { LogEntry } from '../src/lambda-host/index';
+import { startLocalStack } from '../src/stack';
+import { localEndpoints } from '../../../test/support/local-env';
+import { synthGreeterApp, type GreeterOptions } from './fixtures/custom-resource-app';
+
+type CfnEvent = Record<string, unknown> & { RequestType: string; ResourceProperties: Record<string, unknown> };
+
+const dir = mkdtempSync(join(tmpdir(), 'fg-cr-'));
+let n = 0;
+const synth = (o: GreeterOptions) => synthGreeterApp(join(dir, `cdk.out.${n++}`), o);
+
+function recorder() {
+  const events: CfnEvent[] = [];
+  const onLog = (e: LogEntry) => {
+    const i = e.line.indexOf('CR-EVENT ');
+    if (i >= 0) events.push(JSON.parse(e.line.slice(i + 'CR-EVENT '.length)) as CfnEvent);
+  };
+  return { events, onLog };
+}
+
+describe('custom resources (Lambda-backed)', () => {
+  const emulators = localEndpoints();
+  const quiet = () => undefined;
+
+  it('Create at deploy, Update on a later deployment with other properties, nothing when unchanged, Delete on destroy', { timeout: 120_000 }, async () => {
+    const prefix = `cr${Date.now().toString(36)}`;
+    const rec = recorder();
+    const first = await startLocalStack({ assembly: synth({ version: '1' }), emulators, prefix, onLog: rec.onLog, log: quiet });
+    try {
+      expect(rec.events).toHaveLength(1);
+      const create = rec.events[0]!;
+      expect(create).toMatchObject({
+        RequestType: 'Create',
+        ResourceType: 'Custom::Greeter',
+        LogicalResourceId: 'Greeter',
+        StackId: expect.stringMatching(/^arn:aws:cloudformation:us-east-1:\d{12}:stack\/FloodgateCustomResources\//),
+        RequestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        ServiceToken: expect.stringMatching(/^arn:aws:lambda:us-east-1:\d{12}:function:/),
+      });
+      expect(create.PhysicalResourceId).toBeUndefined();
+      expect(create.OldResourceProperties).toBeUndefined();
+      // CloudFormation's ResourceProperties: ServiceToken inside, every scalar a string.
+      expect(create.ResourceProperties).toEqual({ ServiceToken: create.ServiceToken, Name: 'world', Version: '1', Count: '3', Enabled: 'true', Fail: 'no', Silent: 'no' });
+      // A presigned PUT (SigV4 query authentication) on the stack's endpoint.
+      const url = new URL(create.ResponseURL as string);
+      expect(url.origin).toBe(new URL(first.endpoint).origin);
+      expect(url.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+      expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+      // Ref is the PhysicalResourceId, GetAtt the Data, and a later resource is built from it.
+      expect(first.outputs).toMatchObject({ Greeting: 'hello world', GreeterId: 'greeter-1' });
+      await first.clients.sqs.send(new GetQueueUrlCommand({ QueueName: first.outputs.QueueName! }));
+      expect(first.outputs.QueueName).toContain('greet-world');
+    } finally {
+      await first.stop(); // shared emulators, not destroyed: the stack's resources stay, the custom resource too
+    }
+    expect(rec.events).toHaveLength(1);
+
+    const second = await startLocalStack({ assembly: synth({ version: '2', name: 'again' }), emulators, prefix, onLog: rec.onLog, log: quiet });
+    await second.stop();
+    expect(rec.events.map((e) => e.RequestType)).toEqual(['Create', 'Update', 'Delete']);
+    const [, update, replaced] = rec.events as [CfnEvent, CfnEvent, CfnEvent];
+    expect(update).toMatchObject({ PhysicalResourceId: 'greeter-1', ResourceProperties: { Name: 'again', Version: '2' }, OldResourceProperties: { Name: 'world', Version: '1' } });
+    // The answer named another physical resource: a replacement, the old one is deleted.
+    expect(replaced).toMatchObject({ PhysicalResourceId: 'greeter-1', ResourceProperties: { Name: 'world', Version: '1' } });
+    expect(second.outputs).toMatchObject({ Greeting: 'hello again', GreeterId: 'greeter-2' });
+
+    const third = await startLocalStack({ assembly: synth({ version: '2', name: 'again' }), emulators, prefix, onLog: rec.onLog, log: quiet });
+    expect(rec.events).toHaveLength(3); // same properties: nothing sent, Data kept
+    expect(third.outputs).toMatchObject({ Greeting: 'hello again', GreeterId: 'greeter-2' });
+    await third.stop({ destroy: true });
+    expect(rec.events).toHaveLength(4);
+    expect(rec.events[3]).toMatchObject({ RequestType: 'Delete', PhysicalResourceId: 'greeter-2', ResourceProperties: { Name: 'again', Version: '2' } });
+
+    // Destroyed: the next deployment creates it again.
+    const fourth = await startLocalStack({ assembly: synth({ version: '3' }), emulators, prefix, onLog: rec.onLog, log: quiet });
+    await fourth.stop({ destroy: true });
+    expect(rec.events.slice(4).map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+  });
+
+  it('a stack with its own emulators sends Delete when it stops', { timeout: 120_000 }, async () => {
+    const rec = recorder();
+    const stack = await startLocalStack({ assembly: synth({ version: '1' }), onLog: rec.onLog, log: quiet, handleSignals: false });
+    await stack.stop();
+    expect(rec.events.map((e) => e.RequestType)).toEqual(['Create', 'Delete']);
+  });
+
+  it('a FAILED response fails the deployment with its Reason, naming the logical id', { timeout: 120_000 }, async () => {
+    const rec = recorder();
+    const p = startLocalStack({ assembly: synth({ fail: true, name: 'bob' }), emulators, onLog: rec.onLog, log: quiet });
+    await expect(p).rejects.toThrow(CustomResourceError);
+    await expect(p).rejects.toThrow(/^Custom resource Greeter failed to create: the greeter refuses: bob$/);
+    expect(rec.events.map((e) => e.RequestType)).toEqual(['Create']);
+  });
+
+  it('a handler that ends without answering fails the deployment at once, saying so', { timeout: 120_000 }, async () => {
+    const started = Date.now();
+    const p = startLocalStack({ assembly: synth({ silent: true }), emulators, log: quiet });
+    await expect(p).rejects.toThrow(/Greeter failed to create: its handler \S+ returned without sending a response to the ResponseURL/);
+    expect(Date.now() - started).toBeLessThan(60_000);
+  });
+
+  it('refuses an SNS-backed custom resource by name before creating anything', async () => {
+    const p = deployTemplate({
+      template: {
+        Resources: {
+          Q: { Type: 'AWS::SQS::Queue' },
+          Topic: { Type: 'AWS::SNS::Topic' },
+          Legacy: { Type: 'Custom::Legacy', Properties: { ServiceToken: { Ref: 'Topic' } } },
+        },
+      },
+      stackName: 'X',
+      assemblyDir: dir,
+      endpoints: emulators,
+      log: quiet,
+    });
+    await expect(p).rejects.toThrow(UnsupportedResourceError);
+    await expect(p).rejects.toThrow(/Custom::Legacy \(Legacy\): its ServiceToken is an SNS topic/);
+  });
+});
