@@ -28,7 +28,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { CfnResource, CfnTemplate } from '../../core/deployment/assembly.js';
 import type { DeployedFunction, Provisioner, ProvisionContext, ProvisionLambda } from '../../core/deployment/provisioner.js';
 import { LOCAL_CREDENTIALS } from '../../core/identity.js';
-import { stackId } from './handler.js';
+import { stackId } from './stack-id.js';
 
 export const CUSTOM_RESOURCE_TYPE = 'AWS::CloudFormation::CustomResource';
 
