@@ -6,14 +6,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetBucketTaggingCommand, PutBucketTaggingCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deployTemplate, UnsupportedResourceError } from '../src/core/deployment/deploy';
 import { CustomResourceError } from '../src/services/cloudformation/custom-resource';
 import type { LogEntry } from '../src/lambda-host/index';
-import { startLocalStack } from '../src/stack';
+import { startLocalStack, type LocalStack } from '../src/stack';
 import { localEndpoints } from '../../../test/support/local-env';
-import { synthGreeterApp, type GreeterOptions } from './fixtures/custom-resource-app';
+import { synthCdkCustomResourcesApp, synthGreeterApp, type GreeterOptions } from './fixtures/custom-resource-app';
 
 type CfnEvent = Record<string, unknown> & { RequestType: string; ResourceProperties: Record<string, unknown> };
 
@@ -127,5 +128,60 @@ describe('custom resources (Lambda-backed)', () => {
     });
     await expect(p).rejects.toThrow(UnsupportedResourceError);
     await expect(p).rejects.toThrow(/Custom::Legacy \(Legacy\): its ServiceToken is an SNS topic/);
+  });
+});
+
+describe("CDK's own custom resources", () => {
+  const emulators = localEndpoints();
+  const quiet = () => undefined;
+  let assembly: string;
+  beforeAll(() => {
+    assembly = synthCdkCustomResourcesApp(join(dir, 'cdk.out.cdk'));
+  });
+
+  async function listKeys(stack: LocalStack, bucket: string): Promise<string[]> {
+    const page = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    return (page.Contents ?? []).map((o) => o.Key!).sort();
+  }
+
+  it('AwsCustomResource makes its SDK call on the local endpoint; autoDeleteObjects empties a tagged bucket on Delete and skips an untagged one', { timeout: 180_000 }, async () => {
+    const lines: string[] = [];
+    const stack = await startLocalStack({ assembly, emulators, prefix: `cdkcr${Date.now().toString(36)}`, log: quiet, onLog: (e) => lines.push(e.line) });
+    let stopped = false;
+    try {
+      const bucket = stack.outputs.Bucket!;
+      const marker = await stack.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'marker.txt' }));
+      expect(await marker.Body!.transformToString()).toBe('made by AwsCustomResource');
+      expect(stack.outputs.MarkerETag).toBe(marker.ETag);
+      // The tag the autoDeleteObjects handler checks before emptying the bucket.
+      const tagging = await stack.clients.s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
+      expect(tagging.TagSet).toContainEqual({ Key: 'aws-cdk:auto-delete-objects', Value: 'true' });
+      for (const k of ['a.txt', 'b/c.txt']) await stack.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+      expect(await listKeys(stack, bucket)).toEqual(['a.txt', 'b/c.txt', 'marker.txt']);
+      // Without the tag (other tags left, as GetBucketTagging fails on a bucket with none) the handler
+      // leaves the bucket alone, as on AWS.
+      await stack.clients.s3.send(new PutBucketTaggingCommand({ Bucket: bucket, Tagging: { TagSet: [{ Key: 'team', Value: 'data' }] } }));
+      expect((await stack.clients.s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet).toEqual([{ Key: 'team', Value: 'data' }]);
+      expect(await stack.deployment.teardown()).toEqual([]);
+      expect(lines.some((l) => l.includes("does not have 'aws-cdk:auto-delete-objects' tag, skipping cleaning"))).toBe(true);
+      expect(await listKeys(stack, bucket)).toEqual(['a.txt', 'b/c.txt', 'marker.txt']);
+      await stack.stop({ destroy: true });
+      stopped = true;
+    } finally {
+      if (!stopped) await stack.stop({ destroy: true });
+    }
+
+    // Tagged (as deployed): destroying the stack runs the handler, which empties the bucket.
+    const again = await startLocalStack({ assembly, emulators, prefix: `cdkcr${Date.now().toString(36)}`, log: quiet });
+    const bucket = again.outputs.Bucket!;
+    try {
+      for (const k of ['x.txt', 'y/z.txt']) await again.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: k }));
+      expect(await listKeys(again, bucket)).toEqual(['marker.txt', 'x.txt', 'y/z.txt']);
+      expect(await again.deployment.teardown()).toEqual([]);
+      await again.clients.s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      expect(await listKeys(again, bucket)).toEqual([]);
+    } finally {
+      await again.stop({ destroy: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
-/** AWS::S3::Bucket: created in the target; destroy() empties it first. */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+/** AWS::S3::Bucket: created in the target with its Tags; destroy() empties it first. */
+import { CreateBucketCommand, DeleteBucketCommand, PutBucketTaggingCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { physicalName } from '../../core/deployment/values.js';
 
@@ -9,6 +9,8 @@ export const s3Bucket: Provisioner = {
   async provision({ logicalId, props, prefix, region, clients }) {
     const Bucket = physicalName(prefix, typeof props.BucketName === 'string' ? props.BucketName : logicalId, 63, { lower: true });
     await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    const tags = (props.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
+    if (tags.length > 0) await clients.s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: tags.map((t) => ({ Key: String(t.Key), Value: String(t.Value) })) } }));
     return {
       physical: {
         type: 'AWS::S3::Bucket',

@@ -6,6 +6,7 @@
 import { forward } from '../../gateway/forward.js';
 import type { GatewayContext, GatewayRequest, GatewayService } from '../../gateway/types.js';
 import { xmlError } from '../../gateway/protocol-errors.js';
+import { serveBucketSubresource } from './bucket-subresources.js';
 import { DEFAULT_MULTIPART_THRESHOLD, S3_MAX_PUT_BYTES, declaredObjectBytes, entityTooLarge, putObjectAsMultipart } from './large-put.js';
 
 export interface S3ServiceOptions {
@@ -37,6 +38,7 @@ export function createS3Service(options: S3ServiceOptions = {}) {
       name: 's3',
       signingNames: ['s3'],
       async handle(req, res) {
+        if (await serveBucketSubresource(req, res, upstream, (err) => service.error(req, res, err))) return;
         if (isPutObject(req)) {
           const size = declaredObjectBytes(req.headers);
           if (size !== undefined && size > maxObjectBytes) {
