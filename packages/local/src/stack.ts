@@ -200,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     hosts.set(fn.logicalId, host);
     return host;
   };
+  let detachDeploying: (() => void) | undefined;
   try {
     const deployment = await deployTemplate({
       template: stack.template,
@@ -210,15 +211,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.prefix ? { prefix: options.prefix } : {}),
       lambda: {
         endpoint: endpoints.endpoint,
-        async invoke(fn, event, progress) {
+        async invoke(fn, event, sofar) {
           // The policies of what is deployed so far: the handler's role and its grants come before it.
-          targetAccount = accountInArns(progress.resources.values()) ?? LOCAL_ACCOUNT_ID;
-          policies = readPolicies(stack.template, progress.resolve, (id) => progress.resources.get(id));
-          const r = await hostFor(fn, 0, progress.resources).invoke(event);
+          targetAccount = accountInArns(sofar.resources.values()) ?? LOCAL_ACCOUNT_ID;
+          policies = readPolicies(stack.template, sofar.resolve, (id) => sofar.resources.get(id));
+          // The functions deployed so far answer on the endpoint's Lambda API (cr.Provider's framework
+          // invokes the user's onEvent handler through it).
+          for (const f of sofar.functions) hostFor(f, sofar.eventSourceMappings.filter((m) => m.functionLogicalId === f.logicalId).length, sofar.resources);
+          detachDeploying ??= gateway.attachStack({ stackName: stack.stackName, region: endpoints.region, template: stack.template, deployment: sofar, outputs: {}, runners: new Map(), hosts });
+          const r = await hostFor(fn, 0, sofar.resources).invoke(event);
           return r.ok ? { ok: true, value: r.value } : { ok: false, errorType: r.error.errorType, errorMessage: r.error.errorMessage };
         },
       },
     });
+    detachDeploying?.();
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
@@ -317,14 +323,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
+        // stop with it), first, while everything runs (cr.Provider reaches its handler through the
+        // endpoint's Lambda API); on shared emulators kept alive, they stay like the rest.
+        if (opts.destroy || owned) await deployment.teardown();
         detach();
         // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
-        const [gatewayStop, clientsDestroy, hostsStop, ...rest] = cleanups;
+        const [gatewayStop, clientsDestroy, ...rest] = cleanups;
         for (const c of rest.reverse()) await c().catch(() => undefined);
-        // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
-        // stop with it), while the hosts still run; on shared emulators kept alive, they stay like the rest.
-        if (opts.destroy || owned) await deployment.teardown();
-        await hostsStop!().catch(() => undefined);
         if (opts.destroy) await deployment.destroy().catch(() => undefined);
         await clientsDestroy!().catch(() => undefined);
         await gatewayStop!().catch(() => undefined);

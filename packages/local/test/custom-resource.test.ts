@@ -14,7 +14,8 @@ import { CustomResourceError } from '../src/services/cloudformation/custom-resou
 import type { LogEntry } from '../src/lambda-host/index';
 import { startLocalStack, type LocalStack } from '../src/stack';
 import { localEndpoints } from '../../../test/support/local-env';
-import { synthCdkCustomResourcesApp, synthGreeterApp, type GreeterOptions } from './fixtures/custom-resource-app';
+import { readAssembly } from '../src/core/deployment/assembly';
+import { synthCdkCustomResourcesApp, synthGreeterApp, synthIsCompleteApp, type GreeterOptions } from './fixtures/custom-resource-app';
 
 type CfnEvent = Record<string, unknown> & { RequestType: string; ResourceProperties: Record<string, unknown> };
 
@@ -143,6 +144,37 @@ describe("CDK's own custom resources", () => {
     const page = await stack.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     return (page.Contents ?? []).map((o) => o.Key!).sort();
   }
+
+  it('cr.Provider: the framework runs the onEvent handler through the Lambda API, on create, update and delete; a thrown error fails the deploy', { timeout: 240_000 }, async () => {
+    const events: Array<Record<string, unknown>> = [];
+    const onLog = (e: LogEntry) => {
+      const i = e.line.indexOf('PAINT-EVENT ');
+      if (i >= 0) events.push(JSON.parse(e.line.slice(i + 'PAINT-EVENT '.length)) as Record<string, unknown>);
+    };
+    const prefix = `prov${Date.now().toString(36)}`;
+    const first = await startLocalStack({ assembly, emulators, prefix, log: quiet, onLog });
+    expect(first.outputs).toMatchObject({ Shade: 'dark blue', PaintId: 'paint-blue' });
+    await first.stop();
+    const second = await startLocalStack({ assembly: synthCdkCustomResourcesApp(join(dir, 'cdk.out.red'), { color: 'red' }), emulators, prefix, log: quiet, onLog });
+    expect(second.outputs).toMatchObject({ Shade: 'dark red', PaintId: 'paint-red' });
+    await second.stop({ destroy: true });
+    expect(events).toEqual([
+      { RequestType: 'Create', Color: 'blue' },
+      { RequestType: 'Update', PhysicalResourceId: 'paint-blue', Color: 'red' },
+      { RequestType: 'Delete', PhysicalResourceId: 'paint-blue', Color: 'blue' },
+      { RequestType: 'Delete', PhysicalResourceId: 'paint-red', Color: 'red' },
+    ]);
+    const failing = startLocalStack({ assembly: synthCdkCustomResourcesApp(join(dir, 'cdk.out.none'), { color: 'none' }), emulators, log: quiet });
+    await expect(failing).rejects.toThrow(/^Custom resource Paint failed to create: Error: no colour given\n/);
+  });
+
+  it('refuses a cr.Provider with isComplete (a Step Functions waiter) by name, before creating anything', async () => {
+    const [app] = readAssembly(synthIsCompleteApp(join(dir, 'cdk.out.iscomplete')));
+    const p = deployTemplate({ template: app!.template, stackName: 'FloodgateIsComplete', assemblyDir: dir, endpoints: emulators, log: quiet });
+    await expect(p).rejects.toThrow(UnsupportedResourceError);
+    await expect(p).rejects.toThrow(/Custom::AWSCDK-Resource|AWS::CloudFormation::CustomResource \(Waited[0-9A-F]*\): its provider \(\w+\) has an isComplete handler.*Step Functions is not emulated/);
+    await expect(p).rejects.toThrow(/does not know AWS::StepFunctions::StateMachine/);
+  });
 
   it('AwsCustomResource makes its SDK call on the local endpoint; autoDeleteObjects empties a tagged bucket on Delete and skips an untagged one', { timeout: 180_000 }, async () => {
     const lines: string[] = [];

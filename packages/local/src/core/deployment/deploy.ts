@@ -13,7 +13,7 @@ import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type DeployLambdaHost, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
@@ -66,6 +66,14 @@ export interface DeployOptions {
   readonly lambda?: DeployLambdaHost;
 }
 
+/** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
+export interface DeployLambdaHost {
+  /** The endpoint URL the functions call (a custom resource's ResponseURL is presigned for it). */
+  readonly endpoint: string;
+  /** Runs `fn`; `deployment` is the deployment so far (what is created, the functions, resolve). */
+  invoke(fn: DeployedFunction, event: unknown, deployment: LocalDeployment): Promise<FunctionOutcome>;
+}
+
 /** Orders logical ids so that every resource comes after the resources it references. */
 function dependencyOrder(resources: Record<string, CfnResource>): string[] {
   const ids = Object.keys(resources);
@@ -109,18 +117,25 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   // Refuse unknown types before creating anything.
   const all = template.Resources ?? {};
   const unknown = Object.entries(all).filter(([, r]) => !provisionerFor(r.Type, provisioners));
-  if (unknown.length > 0) {
-    throw new UnsupportedResourceError(
-      `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
-        `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
-        `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
-    );
-  }
+  // A known type may still be refused in a shape the local stack cannot run (e.g. an SNS-backed custom resource).
   const refused = Object.entries(all).flatMap(([id, r]) => {
-    const why = provisionerFor(r.Type, provisioners)!.check?.(id, r, template);
+    const why = provisionerFor(r.Type, provisioners)?.check?.(id, r, template);
     return why === undefined ? [] : [`${r.Type} (${id}): ${why}`];
   });
-  if (refused.length > 0) throw new UnsupportedResourceError(`The local stack cannot emulate ${refused.join('; ')}`);
+  if (unknown.length > 0 || refused.length > 0) {
+    throw new UnsupportedResourceError(
+      [
+        ...(refused.length > 0 ? [`The local stack cannot emulate ${refused.join('; ')}.`] : []),
+        ...(unknown.length > 0
+          ? [
+              `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
+                `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
+                `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
+            ]
+          : []),
+      ].join(' '),
+    );
+  }
   const kindOf = (r: CfnResource) => provisionerFor(r.Type, provisioners)!.kind;
   const notEmulated = [...new Set(Object.values(all).filter((r) => kindOf(r) === 'not-emulated').map((r) => r.Type))].sort();
   const apiResources = Object.entries(all).filter(([, r]) => kindOf(r) === 'served-by-api-front').map(([id]) => id);
@@ -144,8 +159,29 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     }
     return errors;
   };
+  const outputs: Record<string, string> = {};
+  // Filled as resources are created: handed to the Lambda host while deploying, returned when done.
+  const deployment: LocalDeployment = {
+    stackName,
+    prefix,
+    template,
+    resources,
+    functions,
+    eventSourceMappings: mappings,
+    recorded,
+    outputs,
+    notEmulated,
+    apiResources,
+    resolve,
+    teardown,
+    async destroy() {
+      // Reverse creation order: buckets are emptied, then tables and queues go (best effort).
+      for (const d of undo.reverse()) await d().catch(() => undefined);
+      clients.destroy();
+    },
+  };
   const host = options.lambda;
-  const lambda = host && { endpoint: host.endpoint, invoke: (fn: DeployedFunction, event: unknown) => host.invoke(fn, event, { resources, resolve }) };
+  const lambda = host && { endpoint: host.endpoint, invoke: (fn: DeployedFunction, event: unknown) => host.invoke(fn, event, deployment) };
   try {
     for (const id of dependencyOrder(all)) {
       const r = all[id]!;
@@ -168,7 +204,6 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     throw err;
   }
 
-  const outputs: Record<string, string> = {};
   for (const [key, o] of Object.entries(template.Outputs ?? {})) {
     if (o.Condition !== undefined && !evaluateCondition(o.Condition, ctx)) continue;
     try {
@@ -180,25 +215,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   }
   if (outputsFile) writeOutputsFile(outputsFile, stackName, outputs);
 
-  return {
-    stackName,
-    prefix,
-    template,
-    resources,
-    functions,
-    eventSourceMappings: mappings,
-    recorded,
-    outputs,
-    notEmulated,
-    apiResources,
-    resolve,
-    teardown,
-    async destroy() {
-      // Reverse creation order: buckets are emptied, then tables and queues go (best effort).
-      for (const d of undo.reverse()) await d().catch(() => undefined);
-      clients.destroy();
-    },
-  };
+  return deployment;
 }
 
 /** Writes `{ [stackName]: outputs }`: the `cdk deploy --outputs-file` format. */

@@ -58,19 +58,6 @@ export type FunctionOutcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
 
-/** What the deployment has created so far: handed to the Lambda host so a function's role can act. */
-export interface DeployProgress {
-  readonly resources: ReadonlyMap<string, PhysicalResource>;
-  resolve(value: unknown): unknown;
-}
-
-/** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
-export interface DeployLambdaHost {
-  /** The endpoint URL the functions call (a custom resource's ResponseURL is presigned for it). */
-  readonly endpoint: string;
-  invoke(fn: DeployedFunction, event: unknown, progress: DeployProgress): Promise<FunctionOutcome>;
-}
-
 /** Running functions of this stack from a provisioner (bound to the deployment's progress). */
 export interface ProvisionLambda {
   readonly endpoint: string;
