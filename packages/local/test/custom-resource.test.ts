@@ -10,7 +10,8 @@ import { GetBucketTaggingCommand, PutBucketTaggingCommand, GetObjectCommand, Hea
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deployTemplate, UnsupportedResourceError } from '../src/core/deployment/deploy';
-import { CustomResourceError } from '../src/services/cloudformation/custom-resource';
+import { checkCustomResource, CustomResourceError, invalidResponse } from '../src/services/cloudformation/custom-resource';
+import { parseTagging } from '../src/services/s3/bucket-subresources';
 import type { LogEntry } from '../src/lambda-host/index';
 import { startLocalStack, type LocalStack } from '../src/stack';
 import { localEndpoints } from '../../../test/support/local-env';
@@ -215,5 +216,39 @@ describe("CDK's own custom resources", () => {
     } finally {
       await again.stop({ destroy: true });
     }
+  });
+});
+
+describe('custom resource rules (pure)', () => {
+  const request = { RequestId: 'r-1', StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/S/x', LogicalResourceId: 'Res' };
+  const ok = { Status: 'SUCCESS', PhysicalResourceId: 'p', ...request };
+
+  it('checks a response as CloudFormation does', () => {
+    expect(invalidResponse(JSON.stringify(ok), request)).toBeUndefined();
+    expect(invalidResponse(JSON.stringify({ ...ok, Data: { big: 'x'.repeat(4096) } }), request)).toMatch(/^Response object is too long/);
+    expect(invalidResponse(JSON.stringify({ ...ok, RequestId: 'other' }), request)).toMatch(/RequestId "other" does not match/);
+    expect(invalidResponse(JSON.stringify({ ...ok, PhysicalResourceId: undefined }), request)).toMatch(/Invalid PhysicalResourceId/);
+    expect(invalidResponse(JSON.stringify({ ...ok, Status: 'DONE' }), request)).toMatch(/Status must be SUCCESS or FAILED/);
+    expect(invalidResponse('not json', request)).toMatch(/not JSON/);
+  });
+
+  it('refuses what cannot run locally, naming why', () => {
+    const fn = (props: Record<string, unknown>) => ({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: props } } });
+    const cr = { Type: 'Custom::X', Properties: { ServiceToken: { 'Fn::GetAtt': ['Fn', 'Arn'] } } };
+    expect(checkCustomResource(cr, fn({ Runtime: 'nodejs24.x' }))).toBeUndefined();
+    expect(checkCustomResource(cr, fn({ Runtime: 'python3.13' }))).toMatch(/runs on python3.13; the local Lambda host runs Node.js functions only/);
+    expect(checkCustomResource({ Type: 'Custom::X', Properties: { ServiceToken: 'arn:aws:sns:us-east-1:1:t' } }, fn({}))).toMatch(/SNS topic/);
+    expect(checkCustomResource({ Type: 'Custom::X', Properties: { ServiceToken: 'arn:aws:lambda:us-east-1:1:function:elsewhere' } }, fn({}))).toMatch(/outside this stack/);
+    expect(checkCustomResource({ Type: 'Custom::X', Properties: {} }, fn({}))).toBe('it has no ServiceToken');
+  });
+
+  it('parses bucket tagging XML (escapes, empty values) and rejects malformed documents', () => {
+    expect(parseTagging('<Tagging xmlns="x"><TagSet><Tag><Key>a&amp;b</Key><Value>1</Value></Tag><Tag><Value/><Key>e</Key></Tag></TagSet></Tagging>')).toEqual([
+      { Key: 'a&b', Value: '1' },
+      { Key: 'e', Value: '' },
+    ]);
+    expect(parseTagging('<Tagging><TagSet/></Tagging>')).toEqual([]);
+    expect(parseTagging('<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>')).toBeUndefined();
+    expect(parseTagging('<ListBucketResult/>')).toBeUndefined();
   });
 });

@@ -111,6 +111,10 @@ export function checkCustomResource(resource: CfnResource, template: CfnTemplate
     return `its ServiceToken refers to ${target} (${targetType ?? 'not in this template'}), not to a Lambda function of this stack`;
   }
   if (target !== undefined) {
+    const runtime = template.Resources[target]!.Properties?.Runtime;
+    if (typeof runtime === 'string' && !runtime.startsWith('nodejs')) {
+      return `its handler ${target} runs on ${runtime}; the local Lambda host runs Node.js functions only`;
+    }
     // cr.Provider with isComplete: the framework's onEvent starts a Step Functions waiter.
     const env = (template.Resources[target]!.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     if ('WAITER_STATE_MACHINE_ARN' in env) {
