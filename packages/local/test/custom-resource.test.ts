@@ -104,7 +104,8 @@ describe('custom resources (Lambda-backed)', () => {
     const p = startLocalStack({ assembly: synth({ fail: true, name: 'bob' }), emulators, onLog: rec.onLog, log: quiet });
     await expect(p).rejects.toThrow(CustomResourceError);
     await expect(p).rejects.toThrow(/^Custom resource Greeter failed to create: the greeter refuses: bob$/);
-    expect(rec.events.map((e) => e.RequestType)).toEqual(['Create']);
+    // The rollback deletes what the FAILED answer named, as CloudFormation does.
+    expect(rec.events.map((e) => [e.RequestType, e.PhysicalResourceId])).toEqual([['Create', undefined], ['Delete', 'greeter-1']]);
   });
 
   it('a handler that ends without answering fails the deployment at once, saying so', { timeout: 120_000 }, async () => {

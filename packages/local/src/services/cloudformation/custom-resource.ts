@@ -16,7 +16,8 @@
  *    OldResourceProperties; another PhysicalResourceId in the answer replaces it, and the old one gets
  *    its Delete.
  *  - Delete on teardown (the stack stopping with its emulators, or destroyed), in reverse creation
- *    order, while the functions still run; and on the rollback of a failed deployment.
+ *    order, while the functions still run; and on the rollback of a failed deployment, the failed
+ *    resource first when its FAILED answer named a physical id.
  * A FAILED response fails the deployment with its Reason; a handler that ends without answering fails it
  * at once (CloudFormation would wait an hour).
  */
@@ -41,6 +42,8 @@ export class CustomResourceError extends Error {
     readonly logicalId: string,
     readonly requestType: RequestType,
     readonly reason: string,
+    /** The PhysicalResourceId of a FAILED response, if it named one. */
+    readonly physicalResourceId?: string,
   ) {
     super(`Custom resource ${logicalId} failed to ${requestType.toLowerCase()}: ${reason}`);
   }
@@ -221,7 +224,7 @@ async function send(
     ResourceProperties: stringifyScalars(properties),
     ...(extra.OldResourceProperties !== undefined ? { OldResourceProperties: stringifyScalars(extra.OldResourceProperties) } : {}),
   };
-  const fail = (reason: string) => new CustomResourceError(run.logicalId, requestType, reason);
+  const fail = (reason: string, physicalResourceId?: string) => new CustomResourceError(run.logicalId, requestType, reason, physicalResourceId);
   let outcome: Awaited<ReturnType<ProvisionLambda['invoke']>> | undefined;
   let invokeError: unknown;
   void run.lambda.invoke(run.fn, request).then(
@@ -238,7 +241,7 @@ async function send(
       const invalid = invalidResponse(raw, request);
       if (invalid) throw fail(invalid);
       const response = JSON.parse(raw) as CustomResourceResponse;
-      if (response.Status === 'FAILED') throw fail(response.Reason ?? 'the handler answered FAILED without a Reason');
+      if (response.Status === 'FAILED') throw fail(response.Reason ?? 'the handler answered FAILED without a Reason', response.PhysicalResourceId);
       return response;
     }
     if (settledAt === undefined && (outcome !== undefined || invokeError !== undefined)) settledAt = Date.now();
@@ -283,7 +286,15 @@ export const customResource: Provisioner = {
 
     let state: CustomResourceState;
     if (!previous) {
-      const r = await send(run, 'Create', token, props, {});
+      const r = await send(run, 'Create', token, props, {}).catch(async (err: unknown) => {
+        // CloudFormation's rollback sends Delete to a resource whose Create failed, with the physical
+        // id of its FAILED answer (CDK's handlers answer with a marker id and ignore that Delete).
+        const id = err instanceof CustomResourceError ? err.physicalResourceId : undefined;
+        if (id !== undefined) {
+          await send(run, 'Delete', token, props, { PhysicalResourceId: id }).catch((e: unknown) => log(`custom resource ${logicalId}: rollback Delete failed: ${(e as Error).message}`));
+        }
+        throw err;
+      });
       state = { physicalResourceId: r.PhysicalResourceId, serviceToken: token, resourceType: resource.Type, properties: props, data: attributes(r.Data) };
       log(`custom resource ${logicalId}: created ${r.PhysicalResourceId}`);
     } else if (previous.serviceToken !== token) {
