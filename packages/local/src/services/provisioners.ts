@@ -15,10 +15,9 @@ import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront,
-  // Generic: any Custom::* not handled natively by a provisioner listed above (keep it after them).
-  customResource,
-  notEmulated];
+// Order matters: the first that handles a type wins. `customResource` takes any Custom::* that no native
+// provisioner before it handles (keep native Custom::... provisioners above it).
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, customResource, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));
