@@ -22,6 +22,7 @@ import { createFunctionHost, type FunctionHost, type FunctionHostStats, type Log
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
+import { RESPONSE_ROUTE } from './services/cloudformation/response-route-path.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -171,6 +172,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
   cleanups.push(async () => clients.destroy());
+  // The functions' hosts are made on first use: custom resources run their handlers during the deployment.
+  const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+  const hosts = new Map<string, FunctionHost>();
+  const fnByLogicalId = new Map<string, DeployedFunction>();
+  cleanups.push(async () => {
+    await Promise.all([...hosts.values()].map((h) => h.stop()));
+  });
+  const hostFor = (f0: DeployedFunction, mappingCount: number, resources: ReadonlyMap<string, { readonly ref: string }>): FunctionHost => {
+    const existing = hosts.get(f0.logicalId);
+    if (existing) return existing;
+    const fn = { ...f0, ...options.functionOverrides?.(f0) };
+    fnByLogicalId.set(fn.logicalId, fn);
+    // Environments are spawned on demand and each runner enforces its mapping's limit, which can be
+    // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
+    const maxEnvironments = mappingCount > 0 ? mappingCount * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+    const roleLogicalId = policies?.functionRoles.get(fn.logicalId) ?? '';
+    const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
+    credentialsByFunction.set(fn.logicalId, creds);
+    const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
+    const host = createFunctionHost({
+      functionName: fn.functionName,
+      assetDir: fn.assetDir,
+      handler: fn.handler,
+      // Each function signs with its own credentials, mapped to its role (as Lambda hands it the role's).
+      environment: { ...fn.environment, ...extra, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
+      timeoutSeconds: fn.timeoutSeconds,
+      memoryMb: fn.memoryMb,
+      maxEnvironments: Math.max(1, maxEnvironments),
+      endpoints,
+      // Custom resource handlers answer CloudFormation over HTTPS; locally the ResponseURL is the endpoint.
+      execArgv: ['--import', RESPONSE_ROUTE],
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    });
+    hosts.set(fn.logicalId, host);
+    return host;
+  };
+  let detachDeploying: (() => void) | undefined;
   try {
     const deployment = await deployTemplate({
       template: stack.template,
@@ -179,45 +217,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
+      lambda: {
+        endpoint: endpoints.endpoint,
+        async invoke(fn, event, sofar) {
+          // The policies of what is deployed so far: the handler's role and its grants come before it.
+          targetAccount = accountInArns(sofar.resources.values()) ?? LOCAL_ACCOUNT_ID;
+          policies = readPolicies(stack.template, sofar.resolve, (id) => sofar.resources.get(id));
+          // The functions deployed so far answer on the endpoint's Lambda API (cr.Provider's framework
+          // invokes the user's onEvent handler through it).
+          for (const f of sofar.functions) hostFor(f, sofar.eventSourceMappings.filter((m) => m.functionLogicalId === f.logicalId).length, sofar.resources);
+          detachDeploying ??= gateway.attachStack({ stackName: stack.stackName, region: endpoints.region, template: stack.template, deployment: sofar, outputs: {}, runners: new Map(), hosts });
+          const r = await hostFor(fn, 0, sofar.resources).invoke(event);
+          return r.ok ? { ok: true, value: r.value } : { ok: false, errorType: r.error.errorType, errorMessage: r.error.errorMessage };
+        },
+      },
     });
+    detachDeploying?.();
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
-    const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
-    const hosts = new Map<string, FunctionHost>();
-    const fnByLogicalId = new Map<string, DeployedFunction>();
-    for (const f0 of deployment.functions) {
-      const fn = { ...f0, ...options.functionOverrides?.(f0) };
-      fnByLogicalId.set(fn.logicalId, fn);
-      // Environments are spawned on demand and each runner enforces its mapping's limit, which can be
-      // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
-      const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId);
-      const maxEnvironments = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
-      const roleLogicalId = policies.functionRoles.get(fn.logicalId) ?? '';
-      const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: deployment.resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
-      credentialsByFunction.set(fn.logicalId, creds);
-      const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
-      hosts.set(
-        fn.logicalId,
-        createFunctionHost({
-          functionName: fn.functionName,
-          assetDir: fn.assetDir,
-          handler: fn.handler,
-          // Each function signs with its own credentials, mapped to its role (as Lambda hands it the role's).
-          environment: { ...fn.environment, ...extra, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
-          timeoutSeconds: fn.timeoutSeconds,
-          memoryMb: fn.memoryMb,
-          maxEnvironments: Math.max(1, maxEnvironments),
-          endpoints,
-          ...(options.onLog ? { onLog: options.onLog } : {}),
-        }),
-      );
-    }
-    cleanups.push(async () => {
-      await Promise.all([...hosts.values()].map((h) => h.stop()));
-    });
+    for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources);
+
     const asyncInvokers = new Map<string, AsyncInvoker>();
     for (const [logicalId, host] of hosts) {
       const functionName = fnByLogicalId.get(logicalId)!.functionName;
@@ -319,6 +341,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
+        // stop with it), first, while everything runs (cr.Provider reaches its handler through the
+        // endpoint's Lambda API); on shared emulators kept alive, they stay like the rest.
+        if (opts.destroy || owned) await deployment.teardown();
         detach();
         // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
         const [gatewayStop, clientsDestroy, ...rest] = cleanups;

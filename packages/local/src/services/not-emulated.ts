@@ -1,6 +1,6 @@
 /**
  * Types deliberately not emulated: they change nothing about how messages flow locally (observability,
- * encryption keys, deploy-time custom resources, versions). Ref and Arn get plausible values so outputs
+ * encryption keys, versions). Ref and Arn get plausible values so outputs
  * and environments that mention them still resolve.
  */
 import type { Provisioner } from '../core/deployment/provisioner.js';
@@ -24,7 +24,7 @@ export const NOT_EMULATED = [
 const SET = new Set<string>(NOT_EMULATED);
 
 export const notEmulated: Provisioner = {
-  handles: (type) => SET.has(type) || type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource',
+  handles: (type) => SET.has(type),
   kind: 'not-emulated',
   async provision({ logicalId, resource, props, prefix, arn }) {
     const explicit = ['Name', 'DashboardName', 'AlarmName', 'LogGroupName', 'TopicName'].map((k) => props[k]).find((v) => typeof v === 'string') as string | undefined;

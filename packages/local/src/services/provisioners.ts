@@ -3,6 +3,7 @@
  * with a type no provisioner handles is refused before anything is created.
  */
 import { apiFront } from './apigateway/resources.js';
+import { customResource } from './cloudformation/custom-resource.js';
 import { dynamodbTable } from './dynamodb/table.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
 import { iam } from './iam/role-and-policy.js';
@@ -18,7 +19,9 @@ import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+// Order matters: the first that handles a type wins. `customResource` takes any Custom::* that no native
+// provisioner before it handles (keep native Custom::... provisioners above it).
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, customResource, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));

@@ -13,7 +13,7 @@ import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
@@ -41,6 +41,11 @@ export interface LocalDeployment {
   resolve(value: unknown): unknown;
   /** Deletes the queues, tables and buckets this deployment created (best effort). */
   destroy(): Promise<void>;
+  /**
+   * Runs what deleting the stack runs on its own functions (custom resources' Delete), in reverse
+   * creation order, once; call it while the Lambda host still runs. Returns the failures (each is logged).
+   */
+  teardown(): Promise<readonly Error[]>;
 }
 
 export interface DeployOptions {
@@ -57,6 +62,16 @@ export interface DeployOptions {
   readonly log?: (line: string) => void;
   /** The provisioner registry. @default PROVISIONERS */
   readonly provisioners?: readonly Provisioner[];
+  /** Runs the stack's functions during the deployment (custom resources); without it they are refused. */
+  readonly lambda?: DeployLambdaHost;
+}
+
+/** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
+export interface DeployLambdaHost {
+  /** The endpoint URL the functions call (a custom resource's ResponseURL is presigned for it). */
+  readonly endpoint: string;
+  /** Runs `fn`; `deployment` is the deployment so far (what is created, the functions, resolve). */
+  invoke(fn: DeployedFunction, event: unknown, deployment: LocalDeployment): Promise<FunctionOutcome>;
 }
 
 /** Orders logical ids so that every resource comes after the resources it references. */
@@ -102,11 +117,23 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   // Refuse unknown types before creating anything.
   const all = template.Resources ?? {};
   const unknown = Object.entries(all).filter(([, r]) => !provisionerFor(r.Type, provisioners));
-  if (unknown.length > 0) {
+  // A known type may still be refused in a shape the local stack cannot run (e.g. an SNS-backed custom resource).
+  const refused = Object.entries(all).flatMap(([id, r]) => {
+    const why = provisionerFor(r.Type, provisioners)?.check?.(id, r, template);
+    return why === undefined ? [] : [`${r.Type} (${id}): ${why}`];
+  });
+  if (unknown.length > 0 || refused.length > 0) {
     throw new UnsupportedResourceError(
-      `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
-        `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
-        `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
+      [
+        ...(refused.length > 0 ? [`The local stack cannot emulate ${refused.join('; ')}.`] : []),
+        ...(unknown.length > 0
+          ? [
+              `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
+                `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
+                `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
+            ]
+          : []),
+      ].join(' '),
     );
   }
   const kindOf = (r: CfnResource) => provisionerFor(r.Type, provisioners)!.kind;
@@ -119,31 +146,22 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const mappings: DeployedEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
-  for (const id of dependencyOrder(all)) {
-    const r = all[id]!;
-    if (r.Condition !== undefined && !evaluateCondition(r.Condition, ctx)) continue;
-    const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
-    const result = await provisionerFor(r.Type, provisioners)!.provision({ logicalId: id, resource: r, props, prefix, region, accountId, assemblyDir, clients, resources, log, arn });
-    resources.set(id, result.physical);
-    if (result.function) functions.push(result.function);
-    if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
-    if (result.recorded) recorded.push(result.recorded);
-    if (result.destroy) undo.push(result.destroy);
-  }
-
-  const outputs: Record<string, string> = {};
-  for (const [key, o] of Object.entries(template.Outputs ?? {})) {
-    if (o.Condition !== undefined && !evaluateCondition(o.Condition, ctx)) continue;
-    try {
-      const v = resolve(o.Value);
-      outputs[key] = typeof v === 'string' ? v : JSON.stringify(v);
-    } catch (err) {
-      throw new Error(`Output ${key}: ${(err as Error).message}`, { cause: err });
+  const teardowns: Array<{ logicalId: string; run: () => Promise<void> }> = [];
+  const teardown = async (): Promise<Error[]> => {
+    const errors: Error[] = [];
+    for (const t of teardowns.splice(0).reverse()) {
+      try {
+        await t.run();
+      } catch (err) {
+        errors.push(err as Error);
+        log(`local deploy: deleting ${t.logicalId} failed: ${(err as Error).message}`);
+      }
     }
-  }
-  if (outputsFile) writeOutputsFile(outputsFile, stackName, outputs);
-
-  return {
+    return errors;
+  };
+  const outputs: Record<string, string> = {};
+  // Filled as resources are created: handed to the Lambda host while deploying, returned when done.
+  const deployment: LocalDeployment = {
     stackName,
     prefix,
     template,
@@ -155,12 +173,49 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     notEmulated,
     apiResources,
     resolve,
+    teardown,
     async destroy() {
       // Reverse creation order: buckets are emptied, then tables and queues go (best effort).
       for (const d of undo.reverse()) await d().catch(() => undefined);
       clients.destroy();
     },
   };
+  const host = options.lambda;
+  const lambda = host && { endpoint: host.endpoint, invoke: (fn: DeployedFunction, event: unknown) => host.invoke(fn, event, deployment) };
+  try {
+    for (const id of dependencyOrder(all)) {
+      const r = all[id]!;
+      if (r.Condition !== undefined && !evaluateCondition(r.Condition, ctx)) continue;
+      const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
+      const result = await provisionerFor(r.Type, provisioners)!.provision({ logicalId: id, resource: r, props, prefix, region, accountId, assemblyDir, clients, resources, log, arn, stackName, functions, ...(lambda ? { lambda } : {}) });
+      resources.set(id, result.physical);
+      if (result.function) functions.push(result.function);
+      if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
+      if (result.recorded) recorded.push(result.recorded);
+      if (result.destroy) undo.push(result.destroy);
+      if (result.teardown) teardowns.push({ logicalId: id, run: result.teardown });
+    }
+  } catch (err) {
+    // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete).
+    if (teardowns.length > 0) {
+      log('local deploy: rolling back');
+      await teardown();
+    }
+    throw err;
+  }
+
+  for (const [key, o] of Object.entries(template.Outputs ?? {})) {
+    if (o.Condition !== undefined && !evaluateCondition(o.Condition, ctx)) continue;
+    try {
+      const v = resolve(o.Value);
+      outputs[key] = typeof v === 'string' ? v : JSON.stringify(v);
+    } catch (err) {
+      throw new Error(`Output ${key}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (outputsFile) writeOutputsFile(outputsFile, stackName, outputs);
+
+  return deployment;
 }
 
 /** Writes `{ [stackName]: outputs }`: the `cdk deploy --outputs-file` format. */

@@ -6,7 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CfnResource } from './assembly.js';
+import type { CfnResource, CfnTemplate } from './assembly.js';
 import type { PhysicalResource } from './intrinsics.js';
 
 export interface DeployedFunction {
@@ -54,6 +54,17 @@ export interface RecordedResource {
 /** What the deployer does with a type: created in the target, run by the local stack, recorded, ... */
 export type ProvisionKind = 'created' | 'run' | 'recorded' | 'served-by-api-front' | 'not-emulated';
 
+/** How a function run during the deployment ended (custom resources run their handlers then). */
+export type FunctionOutcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly errorType: string; readonly errorMessage: string };
+
+/** Running functions of this stack from a provisioner (bound to the deployment's progress). */
+export interface ProvisionLambda {
+  readonly endpoint: string;
+  invoke(fn: DeployedFunction, event: unknown): Promise<FunctionOutcome>;
+}
+
 export interface ProvisionContext {
   readonly logicalId: string;
   readonly resource: CfnResource;
@@ -70,6 +81,11 @@ export interface ProvisionContext {
   readonly log: (line: string) => void;
   /** `arn:aws:<service>:<region>:<account>:<resource>` (region left empty when `withRegion` is false). */
   arn(service: string, resource: string, withRegion?: boolean): string;
+  readonly stackName: string;
+  /** Functions deployed so far (every dependency of this resource). */
+  readonly functions: readonly DeployedFunction[];
+  /** Runs this stack's functions now; absent when the deployer was given no Lambda host. */
+  readonly lambda?: ProvisionLambda;
 }
 
 export interface ProvisionResult {
@@ -80,11 +96,19 @@ export interface ProvisionResult {
   readonly recorded?: RecordedResource;
   /** Deletes what was created (destroy()). */
   readonly destroy?: () => Promise<void>;
+  /**
+   * What deleting the stack runs on the stack's own functions (a custom resource's Delete): run by
+   * LocalDeployment.teardown() in reverse creation order while the Lambda host still runs, and on a
+   * failed deployment's rollback.
+   */
+  readonly teardown?: () => Promise<void>;
 }
 
 export interface Provisioner {
   /** Resource types handled (exact), or a predicate for families (`AWS::ApiGatewayV2::*`, `Custom::*`). */
   readonly handles: readonly string[] | ((type: string) => boolean);
   readonly kind: ProvisionKind;
+  /** Refuses a resource before anything is created: returns why it cannot be emulated, or undefined. */
+  check?(logicalId: string, resource: CfnResource, template: CfnTemplate): string | undefined;
   provision(ctx: ProvisionContext): Promise<ProvisionResult>;
 }

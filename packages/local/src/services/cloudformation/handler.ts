@@ -2,9 +2,8 @@
  * The CloudFormation query API on the one endpoint, answered from the attached local stack:
  * DescribeStacks (with outputs) and ListStackResources. The XML shapes are pure functions.
  */
-import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { LOCAL_ACCOUNT_ID } from '../../core/identity.js';
+import { stackId } from './stack-id.js';
 import type { AttachedStack, GatewayContext, GatewayService } from '../../gateway/types.js';
 import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 
@@ -18,10 +17,7 @@ export interface StackView {
   readonly resources: ReadonlyArray<{ readonly logicalId: string; readonly physicalId: string; readonly type: string }>;
 }
 
-export function stackId(region: string, stackName: string, prefix: string): string {
-  const h = createHash('sha256').update(`${stackName}/${prefix}`).digest('hex');
-  return `arn:aws:cloudformation:${region}:${LOCAL_ACCOUNT_ID}:stack/${stackName}/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
+export { stackId } from './stack-id.js';
 
 const createdAt = new WeakMap<AttachedStack, string>();
 

@@ -1,8 +1,9 @@
 /**
- * AWS::S3::Bucket: created in the target; destroy() empties it first. Its NotificationConfiguration is
- * set through the endpoint's PutBucketNotificationConfiguration (served by services/s3/handler.ts).
+ * AWS::S3::Bucket: created in the target with its Tags; destroy() empties it first. Its
+ * NotificationConfiguration is set through the endpoint's PutBucketNotificationConfiguration (served by
+ * services/s3/handler.ts).
  */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketTaggingCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { physicalName } from '../../core/deployment/values.js';
 import { fromTemplateShape, toApiShape } from './notifications.js';
@@ -17,6 +18,8 @@ export const s3Bucket: Provisioner = {
       const config = toApiShape(fromTemplateShape(props.NotificationConfiguration as Record<string, unknown>)) as NotificationConfiguration;
       await clients.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: config }));
     }
+    const tags = (props.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
+    if (tags.length > 0) await clients.s3.send(new PutBucketTaggingCommand({ Bucket, Tagging: { TagSet: tags.map((t) => ({ Key: String(t.Key), Value: String(t.Value) })) } }));
     return {
       physical: {
         type: 'AWS::S3::Bucket',

@@ -13,6 +13,7 @@ import { forward, upstreamCall } from '../../gateway/forward.js';
 import { s3Address } from '../../gateway/iam/actions.js';
 import type { GatewayContext, GatewayError, GatewayRequest, GatewayService } from '../../gateway/types.js';
 import { xmlError } from '../../gateway/protocol-errors.js';
+import { serveBucketSubresource } from './bucket-subresources.js';
 import { DEFAULT_MULTIPART_THRESHOLD, S3_MAX_PUT_BYTES, declaredObjectBytes, entityTooLarge, putObjectAsMultipart } from './large-put.js';
 import { createNotificationDispatcher, type NotificationDispatcher } from './notification-dispatch.js';
 import { NotificationConfigurationError, nextSequencer, notificationXml, parseNotificationXml, type ObjectEvent } from './notifications.js';
@@ -115,6 +116,7 @@ export function createS3Service(options: S3ServiceOptions = {}) {
       name: 's3',
       signingNames: ['s3'],
       async handle(req, res) {
+        if (await serveBucketSubresource(req, res, upstream, (err) => service.error(req, res, err))) return;
         const { bucket, key } = s3Address(req);
         if (bucket !== undefined && key === undefined && req.query.has('notification') && (req.method === 'GET' || req.method === 'PUT')) {
           try {
@@ -148,7 +150,10 @@ export function createS3Service(options: S3ServiceOptions = {}) {
           return putObjectAsMultipart(req, res, upstream, { maxObjectBytes, onError: (err) => service.error(req, res, err) });
         }
       }
-      await forward(req, res, upstream, rewriteBody ? { rewriteBody } : {});
+      // S3 takes an empty Content-Type (CDK's custom resource handlers PUT their response with one);
+      // the emulator would answer 415.
+      const headers = req.headers['content-type'] === '' ? { headers: { 'content-type': undefined } } : {};
+      await forward(req, res, upstream, rewriteBody ? { ...headers, rewriteBody } : headers);
     };
     return service;
   };
