@@ -220,6 +220,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueArn: m.queueArn,
         host: hosts.get(m.functionLogicalId)!,
         endpoints,
+        // Lambda polls with the function's execution role: its SQS grants are evaluated like its own calls.
+        credentials: credentialsByFunction.get(m.functionLogicalId)!,
         batchSize: m.batchSize,
         maximumBatchingWindowSeconds: m.maximumBatchingWindowSeconds,
         reportBatchItemFailures: m.reportBatchItemFailures,
