@@ -1,6 +1,6 @@
 /**
  * The whole local stack in one call: (synthesize), start or reuse the emulators, deploy the template
- * with a unique prefix, start one Lambda host per function and one runner per SQS event source mapping,
+ * with the names it writes, start one Lambda host per function and one runner per SQS event source mapping,
  * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
  * tests, the chaos run and the benchmarks.
  */
@@ -49,8 +49,17 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** Owned emulators stop on SIGINT/SIGTERM (and re-raise it). @default true */
   readonly handleSignals?: boolean;
-  /** Physical name prefix. @default random */
+  /**
+   * A prefix for every physical name (`--name-prefix`): for an external endpoint shared with other
+   * deployments. @default none: names as the template writes them (CloudFormation-style for unnamed ones)
+   */
   readonly prefix?: string;
+  /**
+   * Deploy even when the template has resources the local stack cannot emulate (topics, rules, custom
+   * resources, ...): each is named in a warning saying what will not happen. Without it such a template
+   * is refused before anything is created. @default false
+   */
+  readonly allowUnsupported?: boolean;
   /** Extra environment for every function (e.g. FLOODGATE_FAULTS for chaos), or per function. */
   readonly functionEnv?: Record<string, string> | ((fn: DeployedFunction) => Record<string, string>);
   /** Override function settings (e.g. a shorter timeout in a test). */
@@ -171,6 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
     });
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;

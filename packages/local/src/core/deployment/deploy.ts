@@ -3,7 +3,8 @@
  * the gateway, or an external AWS-compatible endpoint): resources are provisioned in dependency order,
  * each by the provisioner for its type (services/<service>/, one file per type); functions and event source
  * mappings are returned for the Lambda host and the poller; IAM and resource policies are recorded.
- * Every physical name carries a per-deployment prefix, so several deployments share one target.
+ * Names are kept as the template writes them; unnamed resources get CloudFormation-style generated names
+ * (`<stack>-<logicalId>-<RANDOM>`). A name prefix is for a shared external endpoint only.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,13 @@ import type { CfnResource, CfnTemplate } from './assembly.js';
 import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
+import { resourceName } from './values.js';
+import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
-export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
+export { NOT_EMULATED, PROVISIONERS, generatedName, provisionerFor, resourceName } from '../../services/provisioners.js';
 export type { DeployedEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
 
 import { LOCAL_ACCOUNT_ID } from '../identity.js';
@@ -24,6 +27,9 @@ export { LOCAL_ACCOUNT_ID };
 
 export interface LocalDeployment {
   readonly stackName: string;
+  /** This deployment's own id (random): stack ids and other per-deployment identifiers derive from it. */
+  readonly id: string;
+  /** The name prefix (`--name-prefix`), or '' when names are as written. */
   readonly prefix: string;
   readonly template: CfnTemplate;
   readonly resources: ReadonlyMap<string, PhysicalResource>;
@@ -33,8 +39,10 @@ export interface LocalDeployment {
   readonly recorded: readonly RecordedResource[];
   /** `{ OutputKey: value }` for this stack. */
   readonly outputs: Readonly<Record<string, string>>;
-  /** Resource types present in the template but deliberately not emulated. */
+  /** Resource types present in the template and passed over: they move no message (alarms, log groups, ...). */
   readonly notEmulated: readonly string[];
+  /** Resources the local stack cannot emulate, let through by `allowUnsupported` (with what does not happen). */
+  readonly unsupported: readonly Unsupported[];
   /** Resources served by the local API front (ApiGatewayV2, Lambda permissions). */
   readonly apiResources: readonly string[];
   /** Resolves intrinsics against this deployment (for the API front and tools). */
@@ -49,7 +57,10 @@ export interface DeployOptions {
   /** Directory of the cloud assembly (function code is found there). */
   readonly assemblyDir: string;
   readonly endpoints: LocalEndpoints;
-  /** Name prefix for every physical resource. @default a random `fg<hex>` */
+  /**
+   * A prefix for every physical name, for an endpoint shared with other deployments (`--name-prefix`).
+   * @default none: names as the template writes them, CloudFormation-style names for unnamed resources
+   */
   readonly prefix?: string;
   /** Write `{ [stackName]: outputs }` here (the `cdk deploy --outputs-file` format). */
   readonly outputsFile?: string;
@@ -57,6 +68,11 @@ export interface DeployOptions {
   readonly log?: (line: string) => void;
   /** The provisioner registry. @default PROVISIONERS */
   readonly provisioners?: readonly Provisioner[];
+  /**
+   * Deploy a template with resources the local stack cannot emulate (`--allow-unsupported`): each is
+   * named in a warning saying what will not happen, instead of refusing the deployment. @default false
+   */
+  readonly allowUnsupported?: boolean;
 }
 
 /** Orders logical ids so that every resource comes after the resources it references. */
@@ -85,8 +101,9 @@ function dependencyOrder(resources: Record<string, CfnResource>): string[] {
 
 export async function deployTemplate(options: DeployOptions): Promise<LocalDeployment> {
   const { template, stackName, assemblyDir, endpoints, outputsFile, log = (l: string) => console.log(l), provisioners = PROVISIONERS } = options;
-  const prefix = options.prefix ?? `fg${randomBytes(3).toString('hex')}`;
-  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
+  const prefix = options.prefix ?? '';
+  const id = randomBytes(8).toString('hex');
+  if (prefix !== '' && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
   const { region } = endpoints;
   const accountId = LOCAL_ACCOUNT_ID;
   const clients = localClients(endpoints);
@@ -99,32 +116,51 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const resolve = (v: unknown): unknown => resolveValue(v, ctx);
   const arn = (service: string, resource: string, withRegion = true): string => `arn:aws:${service}:${withRegion ? region : ''}:${accountId}:${resource}`;
 
-  // Refuse unknown types before creating anything.
+  // Refuse what cannot be emulated before creating anything (services/support.ts decides).
   const all = template.Resources ?? {};
-  const unknown = Object.entries(all).filter(([, r]) => !provisionerFor(r.Type, provisioners));
-  if (unknown.length > 0) {
+  const active = (_id: string, r: CfnResource): boolean => r.Condition === undefined || evaluateCondition(r.Condition, ctx);
+  const unsupported = unsupportedResources(template, provisioners, active);
+  if (unsupported.length > 0 && !options.allowUnsupported) {
     throw new UnsupportedResourceError(
-      `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
-        `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
-        `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
+      `The local stack cannot emulate ${unsupported.length === 1 ? 'this resource' : 'these resources'}, so nothing was created:\n` +
+        unsupported.map((u) => `  - ${describeUnsupported(u)}`).join('\n') +
+        `\nRun with --allow-unsupported (startLocalStack({ allowUnsupported: true })) to deploy the rest anyway, knowing that the above does not happen.`,
     );
   }
-  const kindOf = (r: CfnResource) => provisionerFor(r.Type, provisioners)!.kind;
-  const notEmulated = [...new Set(Object.values(all).filter((r) => kindOf(r) === 'not-emulated').map((r) => r.Type))].sort();
-  const apiResources = Object.entries(all).filter(([, r]) => kindOf(r) === 'served-by-api-front').map(([id]) => id);
-  const recordedTypes = [...new Set(Object.values(all).filter((r) => kindOf(r) === 'recorded').map((r) => r.Type))].sort();
-  log(`local deploy: not emulated (no effect on message flow): ${notEmulated.length ? notEmulated.join(', ') : 'none'}` + (recordedTypes.length ? `; recorded, not enforced: ${recordedTypes.join(', ')}` : ''));
+  const placeholderIds = new Set(unsupported.filter((u) => u.placeholder).map((u) => u.logicalId));
+  const provisionerOf = (id: string, r: CfnResource): Provisioner => (placeholderIds.has(id) ? placeholder : provisionerFor(r.Type, provisioners)!);
+  const entries = Object.entries(all).filter(([id, r]) => active(id, r));
+  const notEmulated = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'not-emulated').map(([, r]) => r.Type))].sort();
+  const apiResources = entries.filter(([id, r]) => provisionerOf(id, r).kind === 'served-by-api-front').map(([id]) => id);
+  const recordedTypes = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'recorded').map(([, r]) => r.Type))].sort();
+  // Only types that move no message are passed over quietly; never say "no effect" of one that does.
+  log(`local deploy: passed over (they move no messages): ${notEmulated.length ? notEmulated.join(', ') : 'none'}` + (recordedTypes.length ? `; recorded for IAM: ${recordedTypes.join(', ')}` : ''));
+  for (const u of unsupported) log(`local deploy: WARNING (--allow-unsupported) not emulated: ${describeUnsupported(u)}`);
 
   const functions: DeployedFunction[] = [];
   const mappings: DeployedEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
-  for (const id of dependencyOrder(all)) {
-    const r = all[id]!;
+  for (const logicalId of dependencyOrder(all)) {
+    const r = all[logicalId]!;
     if (r.Condition !== undefined && !evaluateCondition(r.Condition, ctx)) continue;
     const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
-    const result = await provisionerFor(r.Type, provisioners)!.provision({ logicalId: id, resource: r, props, prefix, region, accountId, assemblyDir, clients, resources, log, arn });
-    resources.set(id, result.physical);
+    const result = await provisionerOf(logicalId, r).provision({
+      logicalId,
+      resource: r,
+      props,
+      prefix,
+      stackName,
+      region,
+      accountId,
+      assemblyDir,
+      clients,
+      resources,
+      log,
+      arn,
+      name: (explicit, rules) => resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules),
+    });
+    resources.set(logicalId, result.physical);
     if (result.function) functions.push(result.function);
     if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
     if (result.recorded) recorded.push(result.recorded);
@@ -145,6 +181,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
 
   return {
     stackName,
+    id,
     prefix,
     template,
     resources,
@@ -153,6 +190,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     recorded,
     outputs,
     notEmulated,
+    unsupported,
     apiResources,
     resolve,
     async destroy() {

@@ -18,8 +18,8 @@ export interface StackView {
   readonly resources: ReadonlyArray<{ readonly logicalId: string; readonly physicalId: string; readonly type: string }>;
 }
 
-export function stackId(region: string, stackName: string, prefix: string): string {
-  const h = createHash('sha256').update(`${stackName}/${prefix}`).digest('hex');
+export function stackId(region: string, stackName: string, deploymentId: string): string {
+  const h = createHash('sha256').update(`${stackName}/${deploymentId}`).digest('hex');
   return `arn:aws:cloudformation:${region}:${LOCAL_ACCOUNT_ID}:stack/${stackName}/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -31,7 +31,7 @@ export function stackView(stack: AttachedStack): StackView {
   const declared = stack.template.Outputs ?? {};
   return {
     stackName: stack.stackName,
-    stackId: stackId(stack.region, stack.stackName, stack.deployment.prefix),
+    stackId: stackId(stack.region, stack.stackName, stack.deployment.id),
     createdAt: createdAt.get(stack)!,
     outputs: Object.entries(stack.outputs).map(([key, value]) => {
       const d = declared[key] as { Description?: unknown; Export?: { Name?: unknown } } | undefined;

@@ -1,13 +1,19 @@
 /** AWS::S3::Bucket: created in the target; destroy() empties it first. */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { physicalName } from '../../core/deployment/values.js';
 
 export const s3Bucket: Provisioner = {
   handles: ['AWS::S3::Bucket'],
   kind: 'created',
-  async provision({ logicalId, props, prefix, region, clients }) {
-    const Bucket = physicalName(prefix, typeof props.BucketName === 'string' ? props.BucketName : logicalId, 63, { lower: true });
+  refuse(_logicalId, resource) {
+    const n = resource.Properties?.NotificationConfiguration as Record<string, unknown[] | undefined> | undefined;
+    const configured = ['QueueConfigurations', 'TopicConfigurations', 'LambdaConfigurations'].filter((k) => (n?.[k]?.length ?? 0) > 0);
+    if (n?.EventBridgeConfiguration !== undefined) configured.push('EventBridgeConfiguration');
+    if (configured.length === 0) return undefined;
+    return { consequence: `S3 sends no event notification from this bucket (NotificationConfiguration ${configured.join(', ')} is not emulated); the bucket itself is created` };
+  },
+  async provision({ props, region, clients, name }) {
+    const Bucket = name(props.BucketName, { max: 63, lower: true });
     await clients.s3.send(new CreateBucketCommand({ Bucket }));
     return {
       physical: {
