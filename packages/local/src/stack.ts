@@ -184,7 +184,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
-    policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
+    policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
     const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
@@ -252,10 +252,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let api: { url: string } | undefined;
     const outputs: Record<string, string> = { ...deployment.outputs };
-    const hasApi = Object.values(stack.template.Resources).some((r) => r.Type === 'AWS::ApiGatewayV2::Api');
+    const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
     if (hasApi && options.api !== false) {
       const front = await startApiFront({
-        template: stack.template,
+        template: deployment.model,
         assemblyDir,
         resolve: deployment.resolve,
         endpoints,

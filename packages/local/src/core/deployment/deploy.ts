@@ -14,6 +14,7 @@ import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
 import { resourceName } from './values.js';
+import { deploymentModel, type DeploymentModel } from './model.js';
 import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
 import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
@@ -32,6 +33,8 @@ export interface LocalDeployment {
   /** The name prefix (`--name-prefix`), or '' when names are as written. */
   readonly prefix: string;
   readonly template: CfnTemplate;
+  /** The template as read once (defaults applied, Conditions evaluated): what every consumer reads. */
+  readonly model: DeploymentModel;
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly functions: readonly DeployedFunction[];
   readonly eventSourceMappings: readonly DeployedEventSourceMapping[];
@@ -76,14 +79,13 @@ export interface DeployOptions {
 }
 
 /** Orders logical ids so that every resource comes after the resources it references. */
-function dependencyOrder(resources: Record<string, CfnResource>): string[] {
-  const ids = Object.keys(resources);
+function dependencyOrder(model: DeploymentModel): string[] {
+  const ids = model.resources.map((r) => r.logicalId);
   const deps = new Map<string, Set<string>>();
-  for (const id of ids) {
-    const r = resources[id]!;
-    const d = referencedIds(r.Properties ?? {});
-    for (const x of [r.DependsOn ?? []].flat()) d.add(x);
-    deps.set(id, new Set([...d].filter((x) => x in resources && x !== id)));
+  for (const r of model.resources) {
+    const d = referencedIds(r.properties);
+    for (const x of r.dependsOn) d.add(x);
+    deps.set(r.logicalId, new Set([...d].filter((x) => model.get(x) !== undefined && x !== r.logicalId)));
   }
   const out: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -108,18 +110,14 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const accountId = LOCAL_ACCOUNT_ID;
   const clients = localClients(endpoints);
   const resources = new Map<string, PhysicalResource>();
-  const parameters: Record<string, string | string[]> = {};
-  for (const [name, p] of Object.entries(template.Parameters ?? {})) {
-    if (p.Default !== undefined) parameters[name] = Array.isArray(p.Default) ? p.Default.map(String) : String(p.Default);
-  }
-  const ctx: ResolveContext = { stackName, region, accountId, resources, parameters, conditions: template.Conditions ?? {} };
+  // The template is read once, here; every later consumer (IAM, the API front) reads this model.
+  const model = deploymentModel(template, { stackName, region, accountId });
+  const ctx: ResolveContext = { stackName, region, accountId, resources, parameters: model.parameters, conditions: template.Conditions ?? {} };
   const resolve = (v: unknown): unknown => resolveValue(v, ctx);
   const arn = (service: string, resource: string, withRegion = true): string => `arn:aws:${service}:${withRegion ? region : ''}:${accountId}:${resource}`;
 
   // Refuse what cannot be emulated before creating anything (services/support.ts decides).
-  const all = template.Resources ?? {};
-  const active = (_id: string, r: CfnResource): boolean => r.Condition === undefined || evaluateCondition(r.Condition, ctx);
-  const unsupported = unsupportedResources(template, provisioners, active);
+  const unsupported = unsupportedResources(template, provisioners, (id) => model.get(id) !== undefined);
   if (unsupported.length > 0 && !options.allowUnsupported) {
     throw new UnsupportedResourceError(
       `The local stack cannot emulate ${unsupported.length === 1 ? 'this resource' : 'these resources'}, so nothing was created:\n` +
@@ -129,7 +127,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   }
   const placeholderIds = new Set(unsupported.filter((u) => u.placeholder).map((u) => u.logicalId));
   const provisionerOf = (id: string, r: CfnResource): Provisioner => (placeholderIds.has(id) ? placeholder : provisionerFor(r.Type, provisioners)!);
-  const entries = Object.entries(all).filter(([id, r]) => active(id, r));
+  const entries = model.resources.map((m) => [m.logicalId, m.resource] as const);
   const notEmulated = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'not-emulated').map(([, r]) => r.Type))].sort();
   const apiResources = entries.filter(([id, r]) => provisionerOf(id, r).kind === 'served-by-api-front').map(([id]) => id);
   const recordedTypes = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'recorded').map(([, r]) => r.Type))].sort();
@@ -141,9 +139,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const mappings: DeployedEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
-  for (const logicalId of dependencyOrder(all)) {
-    const r = all[logicalId]!;
-    if (r.Condition !== undefined && !evaluateCondition(r.Condition, ctx)) continue;
+  for (const logicalId of dependencyOrder(model)) {
+    const r = model.get(logicalId)!.resource;
     const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
     const result = await provisionerOf(logicalId, r).provision({
       logicalId,
@@ -169,7 +166,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
 
   const outputs: Record<string, string> = {};
   for (const [key, o] of Object.entries(template.Outputs ?? {})) {
-    if (o.Condition !== undefined && !evaluateCondition(o.Condition, ctx)) continue;
+    if (o.Condition !== undefined && !model.condition(o.Condition)) continue;
     try {
       const v = resolve(o.Value);
       outputs[key] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -184,6 +181,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     id,
     prefix,
     template,
+    model,
     resources,
     functions,
     eventSourceMappings: mappings,
