@@ -146,7 +146,7 @@ async function main(): Promise<number> {
     });
     const runner = [...stack.runners.values()][0];
     const reservedConcurrency = runner?.concurrencyCap;
-    say(`deployed ${stack.stackName} (prefix ${stack.deployment.prefix}); outputs in .floodgate/local/outputs.json, function logs in .floodgate/local/functions.log`);
+    say(`deployed ${stack.stackName}${stack.deployment.prefix ? ` (name prefix ${stack.deployment.prefix})` : ''}; outputs in .floodgate/local/outputs.json, function logs in .floodgate/local/functions.log`);
     if (stack.api) say(`job API: ${stack.api.url} (submitting through it)`);
     clients = pipelineClients(stack.endpoints);
     const api = stack.api ? new ApiClient({ baseUrl: stack.api.url, region: stack.endpoints.region, credentials: LOCAL_CREDENTIALS }) : undefined;

@@ -1,6 +1,6 @@
 /**
- * Integration-test helpers: a private deployment of the real stack on the shared emulators (unique
- * prefix), producer shortcuts, structured-log capture, and waiting for jobs to settle.
+ * Integration-test helpers: a private deployment of the real stack on the shared emulators (a unique
+ * name prefix, as for any shared endpoint), producer shortcuts, structured-log capture, and waiting for jobs to settle.
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';

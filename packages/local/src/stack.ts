@@ -1,6 +1,6 @@
 /**
  * The whole local stack in one call: (synthesize), start or reuse the emulators, deploy the template
- * with a unique prefix, start one Lambda host per function and one runner per SQS event source mapping,
+ * with the names it writes, start one Lambda host per function and one runner per SQS event source mapping,
  * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
  * tests, the chaos run and the benchmarks.
  */
@@ -51,8 +51,17 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** Owned emulators stop on SIGINT/SIGTERM (and re-raise it). @default true */
   readonly handleSignals?: boolean;
-  /** Physical name prefix. @default random */
+  /**
+   * A prefix for every physical name (`--name-prefix`): for an external endpoint shared with other
+   * deployments. @default none: names as the template writes them (CloudFormation-style for unnamed ones)
+   */
   readonly prefix?: string;
+  /**
+   * Deploy even when the template has resources the local stack cannot emulate (topics, rules, custom
+   * resources, ...): each is named in a warning saying what will not happen. Without it such a template
+   * is refused before anything is created. @default false
+   */
+  readonly allowUnsupported?: boolean;
   /** Extra environment for every function (e.g. FLOODGATE_FAULTS for chaos), or per function. */
   readonly functionEnv?: Record<string, string> | ((fn: DeployedFunction) => Record<string, string>);
   /** Override function settings (e.g. a shorter timeout in a test). */
@@ -217,12 +226,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
       lambda: {
         endpoint: endpoints.endpoint,
         async invoke(fn, event, sofar) {
           // The policies of what is deployed so far: the handler's role and its grants come before it.
           targetAccount = accountInArns(sofar.resources.values()) ?? LOCAL_ACCOUNT_ID;
-          policies = readPolicies(stack.template, sofar.resolve, (id) => sofar.resources.get(id));
+          policies = readPolicies(sofar.model, sofar.resolve, (id) => sofar.resources.get(id));
           // The functions deployed so far answer on the endpoint's Lambda API (cr.Provider's framework
           // invokes the user's onEvent handler through it).
           for (const f of sofar.functions) hostFor(f, sofar.eventSourceMappings.filter((m) => m.functionLogicalId === f.logicalId).length, sofar.resources);
@@ -235,7 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     detachDeploying?.();
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
-    policies = readPolicies(stack.template, deployment.resolve, (id) => deployment.resources.get(id));
+    policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
     for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources);
@@ -259,6 +269,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueArn: m.queueArn,
         host: hosts.get(m.functionLogicalId)!,
         endpoints,
+        // Lambda polls with the function's execution role: its SQS grants are evaluated like its own calls.
+        credentials: credentialsByFunction.get(m.functionLogicalId)!,
         batchSize: m.batchSize,
         maximumBatchingWindowSeconds: m.maximumBatchingWindowSeconds,
         reportBatchItemFailures: m.reportBatchItemFailures,
@@ -279,10 +291,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let api: { url: string } | undefined;
     const outputs: Record<string, string> = { ...deployment.outputs };
-    const hasApi = Object.values(stack.template.Resources).some((r) => r.Type === 'AWS::ApiGatewayV2::Api');
+    const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
     if (hasApi && options.api !== false) {
       const front = await startApiFront({
-        template: stack.template,
+        template: deployment.model,
         assemblyDir,
         resolve: deployment.resolve,
         endpoints,

@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { readAssembly, selectStack, type CfnTemplate } from '../src/core/deployment/assembly';
-import { deployTemplate, physicalName, UnsupportedResourceError } from '../src/core/deployment/deploy';
+import { deployTemplate, generatedName, resourceName, UnsupportedResourceError } from '../src/core/deployment/deploy';
 import { IntrinsicError, resolveValue, UnresolvedReferenceError, type PhysicalResource, type ResolveContext } from '../src/core/deployment/intrinsics';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 import { FIXTURE_STACK, synthFixtureApp } from './fixtures/fixture-app';
@@ -55,12 +55,25 @@ describe('intrinsics', () => {
     expect(() => resolveValue({ 'Fn::ImportValue': 'x' }, ctx)).toThrow(/not supported/);
   });
 
-  it('physical names stay within service limits', () => {
-    expect(physicalName('fgabc', 'Short', 80)).toBe('fgabc-Short');
-    const long = physicalName('fgabc', 'X'.repeat(100), 80, { suffix: '.fifo' });
-    expect(long.length).toBe(80);
-    expect(long.endsWith('.fifo')).toBe(true);
-    expect(physicalName('fgabc', 'MyBucket_1', 63, { lower: true })).toBe('fgabc-mybucket-1');
+  it('names as written: the name in the template kept exactly; unnamed resources named as CloudFormation does', () => {
+    const base = { stackName: 'Shop', logicalId: 'CsvUploadQueueA1B2C3D4' };
+    expect(resourceName({ ...base, explicit: 'CsvUploadQueue' }, { max: 80 })).toBe('CsvUploadQueue');
+    expect(resourceName({ ...base, explicit: 'orders.fifo' }, { max: 80, suffix: '.fifo' })).toBe('orders.fifo');
+    expect(resourceName(base, { max: 80 })).toMatch(/^Shop-CsvUploadQueueA1B2C3D4-[A-Z0-9]{12}$/);
+    expect(resourceName(base, { max: 80, suffix: '.fifo' })).toMatch(/^Shop-CsvUploadQueueA1B2C3D4-[A-Z0-9]{12}\.fifo$/);
+    expect(resourceName({ stackName: 'Shop', logicalId: 'Files_1' }, { max: 63, lower: true })).toMatch(/^shop-files-1-[a-z0-9]{13}$/);
+    // Too long: the stack name and logical id are shortened (the longer first) so the whole fits.
+    const long = generatedName('S'.repeat(50), 'L'.repeat(40), { max: 64 }, 'ABCDEFGHIJKL');
+    expect(long).toBe(`${'S'.repeat(25)}-${'L'.repeat(25)}-ABCDEFGHIJKL`);
+    expect(long.length).toBe(64);
+    expect(generatedName('Stack', 'X'.repeat(100), { max: 80, suffix: '.fifo' }).length).toBe(80);
+    // --name-prefix (a shared endpoint) goes in front of either, hashed down when it would not fit.
+    expect(resourceName({ ...base, explicit: 'CsvUploadQueue', namePrefix: 'ci7' }, { max: 80 })).toBe('ci7-CsvUploadQueue');
+    expect(resourceName({ ...base, explicit: 'orders.fifo', namePrefix: 'ci7' }, { max: 80, suffix: '.fifo' })).toBe('ci7-orders.fifo');
+    expect(resourceName({ ...base, namePrefix: 'ci7' }, { max: 80 })).toMatch(/^ci7-Shop-CsvUploadQueueA1B2C3D4-[A-Z0-9]{12}$/);
+    const hashed = resourceName({ ...base, explicit: 'Q'.repeat(80), namePrefix: 'ci7' }, { max: 80 });
+    expect(hashed.length).toBe(80);
+    expect(hashed).toMatch(/^ci7-Q+-[0-9a-f]{8}$/);
   });
 });
 
@@ -68,11 +81,86 @@ describe('deployer', () => {
   const endpoints = localEndpoints();
   const assemblyDir = mkdtempSync(join(tmpdir(), 'fg-deploy-'));
 
-  it('fails on an unknown resource type, naming it and saying what to do', async () => {
-    const template: CfnTemplate = { Resources: { Q: { Type: 'AWS::SQS::Queue' }, Sfn: { Type: 'AWS::StepFunctions::StateMachine' } } };
+  it('refuses, before creating anything, every resource that could move a message and is not emulated, by type and logical id', async () => {
+    const { sqs } = localClients(endpoints);
+    const name = `refused-${Date.now()}`;
+    const template: CfnTemplate = {
+      Resources: {
+        Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: name } },
+        Topic: { Type: 'AWS::SNS::Topic' },
+        Sub: { Type: 'AWS::SNS::Subscription', Properties: { Protocol: 'sqs', TopicArn: { Ref: 'Topic' }, Endpoint: { 'Fn::GetAtt': ['Q', 'Arn'] } } },
+        Notify: { Type: 'Custom::S3BucketNotifications', Properties: {} },
+        Rule: { Type: 'AWS::Events::Rule', Properties: {} },
+        Sfn: { Type: 'AWS::StepFunctions::StateMachine' },
+        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['Q', 'Arn'] } }] } } },
+        Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
+      },
+    };
     const p = deployTemplate({ template, stackName: 'X', assemblyDir, endpoints, log: () => undefined });
     await expect(p).rejects.toThrow(UnsupportedResourceError);
-    await expect(p).rejects.toThrow(/AWS::StepFunctions::StateMachine \(Sfn\).*NOT_EMULATED/);
+    const message = await p.catch((e: Error) => e.message);
+    for (const line of [
+      'AWS::SNS::Topic (Topic): messages published to the topic reach no subscriber',
+      'AWS::SNS::Subscription (Sub):',
+      'Custom::S3BucketNotifications (Notify):',
+      'AWS::Events::Rule (Rule):',
+      'AWS::StepFunctions::StateMachine (Sfn):',
+      'AWS::S3::Bucket (Uploads): S3 sends no event notification',
+      '--allow-unsupported',
+    ]) expect(message).toContain(line);
+    expect(message).not.toContain('Alarm');
+    // Nothing was created.
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: name }))).rejects.toThrow();
+  });
+
+  it('--allow-unsupported deploys the rest and warns, for each resource, what will not happen; never "no effect"', async () => {
+    const template: CfnTemplate = {
+      Resources: {
+        Q: { Type: 'AWS::SQS::Queue' },
+        Topic: { Type: 'AWS::SNS::Topic' },
+        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['Q', 'Arn'] } }] } } },
+        Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
+      },
+      Outputs: { TopicArn: { Value: { Ref: 'Topic' } }, Bucket: { Value: { Ref: 'Uploads' } } },
+    };
+    const lines: string[] = [];
+    const d = await deployTemplate({ template, stackName: 'Allowed', assemblyDir, endpoints, allowUnsupported: true, log: (l) => lines.push(l) });
+    try {
+      expect(lines).toEqual([
+        'local deploy: passed over (they move no messages): AWS::CloudWatch::Alarm',
+        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::SNS::Topic (Topic): messages published to the topic reach no subscriber',
+        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::S3::Bucket (Uploads): S3 sends no event notification from this bucket (NotificationConfiguration QueueConfigurations is not emulated); the bucket itself is created',
+      ]);
+      expect(lines.join('\n')).not.toMatch(/no effect/);
+      expect(d.unsupported.map((u) => [u.logicalId, u.placeholder])).toEqual([['Topic', true], ['Uploads', false]]);
+      await localClients(endpoints).s3.send(new HeadBucketCommand({ Bucket: d.outputs.Bucket }));
+    } finally {
+      await d.destroy();
+    }
+  });
+
+  it('keeps the names the template writes and generates CloudFormation-style ones for the rest', async () => {
+    const tag = `${Date.now()}`;
+    const template: CfnTemplate = {
+      Resources: {
+        Named: { Type: 'AWS::SQS::Queue', Properties: { QueueName: `CsvUploadQueue-${tag}` } },
+        Unnamed: { Type: 'AWS::SQS::Queue' },
+        Table: { Type: 'AWS::DynamoDB::Table', Properties: { TableName: `Orders-${tag}`, AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] } },
+        Files: { Type: 'AWS::S3::Bucket' },
+      },
+    };
+    const d = await deployTemplate({ template, stackName: 'NamesStack', assemblyDir, endpoints, log: () => undefined });
+    try {
+      const { sqs, dynamodb } = localClients(endpoints);
+      const url = await sqs.send(new GetQueueUrlCommand({ QueueName: `CsvUploadQueue-${tag}` }));
+      expect(url.QueueUrl).toBe(d.resources.get('Named')!.ref);
+      expect(d.resources.get('Unnamed')!.attributes.QueueName).toMatch(/^NamesStack-Unnamed-[A-Z0-9]{12}$/);
+      expect(d.resources.get('Files')!.ref).toMatch(/^namesstack-files-[a-z0-9]{13}$/);
+      expect((await dynamodb.send(new DescribeTableCommand({ TableName: `Orders-${tag}` }))).Table?.TableName).toBe(`Orders-${tag}`);
+      expect(d.prefix).toBe('');
+    } finally {
+      await d.destroy();
+    }
   });
 
   it('creates queues (redrive to the DLQ ARN, FIFO), tables (GlobalTable, indexes, TTL) and buckets, and writes outputs', async () => {
@@ -118,28 +206,30 @@ describe('deployer', () => {
     const lines: string[] = [];
     const outputsFile = join(assemblyDir, 'out', 'outputs.json');
     const d = await deployTemplate({ template, stackName: 'Hand', assemblyDir, endpoints, prefix: 'hand1', outputsFile, log: (l) => lines.push(l) });
-    expect(lines).toEqual(['local deploy: not emulated (no effect on message flow): AWS::CDK::Metadata, AWS::CloudWatch::Alarm; recorded, not enforced: AWS::IAM::Role, AWS::S3::BucketPolicy']);
+    expect(lines).toEqual(['local deploy: passed over (they move no messages): AWS::CDK::Metadata, AWS::CloudWatch::Alarm; recorded for IAM: AWS::IAM::Role, AWS::S3::BucketPolicy']);
     // IAM and resource policies are recorded with their documents resolved (for IAM evaluation).
     expect(d.recorded.map((r) => r.logicalId).sort()).toEqual(['FilesPolicy', 'Role']);
     expect(d.recorded.find((r) => r.logicalId === 'FilesPolicy')!.properties).toMatchObject({ Bucket: 'hand1-my-files', PolicyDocument: { Statement: [{ Resource: 'arn:aws:s3:::hand1-my-files' }] } });
-    expect(d.resources.get('Role')).toMatchObject({ ref: expect.stringMatching(/^hand1-Role/), attributes: { Arn: expect.stringMatching(/^arn:aws:iam::000000000000:role\/hand1-Role/) } });
+    expect(d.resources.get('Role')).toMatchObject({ ref: expect.stringMatching(/^hand1-Hand-Role-[A-Z0-9]{12}$/), attributes: { Arn: expect.stringMatching(/^arn:aws:iam::000000000000:role\/hand1-Hand-Role-/) } });
     const { sqs, dynamodb, s3 } = localClients(endpoints);
     const work = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: d.outputs.WorkUrl, AttributeNames: ['All'] }));
     expect(work.Attributes).toMatchObject({ VisibilityTimeout: '120', DelaySeconds: '2', ReceiveMessageWaitTimeSeconds: '5', MessageRetentionPeriod: '3600' });
     expect(JSON.parse(work.Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: d.outputs.DlqArn, maxReceiveCount: 4 });
-    expect(d.outputs.DlqArn).toMatch(/:hand1-Dlq$/);
+    expect(d.outputs.DlqArn).toMatch(/:hand1-Hand-Dlq-[A-Z0-9]{12}$/);
     const fifo = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: d.resources.get('Ordered')!.ref, AttributeNames: ['All'] }));
     expect(fifo.Attributes).toMatchObject({ FifoQueue: 'true', ContentBasedDeduplication: 'true' });
     expect(d.resources.get('Ordered')!.attributes.QueueName).toBe('hand1-orders.fifo');
-    const jobs = await dynamodb.send(new DescribeTableCommand({ TableName: 'hand1-Jobs' }));
+    const jobsTable = d.resources.get('Jobs')!.ref;
+    expect(jobsTable).toMatch(/^hand1-Hand-Jobs-[A-Z0-9]{12}$/);
+    const jobs = await dynamodb.send(new DescribeTableCommand({ TableName: jobsTable }));
     expect(jobs.Table?.GlobalSecondaryIndexes?.[0]?.IndexName).toBe('byStatus');
-    const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: 'hand1-Jobs' }));
+    const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: jobsTable }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
-    const events = await dynamodb.send(new DescribeTableCommand({ TableName: 'hand1-Events' }));
+    const events = await dynamodb.send(new DescribeTableCommand({ TableName: d.resources.get('Events')!.ref }));
     expect(events.Table?.LocalSecondaryIndexes?.[0]?.IndexName).toBe('byTime');
     expect(d.outputs.Bucket).toBe('hand1-my-files');
     await s3.send(new HeadBucketCommand({ Bucket: d.outputs.Bucket }));
-    expect(d.outputs.Summary).toBe('hand1-Jobs,hand1');
+    expect(d.outputs.Summary).toBe(`${jobsTable},hand1`);
     expect(JSON.parse(readFileSync(outputsFile, 'utf8'))).toEqual({ Hand: d.outputs });
     await d.destroy();
   });
@@ -159,7 +249,7 @@ describe('deployer', () => {
     expect(d.eventSourceMappings).toEqual([
       expect.objectContaining({ queueUrl: d.outputs.QueueUrl, batchSize: 5, maximumConcurrency: 2, reportBatchItemFailures: true, enabled: true, functionLogicalId: fn.logicalId }),
     ]);
-    expect(d.outputs.QueueArnJoined).toMatch(/^arn:aws:sqs:us-east-1:000000000000:fg[0-9a-f]{6}-Work[0-9A-F]+\|fg[0-9a-f]{6}-Work/);
+    expect(d.outputs.QueueArnJoined).toMatch(new RegExp(`^arn:aws:sqs:us-east-1:000000000000:(${FIXTURE_STACK}-Work[0-9A-F]+-[A-Z0-9]{12})\\|\\1$`));
     expect(d.outputs.Described).toBe(`${FIXTURE_STACK}/${d.outputs.TableName}/\${Literal}/us-east-1`);
     expect(d.outputs.FunctionName).toBe(fn.functionName);
     await d.destroy();

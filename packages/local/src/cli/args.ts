@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
        floodgate-local check
        floodgate-local --help | --version
 
@@ -18,6 +18,13 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      outputs, functions, mappings); progress goes to stderr
   --endpoint URL     create the resources on this AWS-compatible endpoint (moto, LocalStack) instead
                      of the embedded emulators; functions still run here (default: $FLOODGATE_ENDPOINT)
+  --name-prefix P    put P- in front of every physical name, for an endpoint other deployments share
+                     (default: names as the template writes them; unnamed resources get
+                     CloudFormation-style names <stack>-<logicalId>-<RANDOM>)
+  --allow-unsupported
+                     deploy even if the template has resources the local stack cannot emulate
+                     (topics, rules, custom resources, ...): each is named in a warning saying what
+                     will not happen; without it they are refused before anything is created
   --port N           port of the endpoint (default: a free port)
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
@@ -39,6 +46,10 @@ export interface UpArgs {
   readonly json: boolean;
   readonly endpoint?: string;
   readonly port?: number;
+  /** --allow-unsupported: warn about what cannot be emulated instead of refusing the template. */
+  readonly allowUnsupported?: boolean;
+  /** --name-prefix: a prefix for every physical name. */
+  readonly namePrefix?: string;
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
@@ -58,6 +69,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       json: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
       port: { type: 'string' },
+      'name-prefix': { type: 'string' },
+      'allow-unsupported': { type: 'boolean', default: false },
       'stop-on-stdin-close': { type: 'boolean', default: false },
       'no-iam': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -80,6 +93,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535 (got "${values.port}")`);
   }
+  const namePrefix = values['name-prefix'];
+  if (namePrefix !== undefined && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(namePrefix)) throw new UsageError(`--name-prefix must be 1-24 characters of a-z 0-9 -, starting with a letter or digit (got "${namePrefix}")`);
   return {
     command: 'up',
     keep: values.keep,
@@ -90,6 +105,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['outputs-file'] !== undefined ? { outputsFile: values['outputs-file'] } : {}),
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(port !== undefined ? { port } : {}),
+    ...(namePrefix !== undefined ? { namePrefix } : {}),
+    ...(values['allow-unsupported'] ? { allowUnsupported: true } : {}),
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
     ...(values['no-iam'] ? { noIam: true } : {}),
   };

@@ -87,6 +87,8 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.stack ? { stack: args.stack } : {}),
       ...(args.endpoint ? { endpoint: args.endpoint } : {}),
       ...(args.port !== undefined ? { port: args.port } : {}),
+      ...(args.namePrefix !== undefined ? { prefix: args.namePrefix } : {}),
+      ...(args.allowUnsupported ? { allowUnsupported: true } : {}),
       ...(outputsFile ? { outputsFile } : {}),
       ...(args.noIam ? { iam: false } : {}),
       handleSignals: false,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { endpointEnv, type LocalEndpoints } from '../core/endpoints.js';
 import { LOCAL_REGION } from '../core/identity.js';
+import { RingBuffer } from '../core/ring-buffer.js';
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url));
 /** Where the project's AWS SDK is resolved from (the repository root). */
@@ -113,7 +114,9 @@ export interface FunctionHostStats {
   /** Invocations whose environment passed memoryMb and was killed. */
   readonly outOfMemory: number;
   readonly coldStarts: number;
+  /** The most recent invocations' durations (at most 10,000; a ring buffer), oldest first. */
   readonly durationsMs: readonly number[];
+  /** The most recent cold starts' init durations (at most 10,000), oldest first. */
   readonly initDurationsMs: readonly number[];
   readonly environments: readonly EnvironmentStats[];
   /** Highest VmHWM over all environments, KiB. */
@@ -189,8 +192,9 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   let nextId = 1;
   let stopped = false;
   const counters = { invocations: 0, errors: 0, timeouts: 0, crashes: 0, outOfMemory: 0, coldStarts: 0 };
-  const durations: number[] = [];
-  const initDurations: number[] = [];
+  // Bounded: a `--keep` session must not grow with every invocation.
+  const durations = new RingBuffer<number>(10_000);
+  const initDurations = new RingBuffer<number>(10_000);
 
   const childEnv = (): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -285,7 +289,8 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       w.resolve(fresh);
     }
   };
-  const retired: Env[] = [];
+  // Ended environments, for stats: the most recent 1,000.
+  const retired = new RingBuffer<Env>(1000);
 
   function kill(env: Env, why: NonNullable<EnvironmentStats['endedBy']>): void {
     if (env.dead) return;
@@ -407,12 +412,12 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       return () => listeners.delete(listener);
     },
     stats() {
-      const environments = [...retired, ...envs].map(envStats).sort((a, b) => a.id - b.id);
+      const environments = [...retired.toArray(), ...envs].map(envStats).sort((a, b) => a.id - b.id);
       return {
         functionName,
         ...counters,
-        durationsMs: [...durations],
-        initDurationsMs: [...initDurations],
+        durationsMs: durations.toArray(),
+        initDurationsMs: initDurations.toArray(),
         environments,
         maxPeakRssKb: environments.reduce((m, e) => Math.max(m, e.peakRssKb), 0),
       };

@@ -1,10 +1,10 @@
 /**
- * Types deliberately not emulated: they change nothing about how messages flow locally (observability,
- * encryption keys, versions). Ref and Arn get plausible values so outputs
- * and environments that mention them still resolve.
+ * Types the local stack passes over with a note: they move, transform or deliver no message (alarms,
+ * dashboards, log groups, keys, parameters, versions, metadata). Ref and Arn get plausible values so
+ * outputs and environments that mention them still resolve. A type that can move a message never
+ * belongs here: without a provisioner it is refused (services/support.ts).
  */
 import type { Provisioner } from '../core/deployment/provisioner.js';
-import { physicalName } from '../core/deployment/values.js';
 
 export const NOT_EMULATED = [
   'AWS::CloudWatch::Alarm',
@@ -12,12 +12,10 @@ export const NOT_EMULATED = [
   'AWS::CloudWatch::Dashboard',
   'AWS::Logs::LogGroup',
   'AWS::Logs::MetricFilter',
-  'AWS::Logs::SubscriptionFilter',
   'AWS::KMS::Key',
   'AWS::KMS::Alias',
   'AWS::Lambda::Version',
   'AWS::Lambda::Alias',
-  'AWS::Lambda::EventInvokeConfig',
   'AWS::SSM::Parameter',
   'AWS::CDK::Metadata',
 ] as const;
@@ -26,9 +24,9 @@ const SET = new Set<string>(NOT_EMULATED);
 export const notEmulated: Provisioner = {
   handles: (type) => SET.has(type),
   kind: 'not-emulated',
-  async provision({ logicalId, resource, props, prefix, arn }) {
-    const explicit = ['Name', 'DashboardName', 'AlarmName', 'LogGroupName', 'TopicName'].map((k) => props[k]).find((v) => typeof v === 'string') as string | undefined;
-    const name = explicit ?? physicalName(prefix, logicalId, 64);
+  async provision({ resource, props, arn, name: nameFor }) {
+    const explicit = ['Name', 'DashboardName', 'AlarmName', 'LogGroupName', 'AliasName'].map((k) => props[k]).find((v) => typeof v === 'string') as string | undefined;
+    const name = nameFor(explicit, { max: 64 });
     const service = (resource.Type.split('::')[1] ?? 'custom').toLowerCase();
     return { physical: { type: resource.Type, ref: name, attributes: { Arn: arn(service, name) } } };
   },

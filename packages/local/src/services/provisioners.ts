@@ -1,6 +1,7 @@
 /**
- * The provisioner registry: every resource type the local deployer knows, one file each. A template
- * with a type no provisioner handles is refused before anything is created.
+ * The provisioner registry: every resource type the local deployer knows, one file each in its
+ * service folder. A template with a type no provisioner handles is refused before anything is created
+ * (support.ts); `notEmulated` (types that move no message) comes last.
  */
 import { apiFront } from './apigateway/resources.js';
 import { customResource } from './cloudformation/custom-resource.js';
@@ -18,15 +19,17 @@ import { snsTopicPolicy } from './sns/topic-policy.js';
 import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
+import { provisionerFor as findProvisioner } from './support.js';
 
 // Order matters: the first that handles a type wins. `customResource` takes any Custom::* that no native
 // provisioner before it handles (keep native Custom::... provisioners above it).
 export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, customResource, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
-  return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));
+  return findProvisioner(type, provisioners);
 }
 
 export * from '../core/deployment/provisioner.js';
 export { NOT_EMULATED } from './not-emulated.js';
-export { physicalName } from '../core/deployment/values.js';
+export { consequenceOf, describeUnsupported, unsupportedResources, type Unsupported } from './support.js';
+export { generatedName, randomTail, resourceName, type NameRules } from '../core/deployment/values.js';

@@ -25,6 +25,10 @@ export interface StartLocalStackOptions {
   readonly endpoint?: string;
   /** Also write the outputs here (`cdk deploy --outputs-file` format). */
   readonly outputsFile?: string;
+  /** `--name-prefix`: a prefix for every physical name, for an endpoint shared with other deployments. */
+  readonly namePrefix?: string;
+  /** `--allow-unsupported`: warn about resources the local stack cannot emulate instead of refusing the template. */
+  readonly allowUnsupported?: boolean;
   /** Working directory of the CLI (where cdk.json is). @default process.cwd() */
   readonly cwd?: string;
   /** Extra environment for the CLI. */
@@ -54,6 +58,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
   if (options.stack !== undefined) args.push('--stack', options.stack);
   if (options.endpoint !== undefined) args.push('--endpoint', options.endpoint);
   if (options.outputsFile !== undefined) args.push('--outputs-file', options.outputsFile);
+  if (options.namePrefix !== undefined) args.push('--name-prefix', options.namePrefix);
+  if (options.allowUnsupported) args.push('--allow-unsupported');
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },

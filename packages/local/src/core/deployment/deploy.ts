@@ -3,7 +3,8 @@
  * the gateway, or an external AWS-compatible endpoint): resources are provisioned in dependency order,
  * each by the provisioner for its type (services/<service>/, one file per type); functions and event source
  * mappings are returned for the Lambda host and the poller; IAM and resource policies are recorded.
- * Every physical name carries a per-deployment prefix, so several deployments share one target.
+ * Names are kept as the template writes them; unnamed resources get CloudFormation-style generated names
+ * (`<stack>-<logicalId>-<RANDOM>`). A name prefix is for a shared external endpoint only.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,11 +13,14 @@ import type { CfnResource, CfnTemplate } from './assembly.js';
 import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
+import { resourceName } from './values.js';
+import { deploymentModel, type DeploymentModel } from './model.js';
+import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
-export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
+export { NOT_EMULATED, PROVISIONERS, generatedName, provisionerFor, resourceName } from '../../services/provisioners.js';
 export type { DeployedEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
 
 import { LOCAL_ACCOUNT_ID } from '../identity.js';
@@ -24,8 +28,13 @@ export { LOCAL_ACCOUNT_ID };
 
 export interface LocalDeployment {
   readonly stackName: string;
+  /** This deployment's own id (random): stack ids and other per-deployment identifiers derive from it. */
+  readonly id: string;
+  /** The name prefix (`--name-prefix`), or '' when names are as written. */
   readonly prefix: string;
   readonly template: CfnTemplate;
+  /** The template as read once (defaults applied, Conditions evaluated): what every consumer reads. */
+  readonly model: DeploymentModel;
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly functions: readonly DeployedFunction[];
   readonly eventSourceMappings: readonly DeployedEventSourceMapping[];
@@ -33,8 +42,10 @@ export interface LocalDeployment {
   readonly recorded: readonly RecordedResource[];
   /** `{ OutputKey: value }` for this stack. */
   readonly outputs: Readonly<Record<string, string>>;
-  /** Resource types present in the template but deliberately not emulated. */
+  /** Resource types present in the template and passed over: they move no message (alarms, log groups, ...). */
   readonly notEmulated: readonly string[];
+  /** Resources the local stack cannot emulate, let through by `allowUnsupported` (with what does not happen). */
+  readonly unsupported: readonly Unsupported[];
   /** Resources served by the local API front (ApiGatewayV2, Lambda permissions). */
   readonly apiResources: readonly string[];
   /** Resolves intrinsics against this deployment (for the API front and tools). */
@@ -54,7 +65,10 @@ export interface DeployOptions {
   /** Directory of the cloud assembly (function code is found there). */
   readonly assemblyDir: string;
   readonly endpoints: LocalEndpoints;
-  /** Name prefix for every physical resource. @default a random `fg<hex>` */
+  /**
+   * A prefix for every physical name, for an endpoint shared with other deployments (`--name-prefix`).
+   * @default none: names as the template writes them, CloudFormation-style names for unnamed resources
+   */
   readonly prefix?: string;
   /** Write `{ [stackName]: outputs }` here (the `cdk deploy --outputs-file` format). */
   readonly outputsFile?: string;
@@ -62,6 +76,11 @@ export interface DeployOptions {
   readonly log?: (line: string) => void;
   /** The provisioner registry. @default PROVISIONERS */
   readonly provisioners?: readonly Provisioner[];
+  /**
+   * Deploy a template with resources the local stack cannot emulate (`--allow-unsupported`): each is
+   * named in a warning saying what will not happen, instead of refusing the deployment. @default false
+   */
+  readonly allowUnsupported?: boolean;
   /** Runs the stack's functions during the deployment (custom resources); without it they are refused. */
   readonly lambda?: DeployLambdaHost;
 }
@@ -75,14 +94,13 @@ export interface DeployLambdaHost {
 }
 
 /** Orders logical ids so that every resource comes after the resources it references. */
-function dependencyOrder(resources: Record<string, CfnResource>): string[] {
-  const ids = Object.keys(resources);
+function dependencyOrder(model: DeploymentModel): string[] {
+  const ids = model.resources.map((r) => r.logicalId);
   const deps = new Map<string, Set<string>>();
-  for (const id of ids) {
-    const r = resources[id]!;
-    const d = referencedIds(r.Properties ?? {});
-    for (const x of [r.DependsOn ?? []].flat()) d.add(x);
-    deps.set(id, new Set([...d].filter((x) => x in resources && x !== id)));
+  for (const r of model.resources) {
+    const d = referencedIds(r.properties);
+    for (const x of r.dependsOn) d.add(x);
+    deps.set(r.logicalId, new Set([...d].filter((x) => model.get(x) !== undefined && x !== r.logicalId)));
   }
   const out: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
@@ -100,47 +118,37 @@ function dependencyOrder(resources: Record<string, CfnResource>): string[] {
 
 export async function deployTemplate(options: DeployOptions): Promise<LocalDeployment> {
   const { template, stackName, assemblyDir, endpoints, outputsFile, log = (l: string) => console.log(l), provisioners = PROVISIONERS } = options;
-  const prefix = options.prefix ?? `fg${randomBytes(3).toString('hex')}`;
-  if (!/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
+  const prefix = options.prefix ?? '';
+  const id = randomBytes(8).toString('hex');
+  if (prefix !== '' && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
   const { region } = endpoints;
   const accountId = LOCAL_ACCOUNT_ID;
   const clients = localClients(endpoints);
   const resources = new Map<string, PhysicalResource>();
-  const parameters: Record<string, string | string[]> = {};
-  for (const [name, p] of Object.entries(template.Parameters ?? {})) {
-    if (p.Default !== undefined) parameters[name] = Array.isArray(p.Default) ? p.Default.map(String) : String(p.Default);
-  }
-  const ctx: ResolveContext = { stackName, region, accountId, resources, parameters, conditions: template.Conditions ?? {} };
+  // The template is read once, here; every later consumer (IAM, the API front) reads this model.
+  const model = deploymentModel(template, { stackName, region, accountId });
+  const ctx: ResolveContext = { stackName, region, accountId, resources, parameters: model.parameters, conditions: template.Conditions ?? {} };
   const resolve = (v: unknown): unknown => resolveValue(v, ctx);
   const arn = (service: string, resource: string, withRegion = true): string => `arn:aws:${service}:${withRegion ? region : ''}:${accountId}:${resource}`;
 
-  // Refuse unknown types before creating anything.
-  const all = template.Resources ?? {};
-  const unknown = Object.entries(all).filter(([, r]) => !provisionerFor(r.Type, provisioners));
-  // A known type may still be refused in a shape the local stack cannot run (e.g. an SNS-backed custom resource).
-  const refused = Object.entries(all).flatMap(([id, r]) => {
-    const why = provisionerFor(r.Type, provisioners)?.check?.(id, r, template);
-    return why === undefined ? [] : [`${r.Type} (${id}): ${why}`];
-  });
-  if (unknown.length > 0 || refused.length > 0) {
+  // Refuse what cannot be emulated before creating anything (services/support.ts decides).
+  const unsupported = unsupportedResources(template, provisioners, (id) => model.get(id) !== undefined);
+  if (unsupported.length > 0 && !options.allowUnsupported) {
     throw new UnsupportedResourceError(
-      [
-        ...(refused.length > 0 ? [`The local stack cannot emulate ${refused.join('; ')}.`] : []),
-        ...(unknown.length > 0
-          ? [
-              `The local deployer does not know ${unknown.map(([id, r]) => `${r.Type} (${id})`).join(', ')}. ` +
-                `Add a provisioner for it in packages/local/src/services/<service>/ (one file, listed in services/provisioners.ts), ` +
-                `or add it to NOT_EMULATED in services/not-emulated.ts if it does not affect how messages flow.`,
-            ]
-          : []),
-      ].join(' '),
+      `The local stack cannot emulate ${unsupported.length === 1 ? 'this resource' : 'these resources'}, so nothing was created:\n` +
+        unsupported.map((u) => `  - ${describeUnsupported(u)}`).join('\n') +
+        `\nRun with --allow-unsupported (startLocalStack({ allowUnsupported: true })) to deploy the rest anyway, knowing that the above does not happen.`,
     );
   }
-  const kindOf = (r: CfnResource) => provisionerFor(r.Type, provisioners)!.kind;
-  const notEmulated = [...new Set(Object.values(all).filter((r) => kindOf(r) === 'not-emulated').map((r) => r.Type))].sort();
-  const apiResources = Object.entries(all).filter(([, r]) => kindOf(r) === 'served-by-api-front').map(([id]) => id);
-  const recordedTypes = [...new Set(Object.values(all).filter((r) => kindOf(r) === 'recorded').map((r) => r.Type))].sort();
-  log(`local deploy: not emulated (no effect on message flow): ${notEmulated.length ? notEmulated.join(', ') : 'none'}` + (recordedTypes.length ? `; recorded, not enforced: ${recordedTypes.join(', ')}` : ''));
+  const placeholderIds = new Set(unsupported.filter((u) => u.placeholder).map((u) => u.logicalId));
+  const provisionerOf = (id: string, r: CfnResource): Provisioner => (placeholderIds.has(id) ? placeholder : provisionerFor(r.Type, provisioners)!);
+  const entries = model.resources.map((m) => [m.logicalId, m.resource] as const);
+  const notEmulated = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'not-emulated').map(([, r]) => r.Type))].sort();
+  const apiResources = entries.filter(([id, r]) => provisionerOf(id, r).kind === 'served-by-api-front').map(([id]) => id);
+  const recordedTypes = [...new Set(entries.filter(([id, r]) => provisionerOf(id, r).kind === 'recorded').map(([, r]) => r.Type))].sort();
+  // Only types that move no message are passed over quietly; never say "no effect" of one that does.
+  log(`local deploy: passed over (they move no messages): ${notEmulated.length ? notEmulated.join(', ') : 'none'}` + (recordedTypes.length ? `; recorded for IAM: ${recordedTypes.join(', ')}` : ''));
+  for (const u of unsupported) log(`local deploy: WARNING (--allow-unsupported) not emulated: ${describeUnsupported(u)}`);
 
   const functions: DeployedFunction[] = [];
   const mappings: DeployedEventSourceMapping[] = [];
@@ -163,14 +171,17 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   // Filled as resources are created: handed to the Lambda host while deploying, returned when done.
   const deployment: LocalDeployment = {
     stackName,
+    id,
     prefix,
     template,
+    model,
     resources,
     functions,
     eventSourceMappings: mappings,
     recorded,
     outputs,
     notEmulated,
+    unsupported,
     apiResources,
     resolve,
     teardown,
@@ -183,17 +194,32 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const host = options.lambda;
   const lambda = host && { endpoint: host.endpoint, invoke: (fn: DeployedFunction, event: unknown) => host.invoke(fn, event, deployment) };
   try {
-    for (const id of dependencyOrder(all)) {
-      const r = all[id]!;
-      if (r.Condition !== undefined && !evaluateCondition(r.Condition, ctx)) continue;
+    for (const logicalId of dependencyOrder(model)) {
+      const r = model.get(logicalId)!.resource;
       const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
-      const result = await provisionerFor(r.Type, provisioners)!.provision({ logicalId: id, resource: r, props, prefix, region, accountId, assemblyDir, clients, resources, log, arn, stackName, functions, ...(lambda ? { lambda } : {}) });
-      resources.set(id, result.physical);
+      const result = await provisionerOf(logicalId, r).provision({
+        logicalId,
+        resource: r,
+        props,
+        prefix,
+        stackName,
+        region,
+        accountId,
+        assemblyDir,
+        clients,
+        resources,
+        log,
+        arn,
+        functions,
+        ...(lambda ? { lambda } : {}),
+        name: (explicit, rules) => resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules),
+      });
+      resources.set(logicalId, result.physical);
       if (result.function) functions.push(result.function);
       if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
       if (result.recorded) recorded.push(result.recorded);
       if (result.destroy) undo.push(result.destroy);
-      if (result.teardown) teardowns.push({ logicalId: id, run: result.teardown });
+      if (result.teardown) teardowns.push({ logicalId, run: result.teardown });
     }
   } catch (err) {
     // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete).
@@ -205,7 +231,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   }
 
   for (const [key, o] of Object.entries(template.Outputs ?? {})) {
-    if (o.Condition !== undefined && !evaluateCondition(o.Condition, ctx)) continue;
+    if (o.Condition !== undefined && !model.condition(o.Condition)) continue;
     try {
       const v = resolve(o.Value);
       outputs[key] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -1,6 +1,7 @@
 /**
  * One provisioner per CloudFormation resource type (or family): what the local deployer does with it.
- * Adding a type means one new file here and one entry in index.ts.
+ * Adding a type means one new file in its service folder (services/<service>/) and one entry in
+ * services/provisioners.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -8,6 +9,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CfnResource, CfnTemplate } from './assembly.js';
 import type { PhysicalResource } from './intrinsics.js';
+import type { NameRules } from './values.js';
 
 export interface DeployedFunction {
   readonly logicalId: string;
@@ -52,7 +54,7 @@ export interface RecordedResource {
 }
 
 /** What the deployer does with a type: created in the target, run by the local stack, recorded, ... */
-export type ProvisionKind = 'created' | 'run' | 'recorded' | 'served-by-api-front' | 'not-emulated';
+export type ProvisionKind = 'created' | 'run' | 'recorded' | 'served-by-api-front' | 'not-emulated' | 'unsupported';
 
 /** How a function run during the deployment ended (custom resources run their handlers then). */
 export type FunctionOutcome =
@@ -70,8 +72,9 @@ export interface ProvisionContext {
   readonly resource: CfnResource;
   /** Properties with every intrinsic resolved. */
   readonly props: Record<string, unknown>;
-  /** Per-deployment physical name prefix. */
+  /** The name prefix for a shared endpoint (`--name-prefix`), or '' (names as written). */
   readonly prefix: string;
+  readonly stackName: string;
   readonly region: string;
   readonly accountId: string;
   readonly assemblyDir: string;
@@ -81,11 +84,15 @@ export interface ProvisionContext {
   readonly log: (line: string) => void;
   /** `arn:aws:<service>:<region>:<account>:<resource>` (region left empty when `withRegion` is false). */
   arn(service: string, resource: string, withRegion?: boolean): string;
-  readonly stackName: string;
   /** Functions deployed so far (every dependency of this resource). */
   readonly functions: readonly DeployedFunction[];
   /** Runs this stack's functions now; absent when the deployer was given no Lambda host. */
   readonly lambda?: ProvisionLambda;
+  /**
+   * This resource's physical name: `explicit` (the template's name property) kept exactly, else a
+   * CloudFormation-style `<stack>-<logicalId>-<RANDOM>` within `rules` (values.ts resourceName).
+   */
+  name(explicit: unknown, rules: NameRules): string;
 }
 
 export interface ProvisionResult {
@@ -104,11 +111,22 @@ export interface ProvisionResult {
   readonly teardown?: () => Promise<void>;
 }
 
+/** A shape a provisioner cannot run (checked before anything is created). */
+export interface ProvisionRefusal {
+  /** What will not happen locally, e.g. "S3 sends no event notification for this bucket". */
+  readonly consequence: string;
+  /**
+   * With --allow-unsupported: true gives the resource a placeholder Ref/Arn instead of provisioning it;
+   * false provisions it without the part refused.
+   */
+  readonly placeholder?: boolean;
+}
+
 export interface Provisioner {
   /** Resource types handled (exact), or a predicate for families (`AWS::ApiGatewayV2::*`, `Custom::*`). */
   readonly handles: readonly string[] | ((type: string) => boolean);
   readonly kind: ProvisionKind;
-  /** Refuses a resource before anything is created: returns why it cannot be emulated, or undefined. */
-  check?(logicalId: string, resource: CfnResource, template: CfnTemplate): string | undefined;
+  /** Refuses, before anything is created, a shape of the type this provisioner cannot run. */
+  refuse?(logicalId: string, resource: CfnResource, template: CfnTemplate): ProvisionRefusal | undefined;
   provision(ctx: ProvisionContext): Promise<ProvisionResult>;
 }

@@ -1,13 +1,61 @@
-/** Small helpers shared by the provisioners: physical names and typed property reads. */
-import { createHash } from 'node:crypto';
+/** Small helpers shared by the provisioners: physical names (as CloudFormation gives them) and typed property reads. */
+import { createHash, randomBytes } from 'node:crypto';
 import { IntrinsicError } from './intrinsics.js';
 
-/** A physical name: `<prefix>-<base>`, shortened with a hash when it would exceed `max`. */
-export function physicalName(prefix: string, base: string, max: number, opts: { lower?: boolean; suffix?: string } = {}): string {
-  const suffix = opts.suffix ?? '';
-  let name = `${prefix}-${base}`;
-  if (opts.lower) name = name.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
-  const room = max - suffix.length;
+export interface NameRules {
+  /** The service's longest name. */
+  readonly max: number;
+  /** S3 bucket names: lower case, `a-z 0-9 . -` only. */
+  readonly lower?: boolean;
+  /** A fixed ending the service requires (`.fifo` for FIFO queues). */
+  readonly suffix?: string;
+}
+
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** CloudFormation's random tail: 12 characters A-Z 0-9 (13 lower-case ones for buckets, as CloudFormation writes them). */
+export function randomTail(lower = false): string {
+  const n = lower ? 13 : 12;
+  const bytes = randomBytes(n);
+  let out = '';
+  for (let i = 0; i < n; i++) out += UPPER[bytes[i]! % UPPER.length];
+  return lower ? out.toLowerCase() : out;
+}
+
+/**
+ * The name CloudFormation gives a resource the template does not name: `<stack>-<logicalId>-<RANDOM>`,
+ * the stack name and logical id each shortened (the longer first) until the whole fits the service's
+ * limit, then the service's fixed ending (`.fifo`).
+ */
+export function generatedName(stackName: string, logicalId: string, rules: NameRules, tail: string = randomTail(rules.lower)): string {
+  const suffix = rules.suffix ?? '';
+  let stack = stackName;
+  let id = logicalId;
+  const room = rules.max - suffix.length - tail.length - 2;
+  while (stack.length + id.length > room && (stack.length > 0 || id.length > 0)) {
+    if (stack.length >= id.length) stack = stack.slice(0, -1);
+    else id = id.slice(0, -1);
+  }
+  let name = `${stack}-${id}-${tail}`;
+  if (rules.lower) name = name.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  return name + suffix;
+}
+
+/**
+ * A resource's physical name. The name written in the template is kept exactly, as CloudFormation
+ * keeps it; an unnamed resource gets a CloudFormation-style generated name. A `namePrefix` (for a
+ * shared external endpoint, where several deployments meet) goes in front of either, with a hash
+ * shortening a name it would push past the limit.
+ */
+export function resourceName(input: { readonly explicit?: unknown; readonly namePrefix?: string; readonly stackName: string; readonly logicalId: string }, rules: NameRules): string {
+  const explicit = typeof input.explicit === 'string' && input.explicit.length > 0 ? input.explicit : undefined;
+  const prefix = input.namePrefix ? `${input.namePrefix}-` : '';
+  if (explicit === undefined) return prefix + generatedName(input.stackName, input.logicalId, { ...rules, max: rules.max - prefix.length });
+  if (!prefix) return explicit;
+  const suffix = rules.suffix && explicit.endsWith(rules.suffix) ? rules.suffix : '';
+  let name = prefix + explicit.slice(0, explicit.length - suffix.length);
+  if (rules.lower) name = name.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  const room = rules.max - suffix.length;
   if (name.length > room) {
     const hash = createHash('sha256').update(name).digest('hex').slice(0, 8);
     name = `${name.slice(0, room - 9)}-${hash}`;

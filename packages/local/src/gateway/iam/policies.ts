@@ -6,6 +6,7 @@
  * with the deployment's intrinsics, so their ARNs are the local physical ones.
  */
 import type { CfnTemplate } from '../../core/deployment/assembly.js';
+import { modelOf, type DeploymentModel } from '../../core/deployment/model.js';
 import { awsManagedPolicy } from './managed-policies.js';
 
 export interface IdentityPolicy {
@@ -42,10 +43,12 @@ function referencedLogicalId(v: unknown): string | undefined {
  * resource's Ref and attributes (for bucket/queue ARNs of resource policies).
  */
 export function readPolicies(
-  template: CfnTemplate,
+  template: CfnTemplate | DeploymentModel,
   resolve: (v: unknown) => unknown,
   physical: (logicalId: string) => { readonly ref: string; readonly attributes: Readonly<Record<string, string>> } | undefined,
 ): PolicyIndex {
+  // The deployment model: resources a Condition leaves out are not read (as the deployer does not create them).
+  const model = modelOf(template);
   const rolePolicies = new Map<string, IdentityPolicy[]>();
   const functionRoles = new Map<string, string>();
   const resourcePolicies = new Map<string, unknown>();
@@ -66,16 +69,15 @@ export function readPolicies(
   const managed = (roleId: string, arnValue: unknown, where: string): void => {
     const arn = resolved(where, arnValue);
     if (typeof arn !== 'string') return;
-    const customer = Object.entries(template.Resources).find(([id, r]) => r.Type === 'AWS::IAM::ManagedPolicy' && physical(id)?.ref === arn);
+    const customer = model.ofType('AWS::IAM::ManagedPolicy').find((m) => physical(m.logicalId)?.ref === arn);
     if (customer) return; // attached through the ManagedPolicy's own Roles below or by ARN: handled there
     const doc = awsManagedPolicy(arn);
     if (doc === undefined) warnings.push(`${where}: managed policy ${arn} is not known locally; it grants nothing here`);
     else attach(roleId, { name: arn, policy: doc });
   };
 
-  for (const [id, r] of Object.entries(template.Resources)) {
-    const p = r.Properties ?? {};
-    switch (r.Type) {
+  for (const { logicalId: id, type, properties: p } of model.resources) {
+    switch (type) {
       case 'AWS::IAM::Role': {
         if (!rolePolicies.has(id)) rolePolicies.set(id, []);
         for (const [i, inline] of list(p.Policies).entries()) {
@@ -85,8 +87,8 @@ export function readPolicies(
         }
         for (const [i, arn] of list(p.ManagedPolicyArns).entries()) {
           const ref = referencedLogicalId(arn);
-          if (ref !== undefined && template.Resources[ref]?.Type === 'AWS::IAM::ManagedPolicy') {
-            const doc = resolved(`${ref}.PolicyDocument`, template.Resources[ref]!.Properties?.PolicyDocument);
+          if (ref !== undefined && model.get(ref)?.type === 'AWS::IAM::ManagedPolicy') {
+            const doc = resolved(`${ref}.PolicyDocument`, model.get(ref)!.properties.PolicyDocument);
             if (doc !== undefined) attach(id, { name: ref, policy: doc });
           } else managed(id, arn, `${id}.ManagedPolicyArns[${i}]`);
         }
@@ -102,7 +104,7 @@ export function readPolicies(
           else {
             // A role by name (imported or not in this stack): match the deployed role's name.
             const name = resolved(`${id}.Roles`, role);
-            const match = Object.keys(template.Resources).find((rid) => template.Resources[rid]!.Type === 'AWS::IAM::Role' && physical(rid)?.ref === name);
+            const match = model.ofType('AWS::IAM::Role').find((m) => physical(m.logicalId)?.ref === name)?.logicalId;
             if (match) attach(match, { name: id, policy: doc });
           }
         }

@@ -10,6 +10,7 @@ import { readRequestBody } from '../../core/request-body.js';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import { functionAssetDir, type CfnTemplate } from '../../core/deployment/assembly.js';
+import { modelOf, type DeploymentModel } from '../../core/deployment/model.js';
 import type { LocalEndpoints } from '../../core/endpoints.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../core/identity.js';
 import { createFunctionHost, type FunctionHost, type InvokeResult, type LogEntry } from '../../lambda-host/index.js';
@@ -30,8 +31,8 @@ export type InvokeOutcome =
 export type RouteInvoker = (functionLogicalId: string, event: APIGatewayProxyEventV2WithIAMAuthorizer) => Promise<InvokeOutcome>;
 
 export interface ApiFrontOptions {
-  /** The synthesized stack template (holds the HTTP API, its routes, stage and functions). */
-  readonly template: CfnTemplate;
+  /** The stack: its deployment model (startLocalStack passes the deployment's), or the synthesized template. */
+  readonly template: CfnTemplate | DeploymentModel;
   /** The cloud assembly directory (the functions' bundled code is found there). */
   readonly assemblyDir: string;
   /** Resolves intrinsics (Ref, GetAtt, Join...) in the functions' Environment against the local deployment. */
@@ -182,7 +183,7 @@ export function replyFromOutcome(outcome: InvokeOutcome): HttpReply {
 function defaultInvoker(options: ApiFrontOptions, api: ApiDefinition): { invoke: RouteInvoker; stop: () => Promise<void> } {
   const hosts = new Map<string, FunctionHost>();
   for (const fnId of new Set(api.routes.map((r) => r.functionLogicalId))) {
-    const resource = options.template.Resources[fnId];
+    const resource = modelOf(options.template).get(fnId)?.resource;
     if (resource === undefined || resource.Type !== 'AWS::Lambda::Function') throw new Error(`Route target ${fnId} is not an AWS::Lambda::Function in the template`);
     const p = resource.Properties ?? {};
     const variables = (p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};

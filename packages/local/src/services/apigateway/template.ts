@@ -3,6 +3,7 @@
  * authorization, target function), the `$default` stage's throttle, and the functions behind routes.
  */
 import type { CfnResource, CfnTemplate } from '../../core/deployment/assembly.js';
+import { modelOf, type DeploymentModel } from '../../core/deployment/model.js';
 import type { ThrottleSettings } from './throttle.js';
 
 export interface ApiRoute {
@@ -23,7 +24,7 @@ export interface ApiDefinition {
   readonly throttle?: ThrottleSettings;
 }
 
-const byType = (t: CfnTemplate, type: string): [string, CfnResource][] => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+const byType = (m: DeploymentModel, type: string): [string, CfnResource][] => m.ofType(type).map((r) => [r.logicalId, r.resource]);
 
 function refId(v: unknown): string | undefined {
   if (v !== null && typeof v === 'object' && 'Ref' in v && typeof v.Ref === 'string') return v.Ref;
@@ -41,7 +42,9 @@ function functionOf(uri: unknown): string | undefined {
   return undefined;
 }
 
-export function readApiDefinition(template: CfnTemplate, apiLogicalId?: string): ApiDefinition {
+export function readApiDefinition(source: CfnTemplate | DeploymentModel, apiLogicalId?: string): ApiDefinition {
+  // The deployment model: routes and stages a Condition leaves out are not served.
+  const template = modelOf(source);
   const apis = byType(template, 'AWS::ApiGatewayV2::Api').filter(([, r]) => r.Properties?.ProtocolType === 'HTTP');
   const chosen = apiLogicalId === undefined ? apis : apis.filter(([id]) => id === apiLogicalId);
   if (chosen.length !== 1) {

@@ -269,7 +269,10 @@ function functionFor(ctx: ProvisionContext, token: string): DeployedFunction {
 export const customResource: Provisioner = {
   handles: (type) => type === CUSTOM_RESOURCE_TYPE || type.startsWith('Custom::'),
   kind: 'run',
-  check: (_logicalId, resource, template) => checkCustomResource(resource, template),
+  refuse: (_logicalId, resource, template) => {
+    const why = checkCustomResource(resource, template);
+    return why === undefined ? undefined : { consequence: why, placeholder: true };
+  },
   async provision(ctx) {
     const { logicalId, resource, props, clients, accountId, region, prefix, stackName, log } = ctx;
     const token = props.ServiceToken;

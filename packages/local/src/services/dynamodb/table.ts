@@ -10,7 +10,6 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { physicalName } from '../../core/deployment/values.js';
 
 type Index = { IndexName?: unknown; KeySchema?: unknown; Projection?: unknown };
 const indexes = (list: unknown) =>
@@ -19,8 +18,8 @@ const indexes = (list: unknown) =>
 export const dynamodbTable: Provisioner = {
   handles: ['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable'],
   kind: 'created',
-  async provision({ logicalId, resource, props, prefix, clients, arn }) {
-    const TableName = physicalName(prefix, typeof props.TableName === 'string' ? props.TableName : logicalId, 255);
+  async provision({ resource, props, clients, arn, name }) {
+    const TableName = name(props.TableName, { max: 255 });
     const gsis = indexes(props.GlobalSecondaryIndexes) as GlobalSecondaryIndex[] | undefined;
     const lsis = indexes(props.LocalSecondaryIndexes) as LocalSecondaryIndex[] | undefined;
     const out = await clients.dynamodb.send(

@@ -4,14 +4,13 @@
  * outputs that mention them resolve; the gateway's authorizers can evaluate the recorded documents.
  */
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { physicalName } from '../../core/deployment/values.js';
 
 export const iam: Provisioner = {
   handles: ['AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'],
   kind: 'recorded',
-  async provision({ logicalId, resource, props, prefix, accountId }) {
+  async provision({ logicalId, resource, props, accountId, name: nameFor }) {
     const explicit = [props.RoleName, props.PolicyName, props.ManagedPolicyName].find((v) => typeof v === 'string') as string | undefined;
-    const name = explicit ?? physicalName(prefix, logicalId, 64);
+    const name = nameFor(explicit, { max: 64 });
     const path = typeof props.Path === 'string' ? props.Path : '/';
     const kind = resource.Type === 'AWS::IAM::Role' ? 'role' : 'policy';
     const iamArn = `arn:aws:iam::${accountId}:${kind}${path}${name}`;

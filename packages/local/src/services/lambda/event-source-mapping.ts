@@ -1,4 +1,5 @@
 /** AWS::Lambda::EventSourceMapping (SQS): not created anywhere; run by the local poller (event-source-runner). */
+import { randomUUID } from 'node:crypto';
 import { UnsupportedResourceError } from '../../core/deployment/errors.js';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { num, str } from '../../core/deployment/values.js';
@@ -6,7 +7,18 @@ import { num, str } from '../../core/deployment/values.js';
 export const eventSourceMapping: Provisioner = {
   handles: ['AWS::Lambda::EventSourceMapping'],
   kind: 'run',
-  async provision({ logicalId, resource, props, prefix, resources, arn }) {
+  // Only SQS sources are polled locally: a stream, Kafka or MQ source would feed the function nothing.
+  refuse(_logicalId, resource, template) {
+    const source = resource.Properties?.EventSourceArn;
+    const att = (source as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+    const target = Array.isArray(att) ? String(att[0]) : typeof att === 'string' ? att.split('.')[0]! : undefined;
+    const type = target !== undefined ? template.Resources[target]?.Type : undefined;
+    const what = type !== undefined ? `${target} (${type})` : typeof source === 'string' ? source : undefined;
+    const isQueue = type !== undefined ? type === 'AWS::SQS::Queue' : typeof source !== 'string' || source.startsWith('arn:aws:sqs:');
+    if (isQueue) return undefined;
+    return { consequence: `the function is not fed from ${what ?? 'its event source'}: only SQS event sources are run locally`, placeholder: true };
+  },
+  async provision({ logicalId, resource, props, resources, arn }) {
     const sourceArn = str(props.EventSourceArn) ?? '';
     const queue = [...resources.entries()].find(([, p]) => p.type === 'AWS::SQS::Queue' && p.attributes.Arn === sourceArn);
     if (!queue) throw new UnsupportedResourceError(`${logicalId}: event source ${sourceArn || '(none)'} is not a queue of this stack; only SQS mappings are run locally`);
@@ -20,7 +32,8 @@ export const eventSourceMapping: Provisioner = {
     const provisioned = props.ProvisionedPollerConfig as { MinimumPollers?: unknown; MaximumPollers?: unknown } | undefined;
     const minPollers = num(provisioned?.MinimumPollers, `${logicalId}.ProvisionedPollerConfig.MinimumPollers`);
     const maxPollers = num(provisioned?.MaximumPollers, `${logicalId}.ProvisionedPollerConfig.MaximumPollers`);
-    const uuid = `${prefix}-${logicalId}`;
+    // Lambda gives a mapping a UUID of its own.
+    const uuid = randomUUID();
     return {
       physical: { type: resource.Type, ref: uuid, attributes: { EventSourceMappingArn: arn('lambda', `event-source-mapping:${uuid}`) } },
       eventSourceMapping: {

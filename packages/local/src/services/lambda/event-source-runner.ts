@@ -9,16 +9,26 @@
  * scale-up, or provisioned pollers); FilterCriteria drop records before any invocation
  * (event-source-filter.ts); FIFO queues get Lambda's group semantics (event-source-fifo.ts). Enabled,
  * BatchSize, the batching window, MaximumConcurrency and reserved concurrency change live (`update`).
+ *
+ * Three parts: polling (event-source-polling.ts: the queue calls, signed as the function's execution
+ * role, and batch collection), settling (event-source-settling.ts: what is deleted after an invocation)
+ * and telemetry (event-source-telemetry.ts: counters and bounded ring buffers). This file holds the
+ * settings, the concurrency gate and the poll loops that tie them together.
  */
-import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { LocalEndpoints } from '../../core/endpoints.js';
 import { LOCAL_CREDENTIALS } from '../../core/identity.js';
-import { settleBatch, toSqsEvent, toSqsRecord } from './batch-response.js';
-import type { FunctionHost, InvokeFailureKind } from '../../lambda-host/index.js';
+import { toSqsEvent, toSqsRecord } from './batch-response.js';
+import type { FunctionHost } from '../../lambda-host/index.js';
 import { compileFilterCriteria, type FilterCriteria } from './event-source-filter.js';
 import { InFlightGroups, isFifoQueueUrl, planFifoBatch } from './event-source-fifo.js';
 import { ConcurrencyGate } from './event-source-gate.js';
+import { collectBatch, mappingQueue, type QueueCredentials } from './event-source-polling.js';
 import { createScalingModel, validateScalingSettings, type ProvisionedPollerConfig, type ScalingMode, type ScalingModel, type ScalingSettings } from './event-source-scaling.js';
+import { settleInvocation } from './event-source-settling.js';
+import { RunnerTelemetry, type InvocationRecord, type ReceiveFailure, type RunnerSample, type TelemetryCapacity } from './event-source-telemetry.js';
+
+export type { InvocationRecord, ReceiveFailure, RunnerSample, TelemetryCapacity } from './event-source-telemetry.js';
 
 export interface EventSourceRunnerOptions {
   /** Name for stats and logs (the mapping's logical id). */
@@ -27,6 +37,14 @@ export interface EventSourceRunnerOptions {
   readonly queueArn: string;
   readonly host: FunctionHost;
   readonly endpoints: LocalEndpoints;
+  /**
+   * Credentials the poller signs its queue calls with: the function's execution role's, as Lambda polls
+   * with the role (its sqs:ReceiveMessage / DeleteMessage / ChangeMessageVisibility grants apply).
+   * @default LOCAL_CREDENTIALS (the local admin)
+   */
+  readonly credentials?: QueueCredentials;
+  /** How many samples and invocation records stats() keeps (ring buffers). */
+  readonly telemetryCapacity?: TelemetryCapacity;
   /** 1..10,000. @default 10 */
   readonly batchSize?: number;
   /** 0..300. @default 0 */
@@ -68,36 +86,6 @@ export interface EventSourceRunnerOptions {
   readonly now?: () => number;
   /** Called after each invocation is settled. */
   readonly onInvocation?: (record: InvocationRecord) => void;
-}
-
-export interface InvocationRecord {
-  /** ms since the runner started. */
-  readonly t: number;
-  readonly requestId: string;
-  readonly batchSize: number;
-  readonly deleted: number;
-  readonly failed: number;
-  readonly durationMs: number;
-  readonly initDurationMs?: number;
-  readonly outcome: 'success' | 'partial' | 'failed';
-  readonly failureKind?: InvokeFailureKind | 'malformed';
-  readonly reason?: string;
-  /** Highest ApproximateReceiveCount in the batch (redeliveries show as > 1). */
-  readonly maxReceiveCount: number;
-  /** FIFO: the message groups of the batch. */
-  readonly groups?: readonly string[];
-}
-
-export interface RunnerSample {
-  readonly t: number;
-  readonly inFlight: number;
-  /** Concurrent invocations allowed at that moment (0 while disabled). */
-  readonly limit: number;
-  /** ApproximateNumberOfMessages (visible) and ...NotVisible (received, not deleted). */
-  readonly visible?: number;
-  readonly notVisible?: number;
-  /** FIFO: message groups in flight. */
-  readonly activeGroups?: number;
 }
 
 /** The settings that can change on a running poller (UpdateEventSourceMapping, PutFunctionConcurrency). */
@@ -146,9 +134,15 @@ export interface RunnerStats {
   readonly maxConcurrentExecutions: number;
   /** FIFO: most message groups in flight at once. */
   readonly maxConcurrentGroups: number;
+  /** The most recent samples (a ring buffer: see telemetryCapacity), oldest first. */
   readonly samples: readonly RunnerSample[];
+  /** The most recent invocations (a ring buffer: see telemetryCapacity), oldest first. */
   readonly invocationLog: readonly InvocationRecord[];
+  /** Samples and invocation records let go by the ring buffers. */
+  readonly telemetryDropped: { readonly samples: number; readonly invocations: number };
   readonly receiveErrors: number;
+  /** The last failed ReceiveMessage, e.g. AccessDenied when the function's role may not receive from the queue. */
+  readonly lastReceiveError?: ReceiveFailure;
 }
 
 export interface EventSourceRunner {
@@ -234,18 +228,15 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   const effectiveLimit = (): number => (settings.enabled ? model.limit() : 0);
   const gate = new ConcurrencyGate(effectiveLimit());
   const loopCount = options.pollers ?? Math.max(1, Math.min(model.ceiling, 10));
-  const sqs = new SQSClient({ region: endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: endpoints.sqs });
+  // Lambda's calls, as the function's role; the depth samples are our own instrumentation (admin).
+  const queue = mappingQueue(queueUrl, endpoints, options.credentials);
+  const inspector = new SQSClient({ region: endpoints.region, credentials: LOCAL_CREDENTIALS, endpoint: endpoints.sqs });
+  const telemetry = new RunnerTelemetry(options.telemetryCapacity);
+  const c = telemetry.counters;
   const abort = new AbortController();
   /** One per receive in progress: aborted when a change must stop receives at once. */
   const cycles = new Set<AbortController>();
-  const startedAt = Date.now();
-  const samples: RunnerSample[] = [];
-  const log: InvocationRecord[] = [];
-  const c = { invocations: 0, errors: 0, received: 0, deleted: 0, failed: 0, filteredOut: 0, returned: 0, receiveErrors: 0 };
   const groupsInFlight = new InFlightGroups();
-  let inFlight = 0;
-  let maxInFlight = 0;
-  let maxGroups = 0;
   let started = false;
   let saturated = false;
   let messagesSeen = false;
@@ -259,105 +250,26 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   // is returned to the queue at once, undelivered.
   const applyLimit = (): void => gate.setLimit(effectiveLimit());
 
-  const receive = async (max: number, wait: number, signal: AbortSignal): Promise<Message[]> => {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, max), WaitTimeSeconds: wait, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
-      { abortSignal: signal },
-    );
-    return out.Messages ?? [];
-  };
-
-  /** One batch: wait for the first messages, then fill up to BatchSize within the batching window. */
-  const collectBatch = async (signal: AbortSignal): Promise<Message[]> => {
-    const { batchSize, maximumBatchingWindowSeconds } = settings;
-    const batch = await receive(batchSize, Math.min(waitTimeSeconds, controlLatencySeconds), signal);
-    if (batch.length === 0) return batch;
-    const windowEnds = Date.now() + maximumBatchingWindowSeconds * 1000;
-    let lastFull = batch.length === Math.min(10, batchSize);
-    while (batch.length < batchSize && !signal.aborted) {
-      const left = windowEnds - Date.now();
-      if (left <= 0) {
-        // Window over (or zero): only drain what is already there, without waiting.
-        if (!lastFull) break;
-        const more = await receive(batchSize - batch.length, 0, signal).catch(() => []);
-        batch.push(...more);
-        lastFull = more.length === 10;
-        if (more.length === 0) break;
-        continue;
-      }
-      // Messages already received are kept if a later receive of the window is cut short.
-      const more = await receive(batchSize - batch.length, Math.min(20, Math.max(1, Math.floor(left / 1000))), signal).catch(() => []);
-      batch.push(...more);
-      lastFull = more.length === 10;
-    }
-    return batch;
-  };
-
-  const deleteMessages = async (messages: readonly Message[]): Promise<number> => {
-    let deleted = 0;
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      const res = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle })) }));
-      deleted += res.Successful?.length ?? 0;
-    }
-    return deleted;
-  };
-
-  /** Makes received-but-undelivered messages visible again at once (they keep their place in a FIFO group). */
   const returnToQueue = async (messages: readonly Message[]): Promise<void> => {
     if (messages.length === 0) return;
     c.returned += messages.length;
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
-      await sqs
-        .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })) }))
-        .catch(() => undefined); // else they come back after the visibility timeout
-    }
+    await queue.returnToQueue(messages);
   };
 
   const runBatch = async (batch: Message[], groups: readonly string[]): Promise<void> => {
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    if (fifo) {
-      groupsInFlight.add(groups);
-      maxGroups = Math.max(maxGroups, groupsInFlight.size);
-    }
-    c.invocations++;
-    c.received += batch.length;
+    if (fifo) groupsInFlight.add(groups);
+    telemetry.invocationStarted(batch.length, fifo ? groupsInFlight.size : undefined);
     try {
       const result = await host.invoke(toSqsEvent(batch, queueArn, endpoints.region));
-      const settlement = settleBatch(
-        batch.map((m) => m.MessageId ?? ''),
-        result.ok ? { ok: true, value: result.value } : { ok: false, error: result.error },
-        reportBatchItemFailures,
-      );
-      const okIds = new Set(settlement.succeeded);
-      const deleted = await deleteMessages(batch.filter((m) => okIds.has(m.MessageId ?? '')));
-      c.deleted += deleted;
-      c.failed += settlement.failed.length;
-      if (settlement.wholeBatchFailed) c.errors++;
-      const rec: InvocationRecord = {
-        t: Date.now() - startedAt,
-        requestId: result.requestId,
-        batchSize: batch.length,
-        deleted,
-        failed: settlement.failed.length,
-        durationMs: result.durationMs,
-        ...(result.initDurationMs !== undefined ? { initDurationMs: result.initDurationMs } : {}),
-        outcome: settlement.wholeBatchFailed ? 'failed' : settlement.failed.length > 0 ? 'partial' : 'success',
-        ...(settlement.wholeBatchFailed ? { failureKind: result.ok ? 'malformed' : result.error.kind } : {}),
-        ...(settlement.reason ? { reason: settlement.reason } : {}),
-        maxReceiveCount: Math.max(...batch.map((m) => Number(m.Attributes?.ApproximateReceiveCount ?? 1))),
-        ...(fifo ? { groups } : {}),
-      };
-      log.push(rec);
-      onInvocation?.(rec);
+      const record = await settleInvocation(queue, { batch, result, reportBatchItemFailures, t: telemetry.elapsed(), ...(fifo ? { groups } : {}) });
+      telemetry.invocationSettled(record);
+      onInvocation?.(record);
     } catch (err) {
       // The host was stopped under us, or DeleteMessageBatch failed: messages go back after the timeout.
-      c.errors++;
+      telemetry.invocationBroken();
       if (!abort.signal.aborted) console.error(`[${name}] invocation failed: ${(err as Error).message}`);
     } finally {
-      inFlight--;
+      telemetry.invocationEnded();
       if (fifo) groupsInFlight.remove(groups);
       gate.release();
     }
@@ -369,7 +281,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
     const keep: Message[] = [];
     const drop: Message[] = [];
     for (const m of batch) (filter(toSqsRecord(m, queueArn, endpoints.region)) ? keep : drop).push(m);
-    if (drop.length > 0) c.filteredOut += await deleteMessages(drop).catch(() => 0);
+    if (drop.length > 0) c.filteredOut += await queue.delete(drop).catch(() => 0);
     return keep;
   };
 
@@ -383,13 +295,16 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       cycles.add(cycle);
       let batch: Message[] = [];
       try {
-        batch = await collectBatch(cycle.signal);
-      } catch {
+        const { batchSize, maximumBatchingWindowSeconds } = settings;
+        batch = await collectBatch(queue, { batchSize, maximumBatchingWindowSeconds, firstWaitSeconds: Math.min(waitTimeSeconds, controlLatencySeconds) }, cycle.signal);
+        telemetry.receiveSucceeded();
+      } catch (err) {
         cycles.delete(cycle);
         abort.signal.removeEventListener('abort', onStop);
         gate.release();
         if (abort.signal.aborted) return;
-        c.receiveErrors++;
+        // A refusal (the role lacks sqs:ReceiveMessage) is said once, not at every retry.
+        if (telemetry.receiveFailed(err)) console.error(`[${name}] ReceiveMessage on ${queueUrl} failed: ${telemetry.lastReceiveError!.code}: ${telemetry.lastReceiveError!.message}`);
         await sleep(500, abort.signal);
         continue;
       }
@@ -419,15 +334,15 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   };
 
   const sample = async (): Promise<void> => {
-    const s: { -readonly [K in keyof RunnerSample]: RunnerSample[K] } = { t: Date.now() - startedAt, inFlight, limit: gate.limit, ...(fifo ? { activeGroups: groupsInFlight.size } : {}) };
+    const s: { -readonly [K in keyof RunnerSample]: RunnerSample[K] } = { t: telemetry.elapsed(), inFlight: telemetry.inFlight, limit: gate.limit, ...(fifo ? { activeGroups: groupsInFlight.size } : {}) };
     try {
-      const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const a = await inspector.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
       s.visible = Number(a.Attributes?.ApproximateNumberOfMessages ?? 0);
       s.notVisible = Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     } catch {
       // sampling is best effort
     }
-    samples.push(s);
+    telemetry.samples.push(s);
   };
 
   const observe = (): void => {
@@ -443,7 +358,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       return gate.limit;
     },
     get inFlight() {
-      return inFlight;
+      return telemetry.inFlight;
     },
     start() {
       if (started) return;
@@ -481,7 +396,8 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       for (const t of timers) clearInterval(t);
       await Promise.allSettled(loops);
       await Promise.allSettled([...running]);
-      sqs.destroy();
+      queue.destroy();
+      inspector.destroy();
     },
     stats() {
       const pollers = model.pollers();
@@ -491,7 +407,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
         scalingMode: model.mode,
         ...(pollers !== undefined ? { pollers } : {}),
         settings,
-        startedAt,
+        startedAt: telemetry.startedAt,
         invocations: c.invocations,
         errors: c.errors,
         messagesReceived: c.received,
@@ -499,12 +415,14 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
         messagesFailed: c.failed,
         messagesFilteredOut: c.filteredOut,
         messagesReturned: c.returned,
-        inFlight,
-        maxConcurrentExecutions: maxInFlight,
-        maxConcurrentGroups: maxGroups,
-        samples: [...samples],
-        invocationLog: [...log],
+        inFlight: telemetry.inFlight,
+        maxConcurrentExecutions: telemetry.maxInFlight,
+        maxConcurrentGroups: telemetry.maxGroups,
+        samples: telemetry.samples.toArray(),
+        invocationLog: telemetry.invocations.toArray(),
+        telemetryDropped: { samples: telemetry.samples.dropped, invocations: telemetry.invocations.dropped },
         receiveErrors: c.receiveErrors,
+        ...(telemetry.lastReceiveError ? { lastReceiveError: telemetry.lastReceiveError } : {}),
       };
     },
   };

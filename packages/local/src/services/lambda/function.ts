@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionAssetDir } from '../../core/deployment/assembly.js';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { num, physicalName, str } from '../../core/deployment/values.js';
+import { num, str } from '../../core/deployment/values.js';
 
 export const lambdaFunction: Provisioner = {
   handles: ['AWS::Lambda::Function'],
   kind: 'run',
-  async provision({ logicalId, resource, props, prefix, assemblyDir, arn }) {
-    const functionName = physicalName(prefix, typeof props.FunctionName === 'string' ? props.FunctionName : logicalId, 64);
+  async provision({ logicalId, resource, props, assemblyDir, arn, name }) {
+    const functionName = name(props.FunctionName, { max: 64 });
     const env = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     const code = props.Code as { ZipFile?: unknown } | undefined;
     let assetDir: string;

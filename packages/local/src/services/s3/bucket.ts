@@ -5,14 +5,19 @@
  */
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketTaggingCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { physicalName } from '../../core/deployment/values.js';
 import { fromTemplateShape, toApiShape } from './notifications.js';
 
 export const s3Bucket: Provisioner = {
   handles: ['AWS::S3::Bucket'],
   kind: 'created',
-  async provision({ logicalId, props, prefix, region, clients }) {
-    const Bucket = physicalName(prefix, typeof props.BucketName === 'string' ? props.BucketName : logicalId, 63, { lower: true });
+  refuse(_logicalId, resource) {
+    // Queue, Topic and Lambda configurations are delivered (notification-dispatch.ts); EventBridge is not.
+    const n = resource.Properties?.NotificationConfiguration as Record<string, unknown> | undefined;
+    if (n?.EventBridgeConfiguration === undefined) return undefined;
+    return { consequence: 'S3 sends no event to EventBridge from this bucket (NotificationConfiguration EventBridgeConfiguration is not emulated); the bucket and its other notifications are created', placeholder: false };
+  },
+  async provision({ props, region, clients, name }) {
+    const Bucket = name(props.BucketName, { max: 63, lower: true });
     await clients.s3.send(new CreateBucketCommand({ Bucket }));
     if (props.NotificationConfiguration !== undefined) {
       const config = toApiShape(fromTemplateShape(props.NotificationConfiguration as Record<string, unknown>)) as NotificationConfiguration;

@@ -4,7 +4,7 @@
  */
 import { CreateTopicCommand, DeleteTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { bool, jsonString, physicalName } from '../../core/deployment/values.js';
+import { bool, jsonString } from '../../core/deployment/values.js';
 
 /** Topic properties that are topic attributes of the same name. */
 const PLAIN = ['DisplayName', 'ContentBasedDeduplication', 'KmsMasterKeyId', 'SignatureVersion', 'TracingConfig', 'FifoThroughputScope'] as const;
@@ -12,10 +12,9 @@ const PLAIN = ['DisplayName', 'ContentBasedDeduplication', 'KmsMasterKeyId', 'Si
 export const snsTopic: Provisioner = {
   handles: ['AWS::SNS::Topic'],
   kind: 'created',
-  async provision({ logicalId, props, prefix, clients }) {
+  async provision({ props, clients, name }) {
     const fifo = bool(props.FifoTopic);
-    const base = typeof props.TopicName === 'string' ? props.TopicName.replace(/\.fifo$/, '') : logicalId;
-    const Name = physicalName(prefix, base, 256, fifo ? { suffix: '.fifo' } : {});
+    const Name = name(props.TopicName, { max: 256, ...(fifo ? { suffix: '.fifo' } : {}) });
     const Attributes: Record<string, string> = {};
     for (const k of PLAIN) if (props[k] !== undefined) Attributes[k] = String(props[k]);
     if (fifo) Attributes.FifoTopic = 'true';

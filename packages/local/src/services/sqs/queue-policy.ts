@@ -3,14 +3,14 @@
  * no access control); the gateway's authorizers can evaluate the recorded policies.
  */
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { physicalName } from '../../core/deployment/values.js';
 
 export const sqsQueuePolicy: Provisioner = {
   handles: ['AWS::SQS::QueuePolicy'],
   kind: 'recorded',
-  async provision({ logicalId, resource, props, prefix }) {
+  async provision({ logicalId, resource, props, name }) {
+    const id = name(undefined, { max: 64 });
     return {
-      physical: { type: resource.Type, ref: physicalName(prefix, logicalId, 64), attributes: { Id: physicalName(prefix, logicalId, 64) } },
+      physical: { type: resource.Type, ref: id, attributes: { Id: id } },
       recorded: { logicalId, type: resource.Type, properties: props },
     };
   },

@@ -1,17 +1,16 @@
 /** AWS::SQS::Queue: created in the target (fauxqs or the external endpoint), with its attributes. */
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
-import { bool, jsonString, physicalName } from '../../core/deployment/values.js';
+import { bool, jsonString } from '../../core/deployment/values.js';
 
 const PLAIN = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit'] as const;
 
 export const sqsQueue: Provisioner = {
   handles: ['AWS::SQS::Queue'],
   kind: 'created',
-  async provision({ logicalId, props, prefix, clients, arn }) {
+  async provision({ props, clients, arn, name }) {
     const fifo = bool(props.FifoQueue);
-    const base = typeof props.QueueName === 'string' ? props.QueueName.replace(/\.fifo$/, '') : logicalId;
-    const QueueName = physicalName(prefix, base, 80, fifo ? { suffix: '.fifo' } : {});
+    const QueueName = name(props.QueueName, { max: 80, ...(fifo ? { suffix: '.fifo' } : {}) });
     const attrs: Partial<Record<QueueAttributeName, string>> = {};
     for (const k of PLAIN) if (props[k] !== undefined) attrs[k] = String(props[k]);
     if (fifo) attrs.FifoQueue = 'true';
