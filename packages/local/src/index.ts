@@ -24,6 +24,5 @@ export * from './api/index.js';
 export * from './api/sigv4.js';
 export * from './api/template.js';
 export * from './api/throttle.js';
-export * from './postgres.js';
 export * from './provisioners/index.js';
 export { summarize, type LocalStackSummary } from './cli/summary.js';

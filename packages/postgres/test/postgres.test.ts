@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type RunningPostgres } from '../src/postgres';
+import { startPostgres, type RunningPostgres } from '../src/index';
 import { alive } from '../../../test/support/process';
 
 async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
