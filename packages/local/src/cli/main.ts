@@ -104,7 +104,7 @@ async function up(args: UpArgs): Promise<number> {
     if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, iam: stack.iam ? 'enforced' : 'off' })}\n`);
     else {
       const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
-      if (!stack.iam) lines.push(args.noIam ? 'iam=off (--no-iam: function calls are not checked against their roles)' : 'iam=off (@cloud-copilot/iam-simulate is not installed: npm i -D @cloud-copilot/iam-simulate to enforce IAM)');
+      if (!stack.iam) lines.push(args.noIam ? 'iam=off (--no-iam: function calls are not checked against their roles)' : 'iam=off (@cloud-copilot/iam-simulate is not installed)');
       if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);
