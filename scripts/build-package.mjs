@@ -7,7 +7,8 @@
 //     source file to CommonJS in dist/ (dist/package.json says "commonjs"); ESM-only dependencies named
 //     with --inline (p-limit) are compiled into the file that imports them, so nothing needs require(esm)
 //     and jest (which cannot load ESM from node_modules) works. Each entry gets an ESM wrapper,
-//     dist/<entry>.mjs + .d.mts, that re-exports the CommonJS module's exports.
+//     dist/<entry>.mjs + .d.mts, that re-exports the CommonJS module's exports. Bundlers get
+//     dist/esm/ (tsc's ES modules) through the "module" condition, to tree-shake.
 //
 //   node ../../scripts/build-package.mjs --impl esm --entries index,...
 //     The implementation is ESM (tsc, as written): for packages whose own dependencies are ESM-only
@@ -91,6 +92,11 @@ if (impl === 'esm') {
     ],
   });
   writeFileSync(join(dist, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
+  // For bundlers only (the "module" export condition, which esbuild and webpack honour and Node ignores):
+  // the same sources as ES modules, so the user's bundle tree-shakes them. A bundle resolves import and
+  // require() alike to this one copy, so there is no hazard inside a bundle either.
+  sh(process.execPath, [tsc, '-p', 'tsconfig.json', '--outDir', 'dist/esm', '--declaration', 'false', '--declarationMap', 'false']);
+  writeFileSync(join(dist, 'esm', 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
 }
 
 for (const extra of opt('--tsconfig-extra')) sh(process.execPath, [tsc, '-p', extra]);

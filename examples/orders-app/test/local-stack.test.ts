@@ -14,7 +14,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
-});
+}, 60_000);
 
 test('a valid order is written, an invalid one reaches the DLQ with its reason', async () => {
   const { OrderQueueUrl, OrderDeadLetterQueueUrl, OrdersTableName } = stack.outputs;
