@@ -4,20 +4,32 @@
 //      number of packages, and any GPL/AGPL package among them;
 //   2. the `cdk init app` project of the new-user test (examples/orders-app): the size of its bundled
 //      handler and how many DynamoDBClient classes it holds.
-// Usage (after `npm run pack` in <checkout>):
-//   npx tsx scripts/measure-user-install.ts [<checkout>]      (default: this repository)
+// Usage (the packages built in <checkout>; tarballs are packed into a temporary folder):
+//   npx tsx scripts/measure-user-install.ts [<checkout>] [--user-sdk VERSION]   (default: this repository)
+//   --user-sdk 3.1178.0   the app then installs that @aws-sdk/client-dynamodb from the registry (ONLINE), as
+//                         a user whose app is newer than the SDK we test with: two copies show up here.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 
-const root = resolve(process.argv[2] ?? join(import.meta.dirname, '..'));
+const args = process.argv.slice(2);
+const sdkAt = args.indexOf('--user-sdk');
+const userSdk = sdkAt >= 0 ? args.splice(sdkAt, 2)[1] : undefined;
+const root = resolve(args[0] ?? join(import.meta.dirname, '..'));
 const support = (await import(join(root, 'test', 'new-user', 'support', 'project.ts'))) as typeof import('../test/new-user/support/project.js');
 const { writeOfflineLockfile } = (await import(join(root, 'test', 'new-user', 'support', 'offline-lockfile.ts'))) as typeof import('../test/new-user/support/offline-lockfile.js');
 
 const sandbox = support.makeSandbox('floodgate-measure-');
 try {
-  const { stdout } = await support.run('npm', ['run', 'pack', '--silent', '--', '--no-build', '--json'], { cwd: root, env: sandbox.env });
-  const packages = JSON.parse(stdout) as { name: string; path: string }[];
+  // Packed here, not into <checkout>/dist/packages (a new-user test may be reading that).
+  const packDir = join(sandbox.dir, 'tarballs');
+  mkdirSync(packDir);
+  const packages: { name: string; path: string; version: string; files: string[] }[] = [];
+  for (const ws of (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces) {
+    if ((JSON.parse(readFileSync(join(root, ws, 'package.json'), 'utf8')) as { private?: boolean }).private === true) continue;
+    const { stdout } = await support.run('npm', ['pack', '--json', '--pack-destination', packDir, '--workspace', ws], { cwd: root, env: sandbox.env });
+    for (const e of JSON.parse(stdout) as { name: string; version: string; filename: string }[]) packages.push({ name: e.name, version: e.version, path: join(packDir, e.filename), files: [] });
+  }
 
   // 1. npm i -D @floodgate/local (and the Floodgate packages it depends on, from their tarballs).
   const scratch = join(sandbox.dir, 'scratch');
@@ -50,6 +62,10 @@ try {
     dependencies: ['@aws-sdk/client-dynamodb'],
     devDependencies: ['esbuild'],
   });
+  if (userSdk !== undefined) await support.run('npm', ['install', '--no-audit', '--no-fund', `@aws-sdk/client-dynamodb@${userSdk}`], { cwd: project, env: sandbox.env });
+  const tree = await support.run('npm', ['ls', '--all', '--parseable', '@aws-sdk/client-dynamodb'], { cwd: project, env: sandbox.env }).catch((e: Error) => ({ stdout: e.message }));
+  const copies = tree.stdout.split('\n').filter((l) => l.endsWith('/@aws-sdk/client-dynamodb')).map((l) => l.slice(project.length + 1));
+  console.log(`app's @aws-sdk/client-dynamodb: ${userSdk ?? 'the locked version'}; installed copies: ${copies.length} (${copies.join(', ')})`);
   await support.run('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices'], { cwd: project, env: sandbox.env });
   const template = JSON.parse(readFileSync(join(project, 'cdk.out', 'OrdersAppStack.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
   const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function')!;
