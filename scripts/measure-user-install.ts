@@ -62,7 +62,7 @@ try {
     dependencies: ['@aws-sdk/client-dynamodb'],
     devDependencies: ['esbuild'],
   });
-  if (userSdk !== undefined) await support.run('npm', ['install', '--no-audit', '--no-fund', `@aws-sdk/client-dynamodb@${userSdk}`], { cwd: project, env: sandbox.env });
+  if (userSdk !== undefined) await support.run('npm', ['install', '--no-audit', '--no-fund', `@aws-sdk/client-dynamodb@${userSdk}`], { cwd: project, env: sandbox.env, timeoutMs: 900_000 });
   const tree = await support.run('npm', ['ls', '--all', '--parseable', '@aws-sdk/client-dynamodb'], { cwd: project, env: sandbox.env }).catch((e: Error) => ({ stdout: e.message }));
   const copies = tree.stdout.split('\n').filter((l) => l.endsWith('/@aws-sdk/client-dynamodb')).map((l) => l.slice(project.length + 1));
   console.log(`app's @aws-sdk/client-dynamodb: ${userSdk ?? 'the locked version'}; installed copies: ${copies.length} (${copies.join(', ')})`);
