@@ -1,4 +1,4 @@
-// `npm run pack`: builds the three packages, then writes one npm tarball per package into dist/packages/
+// `npm run pack`: builds the packages, then writes one npm tarball per published package into dist/packages/
 // (what `npm publish` would upload) and prints their paths, one per line.
 //   --no-build   skip the build (the new-user test passes it: `pretest` has just built, and rebuilding
 //                dist/ while other test files import it would race)

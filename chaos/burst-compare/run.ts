@@ -17,7 +17,8 @@
 import { GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DEFAULT_LOCAL_CONCURRENCY_CEILING, LOCAL_CEILING_ENV, LOCAL_CREDENTIALS, startEmulators, startLocalStack, startPostgres, synthesize, type LocalEndpoints, type RunningPostgres } from '@floodgate/local';
+import { DEFAULT_LOCAL_CONCURRENCY_CEILING, LOCAL_CEILING_ENV, LOCAL_CREDENTIALS, startEmulators, startLocalStack, synthesize, type LocalEndpoints } from '@floodgate/local';
+import { startPostgres, type RunningPostgres } from '@floodgate/postgres';
 import { ORDERS_DOWNSTREAM_BUDGET, ORDERS_OUTPUTS } from '../../examples/orders-postgres/lib/orders-stack';
 import { SCHEMA_SQL } from '../../examples/orders-postgres/src/store';
 import { COMPARE_STACKS, RUN_NAMES, type RunName } from './stacks';

@@ -3,6 +3,8 @@
  * One place, so the construct that sets a value and the code that reads it cannot drift apart.
  */
 
+import { TABLE_ATTRIBUTES as PACKAGE_TABLE_ATTRIBUTES } from '@floodgate/contract';
+
 export { CONSUMER_ENV } from '@floodgate/runtime';
 
 /** Environment the image pipeline stack sets on the image worker (and, where relevant, the job API). */
@@ -41,7 +43,7 @@ export const STACK_NAME = 'FloodgateImagePipeline';
  * Context key: Lambda architecture for the image worker, `arm64` (default, see README) or `x86_64`.
  * The local stack sets it to the host's architecture so the bundled sharp binary loads.
  */
-export const ARCH_CONTEXT = 'floodgate:architecture';
+export { ARCH_CONTEXT } from '@floodgate/contract';
 
 /**
  * Key and TTL attribute names of the stack's tables (lib/ creates them, lambda/ and local/ use them).
@@ -49,6 +51,6 @@ export const ARCH_CONTEXT = 'floodgate:architecture';
  */
 export const TABLE_ATTRIBUTES = {
   jobs: { partitionKey: 'jobId', ttl: 'expiresAt' },
-  idempotency: { partitionKey: 'id', ttl: 'expiresAt' },
-  locks: { partitionKey: 'lockKey', ttl: 'expiresAt' },
+  // The packages' tables (@floodgate/contract).
+  ...PACKAGE_TABLE_ATTRIBUTES,
 } as const;

@@ -8,7 +8,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type RunningPostgres } from '@floodgate/local';
+import { startPostgres, type RunningPostgres } from '@floodgate/postgres';
 import { RequestCounter, validateBody } from '@floodgate/runtime';
 import { classifyPgError, OrderMessage } from '../../examples/orders-postgres/src/order';
 import { applyOrder, dispatchPending, SCHEMA_SQL } from '../../examples/orders-postgres/src/store';

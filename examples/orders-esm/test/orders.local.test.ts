@@ -16,6 +16,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+test('IAM is enforced by default: this project installed @cloud-copilot/iam-simulate', () => {
+  expect(stack.iam).toBe(true);
+});
+
 /** Calls `probe` until `done` holds for its result, at most `timeoutMs`; returns the last result. */
 async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -1,5 +1,2 @@
-/** Key and TTL attribute names of the tables; TTL attributes hold epoch SECONDS. */
-export const TABLE_ATTRIBUTES = {
-  idempotency: { partitionKey: 'id', ttl: 'expiresAt' },
-  locks: { partitionKey: 'lockKey', ttl: 'expiresAt' },
-} as const;
+/** Key and TTL attribute names of the tables; TTL attributes hold epoch SECONDS. Defined in @floodgate/contract. */
+export { TABLE_ATTRIBUTES } from '@floodgate/contract';

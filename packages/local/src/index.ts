@@ -24,6 +24,5 @@ export * from './services/apigateway/front.js';
 export * from './services/apigateway/sigv4.js';
 export * from './services/apigateway/template.js';
 export * from './services/apigateway/throttle.js';
-export * from './postgres.js';
 export * from './services/provisioners.js';
 export { summarize, type LocalStackSummary } from './cli/summary.js';

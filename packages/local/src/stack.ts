@@ -14,6 +14,7 @@ import { startGateway, type Gateway } from './gateway/server.js';
 import { localConcurrencyCeiling } from './services/lambda/event-source-scaling.js';
 import { createEnforcement } from './gateway/enforce.js';
 import { CredentialStore } from './gateway/auth/credentials.js';
+import { IAM_NOT_INSTALLED_MESSAGE, loadIamSimulator } from './gateway/iam/evaluate.js';
 import { readPolicies, type PolicyIndex } from './gateway/iam/policies.js';
 import type { GatewayError } from './gateway/types.js';
 import { LOCAL_ACCOUNT_ID } from './core/identity.js';
@@ -160,7 +161,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
   let gateway: Gateway;
-  const iamEnforced = options.iam ?? true;
+  // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
+  const iamSimulatorInstalled = options.iam === false ? false : (await loadIamSimulator()) !== undefined;
+  if (options.iam === true && !iamSimulatorInstalled) throw new Error(`iam: true needs @cloud-copilot/iam-simulate: npm i -D @cloud-copilot/iam-simulate`);
+  const iamEnforced = (options.iam ?? true) && iamSimulatorInstalled;
   const store = new CredentialStore(LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID);
   let policies: PolicyIndex | undefined;
   // The account that the target writes into its ARNs (an external endpoint has its own: moto's is
@@ -247,7 +251,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
-    if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
+    if (!iamEnforced) log(options.iam === false ? 'iam: enforcement OFF (--no-iam): function calls are not checked against their roles' : IAM_NOT_INSTALLED_MESSAGE);
     for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources);
 
     const asyncInvokers = new Map<string, AsyncInvoker>();

@@ -10,8 +10,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
-/** Context key @floodgate/cdk reads for the Lambda architecture; set here to the host's. */
-export const ARCH_CONTEXT = 'floodgate:architecture';
+/** Context key @floodgate/cdk reads for the Lambda architecture; set here to the host's. Defined in @floodgate/contract. */
+import { ARCH_CONTEXT } from '@floodgate/contract';
+export { ARCH_CONTEXT };
 
 const run = promisify(execFile);
 

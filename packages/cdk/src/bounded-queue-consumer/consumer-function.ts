@@ -2,6 +2,7 @@ import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { architectureFromContext } from '../context-keys';
 import { fail } from '../errors';
 import { createFloodgateFunction } from '../nodejs-function';
 import type { BoundedQueueConsumerProps } from './props';
@@ -90,7 +91,7 @@ function printable(env: Record<string, string>): Record<string, string> {
 }
 
 function bundleConsumerFunction(scope: Construct, props: BoundedQueueConsumerProps, o: ConsumerFunctionOptions) {
-  const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+  const architecture = props.architecture ?? architectureFromContext(scope) ?? lambda.Architecture.ARM_64;
   const nodeModules = props.nodeModules ?? [];
   const npmCpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
   const { fn, logGroup } = createFloodgateFunction(scope, {

@@ -50,7 +50,7 @@ export interface BoundedQueueConsumerProps {
 
   /**
    * Instruction set of the function (only with `entry`). `nodeModules` are installed for it.
-   * @default lambda.Architecture.ARM_64
+   * @default the `floodgate:architecture` context value (ARCH_CONTEXT) when set, else lambda.Architecture.ARM_64
    */
   readonly architecture?: lambda.Architecture;
 

@@ -1,4 +1,5 @@
 /** Queue-side numbers: timeout, batching, receives, visibility, retention, and the age alarm. */
+import { MAX_MESSAGE_RETENTION_SECONDS } from '@floodgate/contract';
 import {
   MAX_BATCH_SIZE,
   MAX_BATCHING_WINDOW_SECONDS,
@@ -125,7 +126,7 @@ export function validateRetention(
 ): void {
   const isToken = options.isToken ?? NO_TOKENS;
   const min = 60;
-  const max = 1_209_600;
+  const max = MAX_MESSAGE_RETENTION_SECONDS;
   requireInteger('retentionPeriod (seconds)', queueRetentionSeconds, min, max, isToken);
   if (deadLetterRetentionSeconds === undefined) return;
   requireInteger('deadLetterRetentionPeriod (seconds)', deadLetterRetentionSeconds, min, max, isToken);

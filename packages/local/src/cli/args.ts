@@ -28,9 +28,11 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --port N           port of the endpoint (default: a free port)
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
+                     (when the optional @cloud-copilot/iam-simulate is installed)
   --stop-on-stdin-close
                      also stop when stdin closes (for a parent process: @floodgate/local/testing)
-check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit`;
+check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit; also says
+                     whether the optional @cloud-copilot/iam-simulate (IAM enforcement) is installed`;
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { loadIamSimulator } from '../gateway/iam/evaluate.js';
 import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 import { USAGE, UsageError, parseCli, type UpArgs } from './args.js';
@@ -29,6 +30,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (args.command === 'check') {
       checkPrerequisites();
       process.stdout.write(`ok: Node ${process.versions.node}, Java found\n`);
+      // Optional: IAM enforcement needs the (AGPL-licensed) simulator, installed by the user.
+      process.stdout.write(
+        (await loadIamSimulator()) !== undefined
+          ? 'ok: @cloud-copilot/iam-simulate installed: IAM is enforced by default (--no-iam turns it off)\n'
+          : 'optional: @cloud-copilot/iam-simulate not installed: IAM is NOT enforced. To enforce it: npm i -D @cloud-copilot/iam-simulate\n',
+      );
       return 0;
     }
     return await up(args);
@@ -99,7 +106,7 @@ async function up(args: UpArgs): Promise<number> {
     if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, iam: stack.iam ? 'enforced' : 'off' })}\n`);
     else {
       const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
-      if (!stack.iam) lines.push('iam=off (--no-iam: function calls are not checked against their roles)');
+      if (!stack.iam) lines.push(args.noIam ? 'iam=off (--no-iam: function calls are not checked against their roles)' : 'iam=off (@cloud-copilot/iam-simulate is not installed)');
       if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);

