@@ -19,6 +19,7 @@ import type { GatewayError } from './gateway/types.js';
 import { LOCAL_ACCOUNT_ID } from './core/identity.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
+import { LogStore, type LogEvent } from './services/logs/store.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 
@@ -65,8 +66,13 @@ export interface LocalStackOptions {
   readonly waitTimeSeconds?: number;
   /** Progress lines (synth, deploy notice). @default console.log */
   readonly log?: (line: string) => void;
-  /** Every log line of every execution environment. */
+  /**
+   * Every log line of every execution environment: the function's stdout and stderr lines and Lambda's
+   * own START, END, REPORT and INIT_REPORT lines (`stream: 'platform'`). `LocalStack.onLog` subscribes later.
+   */
   readonly onLog?: (entry: LogEntry) => void;
+  /** Log events kept per log group for the CloudWatch Logs API and `logs()` (a ring buffer: the newest). @default 10000 */
+  readonly logEventsPerGroup?: number;
   /** Start polling at once; false leaves it to `startRunners()` (e.g. to enqueue a burst first). @default true */
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
@@ -116,6 +122,15 @@ export interface LocalStack {
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly api?: { readonly url: string };
+  /** The functions' CloudWatch Logs, as the endpoint's Logs API serves them. */
+  readonly logStore: LogStore;
+  /**
+   * The log events kept for a function (by name or logical id), oldest first: its log group
+   * (`/aws/lambda/<name>` or LoggingConfig.LogGroup), every execution environment's stream.
+   */
+  logs(functionNameOrLogicalId: string): readonly LogEvent[];
+  /** Subscribes to every function's log lines as they are written; returns the unsubscribe function. */
+  onLog(listener: (entry: LogEntry) => void): () => void;
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
   startRunners(): void;
@@ -178,6 +193,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log('iam: enforcement OFF (--no-iam): function calls are not checked against their roles');
     const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+    const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
+    const logListeners = new Set<(entry: LogEntry) => void>();
+    if (options.onLog) logListeners.add(options.onLog);
+    const onLog = (entry: LogEntry): void => {
+      logStore.put(entry.logGroupName, entry.logStreamName, entry.line, entry.time);
+      for (const l of logListeners) l(entry);
+    };
     const hosts = new Map<string, FunctionHost>();
     const fnByLogicalId = new Map<string, DeployedFunction>();
     for (const f0 of deployment.functions) {
@@ -203,7 +225,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           memoryMb: fn.memoryMb,
           maxEnvironments: Math.max(1, maxEnvironments),
           endpoints,
-          ...(options.onLog ? { onLog: options.onLog } : {}),
+          ...(fn.logGroupName !== undefined ? { logGroupName: fn.logGroupName } : {}),
+          onLog,
         }),
       );
     }
@@ -249,7 +272,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         endpoints,
         host: '127.0.0.1',
         ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
-        ...(options.onLog ? { onLog: options.onLog } : {}),
+        onLog,
         invoke: async (logicalId, event) => {
           const host = hosts.get(logicalId);
           if (!host) return { ok: false, error: { kind: 'init', errorType: 'Runtime.FunctionNotFound', errorMessage: `no function ${logicalId} in the deployment` } };
@@ -287,6 +310,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       runners,
       hosts,
       ...(api ? { api } : {}),
+      logStore,
+      logs(ref) {
+        const fn = deployment.functions.find((f) => f.functionName === ref || f.logicalId === ref);
+        if (!fn) throw new Error(`no function ${ref} in the deployment (functions: ${deployment.functions.map((f) => f.functionName).join(', ') || 'none'})`);
+        return logStore.events(fn.logGroupName ?? `/aws/lambda/${fn.functionName}`) ?? [];
+      },
+      onLog(listener) {
+        logListeners.add(listener);
+        return () => void logListeners.delete(listener);
+      },
       startRunners() {
         for (const r of runners.values()) r.start();
       },

@@ -8,6 +8,7 @@ import type { LocalDeployment } from '../core/deployment/deploy.js';
 import type { CfnTemplate } from '../core/deployment/assembly.js';
 import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
+import type { LogStore } from '../services/logs/store.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -100,6 +101,8 @@ export interface AttachedStack {
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
   /** The Lambda hosts, by function logical id. */
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** The functions' CloudWatch Logs (the Logs API answers from it). */
+  readonly logStore?: LogStore;
 }
 
 export interface GatewayContext {

@@ -22,6 +22,8 @@ export interface DeployedFunction {
   readonly reservedConcurrency?: number;
   /** The execution role's ARN (Role), when the template sets it. */
   readonly roleArn?: string;
+  /** LoggingConfig.LogGroup, when the template sets it (else Lambda writes to `/aws/lambda/<name>`). */
+  readonly logGroupName?: string;
 }
 
 export interface DeployedEventSourceMapping {
