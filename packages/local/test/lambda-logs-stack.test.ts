@@ -97,6 +97,19 @@ describe('a non-bundled handler using SDK packages Lambda provides and its proje
     expect(lines.some((l) => l.functionName === stack.outputs.WriterName && l.line.startsWith('stored w1'))).toBe(true);
   }, 60_000);
 
+  it("IAM applies to the Logs API: the function's own role (AWSLambdaBasicExecutionRole: no reads) is refused", async () => {
+    const writer = stack.deployment.functions.find((f) => f.functionName === stack.outputs.WriterName)!;
+    const creds = stack.functionCredentials(writer.logicalId)!;
+    const denied = await run('aws', ['--endpoint-url', stack.endpoint, '--output', 'json', 'logs', 'filter-log-events', '--log-group-name', WRITER_LOG_GROUP], {
+      env: { ...cliEnv(), AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
+      timeout: 60_000,
+    }).then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(denied).toMatch(/AccessDeniedException.*logs:FilterLogEvents/s);
+  }, 60_000);
+
   it('boto3 reads the same logs (FilterLogEvents with a term)', async () => {
     const script = [
       'import boto3, json, sys',

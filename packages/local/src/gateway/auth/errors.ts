@@ -7,7 +7,7 @@
 import type { GatewayError } from '../types.js';
 import type { AuthFailureCode } from './sigv4.js';
 
-export type GatewayServiceName = 's3' | 'sqs' | 'dynamodb';
+export type GatewayServiceName = 's3' | 'sqs' | 'dynamodb' | 'logs';
 
 /** A refusal: an authentication failure, or AccessDenied from the IAM evaluation (message in AWS's form). */
 export type Refusal = { readonly code: AuthFailureCode | 'AccessDenied'; readonly message: string };
@@ -52,7 +52,8 @@ const SQS: Record<Refusal['code'], ServiceError> = {
   InvalidScope: { code: 'SignatureDoesNotMatch', status: 403 },
 };
 
-const TABLES: Record<GatewayServiceName, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS };
+// CloudWatch Logs speaks the same awsJson errors as DynamoDB (AccessDeniedException 400, ...).
+const TABLES: Record<GatewayServiceName, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS, logs: DYNAMODB };
 
 /** The service's own error (code, status, message) for a refusal; the gateway service renders it in its protocol. */
 export function refusalError(service: string, refusal: Refusal): GatewayError {
