@@ -176,4 +176,13 @@ describe("the function's log lines as Lambda writes them", () => {
     }
     expect(new Set(logs.map((l) => l.logStreamName)).size).toBe(1);
   });
+
+  it('output without a final newline is still its own line, before END', async () => {
+    const dir = app('no-newline', { 'index.js': `exports.handler = async () => { process.stdout.write('partial'); return 1; };` });
+    const { h, logs } = host(dir);
+    const r = await h.invoke({});
+    for (let i = 0; i < 50 && !logs.some((l) => l.line.startsWith('REPORT')); i++) await new Promise((res) => setTimeout(res, 100));
+    expect(logs.filter((l) => l.requestId === r.requestId).map((l) => l.line.split(' ')[0])).toEqual(['START', 'partial', 'END', 'REPORT']);
+    expect(logs.some((l) => l.line.includes('\u0000'))).toBe(false);
+  });
 });

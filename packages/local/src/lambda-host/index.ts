@@ -234,9 +234,12 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   });
 
   const emitLine = (env: Env, stream: LogEntry['stream'], line: string, requestId = env.logRequestId): void => {
-    if (stream === 'stdout' && line.startsWith(END_MARK)) {
+    const mark = stream === 'stdout' ? line.indexOf(END_MARK) : -1;
+    if (mark >= 0) {
+      // Output the handler left without a final newline shares the mark's line: it is its own line.
+      if (mark > 0) emitLine(env, stream, line.slice(0, mark), requestId);
       const pending = env.pendingEnd;
-      if (pending && line.slice(END_MARK.length) === pending.requestId) flushEnd(env);
+      if (pending && line.slice(mark + END_MARK.length) === pending.requestId) flushEnd(env);
       return;
     }
     if (listeners.size === 0) return;
