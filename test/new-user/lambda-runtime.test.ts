@@ -65,10 +65,10 @@ describe('a project with only @floodgate/local installed, and non-bundled functi
         if (i > 0) await new Promise((r) => setTimeout(r, 250));
         events = (await aws.json<{ events: Array<{ message: string }> }>(['logs', 'filter-log-events', '--log-group-name', WRITER_LOG_GROUP])).events;
       }
-      expect(events.map((e) => e.message.split(' ')[0])).toEqual(['START', 'stored', 'END', 'REPORT']);
+      expect(events.map((e) => (e.message.includes('\tINFO\t') ? 'INFO' : e.message.split(' ')[0]))).toEqual(['START', 'INFO', 'END', 'REPORT']);
       const broken = await aws.json<{ events: Array<{ message: string }> }>(['logs', 'filter-log-events', '--log-group-name', `/aws/lambda/${outputs.BrokenName}`, '--filter-pattern', 'Uncaught']);
       expect(broken.events[0]?.message).toContain('"errorMessage":"CONFIG_BUCKET is not set"');
-      expect(local.output()).toContain(`[${outputs.WriterName}] stored u1 `);
+      expect(local.output()).toMatch(new RegExp(`^\\[${outputs.WriterName}\\] \\S+\\t[0-9a-f-]{36}\\tINFO\\tstored u1 `, 'm'));
       expect(local.output()).toContain(`[${outputs.BrokenName}] INIT_REPORT Init Duration: `);
     } finally {
       expect(await local.stop()).toBe(0);

@@ -226,6 +226,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           maxEnvironments: Math.max(1, maxEnvironments),
           endpoints,
           ...(fn.logGroupName !== undefined ? { logGroupName: fn.logGroupName } : {}),
+          ...(fn.logFormat ? { logFormat: fn.logFormat } : {}),
           onLog,
         }),
       );

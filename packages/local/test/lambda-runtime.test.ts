@@ -64,7 +64,7 @@ describe('the AWS SDK v3 as Lambda provides it', () => {
     const { h, logs } = host(dir);
     const r = await h.invoke({ id: 'a1' });
     expect(r.ok ? r.value : r.error).toEqual({ item: { id: { S: 'a1' }, n: { N: '1' } }, doc: 'function' });
-    expect(logs.some((l) => l.line === 'handled a1')).toBe(true);
+    expect(logs.some((l) => l.line.endsWith('\tINFO\thandled a1'))).toBe(true);
   });
 
   it('an ES module handler finds them too (import, with the import conditions)', async () => {
@@ -164,12 +164,18 @@ describe("the function's log lines as Lambda writes them", () => {
     // END and REPORT follow the invocation's output (its end mark on stdout), not its result: wait for them.
     for (let i = 0; i < 50 && !logs.some((l) => l.requestId === second.requestId && l.line.startsWith('REPORT')); i++) await new Promise((r) => setTimeout(r, 100));
     const ofFirst = logs.filter((l) => l.requestId === first.requestId);
-    expect(ofFirst.filter((l) => l.stream !== 'stderr').map((l) => l.line.split('\t')[0])).toEqual([`START RequestId: ${first.requestId} Version: $LATEST`, 'one 1', `END RequestId: ${first.requestId}`, `REPORT RequestId: ${first.requestId}`]);
-    expect(ofFirst.some((l) => l.stream === 'stderr' && l.line === 'two 1')).toBe(true);
+    // console.* as Lambda patches it: <time>\t<request id>\t<LEVEL>\t<message>, all on stdout.
+    const console1 = new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${first.requestId}\\tINFO\\tone 1$`);
+    const console2 = new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${first.requestId}\\tERROR\\ttwo 1$`);
+    expect(ofFirst.map((l) => l.line.split('\t')[0])).toEqual([`START RequestId: ${first.requestId} Version: $LATEST`, expect.any(String), expect.any(String), `END RequestId: ${first.requestId}`, `REPORT RequestId: ${first.requestId}`]);
+    expect(ofFirst[1]!.line).toMatch(console1);
+    expect(ofFirst[2]!.line).toMatch(console2);
     const report = ofFirst.at(-1)!.line;
     expect(report).toMatch(/^REPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms$/);
     // Warm: no Init Duration.
     expect(logs.find((l) => l.requestId === second.requestId && l.line.startsWith('REPORT'))?.line).not.toContain('Init Duration');
+    // A console.log of a JSON object is still read as one (LogEntry.json).
+    expect(logs.every((l) => l.json === undefined)).toBe(true);
     for (const l of logs) {
       expect(l.logGroupName).toBe('/custom/group');
       expect(l.logStreamName).toMatch(/^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/);
@@ -184,5 +190,25 @@ describe("the function's log lines as Lambda writes them", () => {
     for (let i = 0; i < 50 && !logs.some((l) => l.line.startsWith('REPORT')); i++) await new Promise((res) => setTimeout(res, 100));
     expect(logs.filter((l) => l.requestId === r.requestId).map((l) => l.line.split(' ')[0])).toEqual(['START', 'partial', 'END', 'REPORT']);
     expect(logs.some((l) => l.line.includes('\u0000'))).toBe(false);
+  });
+});
+
+describe('console as Lambda patches it', () => {
+  it('JSON objects logged with console.log are LogEntry.json; LogFormat JSON writes JSON lines', async () => {
+    const dir = app('console', { 'index.js': `exports.handler = async () => { console.log(JSON.stringify({ event: 'x', n: 1 })); console.warn('multi\\nline'); return 1; };` });
+    const text = host(dir);
+    const r = await text.h.invoke({});
+    for (let i = 0; i < 50 && !text.logs.some((l) => l.line.startsWith('REPORT')); i++) await new Promise((res) => setTimeout(res, 100));
+    expect(text.logs.find((l) => l.json)?.json).toEqual({ event: 'x', n: 1 });
+    // A multi-line message stays one event, its newlines written as \r.
+    expect(text.logs.some((l) => l.line.endsWith(`\t${r.requestId}\tWARN\tmulti\rline`))).toBe(true);
+    const json = host(dir, { logFormat: 'JSON' });
+    const j = await json.h.invoke({});
+    for (let i = 0; i < 50 && !json.logs.some((l) => l.line.startsWith('REPORT')); i++) await new Promise((res) => setTimeout(res, 100));
+    const docs = json.logs.filter((l) => l.stream === 'stdout').map((l) => l.json);
+    expect(docs).toEqual([
+      { timestamp: expect.any(String), level: 'INFO', requestId: j.requestId, message: JSON.stringify({ event: 'x', n: 1 }) },
+      { timestamp: expect.any(String), level: 'WARN', requestId: j.requestId, message: 'multi\nline' },
+    ]);
   });
 });

@@ -8,7 +8,6 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { endpointEnv, type LocalEndpoints } from '../core/endpoints.js';
 import { LOCAL_REGION } from '../core/identity.js';
 import { LAMBDA_RUNTIME_SCOPES, PROVIDED_SDK_FROM_DIR } from './provided-sdk.js';
@@ -16,6 +15,8 @@ import { LAMBDA_RUNTIME_SCOPES, PROVIDED_SDK_FROM_DIR } from './provided-sdk.js'
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url));
 /** What runtime.mjs writes on stdout after an invocation's output (see there); never passed on as a log line. */
 const END_MARK = '\u0000floodgate-end ';
+/** A console line in Lambda's text format whose message is a JSON object; group 1 = the message. */
+const TEXT_LINE = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t[^\t]*\t(?:INFO|WARN|ERROR|DEBUG|TRACE|FATAL)\t(\{.*\})$/;
 
 export interface FunctionHostOptions {
   /** The function's (deployed) name: AWS_LAMBDA_FUNCTION_NAME and context.functionName. */
@@ -46,6 +47,8 @@ export interface FunctionHostOptions {
   readonly provideAwsSdk?: boolean;
   /** The CloudWatch Logs group the function writes to (LoggingConfig.LogGroup). @default `/aws/lambda/<functionName>` */
   readonly logGroupName?: string;
+  /** LoggingConfig.LogFormat: `JSON` makes console lines JSON objects, as on Lambda. @default 'Text' */
+  readonly logFormat?: 'Text' | 'JSON';
   /**
    * Kill an environment whose resident memory passes `memoryMb` during an invocation, as Lambda does
    * (the V8 heap cap alone misses native memory such as sharp's buffers). Checked every 100 ms.
@@ -229,6 +232,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
     AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+    ...(options.logFormat === 'JSON' ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
     LAMBDA_TASK_ROOT: assetDir,
     ...environment,
   });
@@ -244,9 +248,12 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
     if (listeners.size === 0) return;
     let json: Record<string, unknown> | undefined;
-    if (line.startsWith('{')) {
+    // A JSON object line (structured logs written to stdout), or the message of Lambda's text format
+    // (`<time>\t<request id>\t<LEVEL>\t{...}`: console.log(JSON.stringify(...))).
+    const candidate = line.startsWith('{') ? line : TEXT_LINE.exec(line)?.[1];
+    if (candidate !== undefined) {
       try {
-        const parsed: unknown = JSON.parse(line);
+        const parsed: unknown = JSON.parse(candidate);
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
       } catch {
         // not JSON: passed on as a plain line
@@ -303,7 +310,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     const env: Env = { id: nextId++, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
     for (const stream of ['stdout', 'stderr'] as const) {
       const src = child[stream];
-      if (src) createInterface({ input: src, crlfDelay: Infinity }).on('line', (line) => emitLine(env, stream, line));
+      if (src) splitLines(src, (line) => emitLine(env, stream, line));
     }
     child.on('message', (msg: { type: string; id?: string; ok?: boolean; value?: unknown; undefinedValue?: boolean; error?: { errorType: string; errorMessage: string; trace?: string[] }; initDurationMs?: number }) => {
       if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? PROVIDED_SDK_FROM_DIR : undefined, sdkScopes: LAMBDA_RUNTIME_SCOPES });
@@ -510,6 +517,34 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       await Promise.all(exits);
     },
   };
+}
+
+/** Longest log event: a longer run without a newline is cut into events of this size, as Lambda does at 256 KB. */
+const MAX_LINE = 256 * 1024;
+
+/**
+ * Calls `onLine` for every `\n`-terminated line of `input` (a `\r` inside a line stays in it: Lambda's
+ * runtime writes a multi-line message as one line with `\r`, one log event).
+ */
+function splitLines(input: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf = '';
+  input.setEncoding('utf8');
+  input.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i).replace(/\r$/, ''));
+      buf = buf.slice(i + 1);
+    }
+    while (buf.length > MAX_LINE) {
+      onLine(buf.slice(0, MAX_LINE));
+      buf = buf.slice(MAX_LINE);
+    }
+  });
+  input.on('end', () => {
+    if (buf !== '') onLine(buf);
+    buf = '';
+  });
 }
 
 function isInvokeError(x: unknown): x is InvokeError {

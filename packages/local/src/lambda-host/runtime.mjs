@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import Module, { createRequire, registerHooks } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { format } from 'node:util';
 
 const send = (msg) => process.send?.(msg);
 /** This file, named in a Require stack as Lambda names /var/runtime/index.mjs. */
@@ -178,8 +179,41 @@ function logUncaught(err) {
 
 let handlerFn;
 
+/**
+ * console as Lambda's runtime patches it (LogPatch.js): every console.log/info/warn/error/debug/trace
+ * call is one line on stdout, `<ISO time>\t<request id>\t<LEVEL>\t<message>` (newlines inside written as
+ * \r, so a multi-line message stays one log event), or with AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig
+ * LogFormat JSON) one JSON object {timestamp, level, requestId, message}. The request id is the current
+ * (or last) invocation's; `undefined` during init, as on Lambda.
+ */
+let currentRequestId;
+function patchConsole() {
+  const json = (process.env.AWS_LAMBDA_LOG_FORMAT ?? '').toUpperCase() === 'JSON';
+  const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE', fatal: 'FATAL' };
+  for (const [method, level] of Object.entries(levels)) {
+    if (method === 'fatal') continue;
+    console[method] = (message, ...params) => {
+      const timestamp = new Date().toISOString();
+      let line;
+      if (json) {
+        const doc = { timestamp, level, requestId: currentRequestId };
+        if (params.length === 0) doc.message = message instanceof Error ? { errorType: message.name, errorMessage: message.message, stackTrace: message.stack?.split('\n') } : message;
+        else doc.message = format(message, ...params);
+        try {
+          line = JSON.stringify(doc);
+        } catch {
+          line = JSON.stringify({ ...doc, message: format(message, ...params) });
+        }
+      } else line = `${timestamp}\t${currentRequestId}\t${level}\t${format(message, ...params)}`;
+      process.stdout.write(`${line.replace(/\n/g, '\r')}\n`);
+    };
+  }
+}
+patchConsole();
+
 function invoke(msg) {
   const { id, event, context: ctx } = msg;
+  currentRequestId = id;
   const context = {
     ...ctx,
     callbackWaitsForEmptyEventLoop: true,

@@ -24,6 +24,8 @@ export interface DeployedFunction {
   readonly roleArn?: string;
   /** LoggingConfig.LogGroup, when the template sets it (else Lambda writes to `/aws/lambda/<name>`). */
   readonly logGroupName?: string;
+  /** LoggingConfig.LogFormat, when the template sets it. */
+  readonly logFormat?: 'Text' | 'JSON';
 }
 
 export interface DeployedEventSourceMapping {

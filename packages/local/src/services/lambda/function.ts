@@ -23,7 +23,9 @@ export const lambdaFunction: Provisioner = {
     } else assetDir = functionAssetDir(assemblyDir, logicalId, resource);
     const reserved = num(props.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`);
     const role = str(props.Role);
-    const logGroupName = str((props.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup);
+    const logging = props.LoggingConfig as { LogGroup?: unknown; LogFormat?: unknown } | undefined;
+    const logGroupName = str(logging?.LogGroup);
+    const logFormat = logging?.LogFormat === 'JSON' ? ('JSON' as const) : undefined;
     return {
       physical: { type: resource.Type, ref: functionName, attributes: { Arn: arn('lambda', `function:${functionName}`) } },
       function: {
@@ -39,6 +41,7 @@ export const lambdaFunction: Provisioner = {
         ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
         ...(role !== undefined ? { roleArn: role } : {}),
         ...(logGroupName !== undefined ? { logGroupName } : {}),
+        ...(logFormat ? { logFormat } : {}),
       },
     };
   },
