@@ -20,6 +20,7 @@ import type { GatewayError } from './gateway/types.js';
 import { LOCAL_ACCOUNT_ID } from './core/identity.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
+import { LogStore, type LogEvent } from './services/logs/store.js';
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
@@ -77,8 +78,13 @@ export interface LocalStackOptions {
   readonly waitTimeSeconds?: number;
   /** Progress lines (synth, deploy notice). @default console.log */
   readonly log?: (line: string) => void;
-  /** Every log line of every execution environment. */
+  /**
+   * Every log line of every execution environment: the function's stdout and stderr lines and Lambda's
+   * own START, END, REPORT and INIT_REPORT lines (`stream: 'platform'`). `LocalStack.onLog` subscribes later.
+   */
   readonly onLog?: (entry: LogEntry) => void;
+  /** Log events kept per log group for the CloudWatch Logs API and `logs()` (a ring buffer: the newest). @default 10000 */
+  readonly logEventsPerGroup?: number;
   /** Start polling at once; false leaves it to `startRunners()` (e.g. to enqueue a burst first). @default true */
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
@@ -135,6 +141,15 @@ export interface LocalStack {
   /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
   readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
   readonly api?: { readonly url: string };
+  /** The functions' CloudWatch Logs, as the endpoint's Logs API serves them. */
+  readonly logStore: LogStore;
+  /**
+   * The log events kept for a function (by name or logical id), oldest first: its log group
+   * (`/aws/lambda/<name>` or LoggingConfig.LogGroup), every execution environment's stream.
+   */
+  logs(functionNameOrLogicalId: string): readonly LogEvent[];
+  /** Subscribes to every function's log lines as they are written; returns the unsubscribe function. */
+  onLog(listener: (entry: LogEntry) => void): () => void;
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
   startRunners(): void;
@@ -185,6 +200,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
   cleanups.push(async () => clients.destroy());
+  const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
+  const logListeners = new Set<(entry: LogEntry) => void>();
+  if (options.onLog) logListeners.add(options.onLog);
+  const onLog = (entry: LogEntry): void => {
+    logStore.put(entry.logGroupName, entry.logStreamName, entry.line, entry.time);
+    for (const l of logListeners) l(entry);
+  };
   // The functions' hosts are made on first use: custom resources run their handlers during the deployment.
   const credentialsByFunction = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
   const hosts = new Map<string, FunctionHost>();
@@ -216,7 +238,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoints,
       // Custom resource handlers answer CloudFormation over HTTPS; locally the ResponseURL is the endpoint.
       execArgv: ['--import', RESPONSE_ROUTE],
-      ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(fn.logGroupName !== undefined ? { logGroupName: fn.logGroupName } : {}),
+      ...(fn.logFormat ? { logFormat: fn.logFormat } : {}),
+      onLog,
     });
     hosts.set(fn.logicalId, host);
     return host;
@@ -304,7 +328,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         endpoints,
         host: '127.0.0.1',
         ...(options.apiPort !== undefined ? { port: options.apiPort } : {}),
-        ...(options.onLog ? { onLog: options.onLog } : {}),
+        onLog,
         invoke: async (logicalId, event) => {
           const host = hosts.get(logicalId);
           if (!host) return { ok: false, error: { kind: 'init', errorType: 'Runtime.FunctionNotFound', errorMessage: `no function ${logicalId} in the deployment` } };
@@ -343,6 +367,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       hosts,
       asyncInvokers,
       ...(api ? { api } : {}),
+      logStore,
+      logs(ref) {
+        const fn = deployment.functions.find((f) => f.functionName === ref || f.logicalId === ref);
+        if (!fn) throw new Error(`no function ${ref} in the deployment (functions: ${deployment.functions.map((f) => f.functionName).join(', ') || 'none'})`);
+        return logStore.events(fn.logGroupName ?? `/aws/lambda/${fn.functionName}`) ?? [];
+      },
+      onLog(listener) {
+        logListeners.add(listener);
+        return () => void logListeners.delete(listener);
+      },
       startRunners() {
         for (const r of runners.values()) r.start();
       },

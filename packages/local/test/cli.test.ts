@@ -126,6 +126,13 @@ describe('floodgate-local up (from dist)', () => {
       expect(item?.Item?.attempts).toEqual({ N: '1' });
       const queue = aws(['sqs', 'get-queue-attributes', '--queue-url', summary.outputs.QueueUrl!, '--attribute-names', 'ApproximateNumberOfMessages'], summary.endpoint) as { Attributes: Record<string, string> };
       expect(queue.Attributes.ApproximateNumberOfMessages).toBe('0');
+      // The function's log lines, through the CloudWatch Logs API of the same endpoint.
+      let logged: { events: Array<{ message: string }> } | undefined;
+      for (let i = 0; i < 40 && !logged?.events.some((e) => e.message.startsWith('REPORT')); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 250));
+        logged = aws(['logs', 'filter-log-events', '--log-group-name', `/aws/lambda/${summary.outputs.FunctionName}`], summary.endpoint) as typeof logged;
+      }
+      expect(logged?.events.map((e) => e.message.split(' ')[0])).toEqual(expect.arrayContaining(['START', 'END', 'REPORT']));
     } finally {
       const running = descendants(child.pid!);
       expect(running.length).toBeGreaterThan(0); // the JVM (behind its watchdog) and the function's environment
@@ -135,6 +142,10 @@ describe('floodgate-local up (from dist)', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect(running.filter(alive)).toEqual([]);
     }
+    // The same lines in the `up` output (stderr), prefixed with the function's name.
+    const { stderr } = await done;
+    expect(stderr).toMatch(new RegExp(`^\\[${summary.outputs.FunctionName}\\] START RequestId: [0-9a-f-]{36} Version: \\$LATEST$`, 'm'));
+    expect(stderr).toMatch(new RegExp(`^\\[${summary.outputs.FunctionName}\\] REPORT RequestId: [0-9a-f-]{36}\tDuration: `, 'm'));
   });
 
   it('without --keep, deploys, waits for the mapped queues to be empty, prints endpoint= and exits 0', { timeout: 180_000 }, async () => {

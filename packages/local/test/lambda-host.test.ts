@@ -106,7 +106,11 @@ describe('lambda host', () => {
     const h = host();
     const r = await h.invoke({ action: 'throw', message: 'nope' });
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.error).toEqual({ kind: 'handler', errorType: 'TypeError', errorMessage: 'nope' });
+    if (!r.ok) {
+      expect(r.error).toMatchObject({ kind: 'handler', errorType: 'TypeError', errorMessage: 'nope' });
+      // Lambda's error document carries the stack as `trace`.
+      expect(r.error.trace?.[0]).toBe('TypeError: nope');
+    }
     const again = await h.invoke({});
     expect(again.environmentId).toBe(r.environmentId);
   });

@@ -12,10 +12,16 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { loadIamSimulator } from '../gateway/iam/evaluate.js';
 import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
+import type { LogEntry } from '../lambda-host/index.js';
 import { USAGE, UsageError, parseCli, type UpArgs } from './args.js';
 import { summarize } from './summary.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** A function's log line in the `up` output: prefixed with the function's name, as `sam logs` does. */
+export function functionLogLine(e: Pick<LogEntry, 'functionName' | 'line'>): string {
+  return `[${e.functionName}] ${e.line}`;
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -100,6 +106,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.noIam ? { iam: false } : {}),
       handleSignals: false,
       log: say,
+      onLog: (e) => say(functionLogLine(e)),
     });
     if (signalled) return 0;
     const summary = summarize(stack, { ...(outputsFile ? { outputsFile } : {}), ...(args.endpoint ? { upstream: args.endpoint } : {}) });

@@ -9,6 +9,7 @@ import type { CfnTemplate } from '../core/deployment/assembly.js';
 import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
 import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
+import type { LogStore } from '../services/logs/store.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -105,6 +106,8 @@ export interface AttachedStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS, S3), by function logical id. */
   readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
+  /** The functions' CloudWatch Logs (the Logs API answers from it). */
+  readonly logStore?: LogStore;
 }
 
 export interface GatewayContext {

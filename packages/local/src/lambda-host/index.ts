@@ -5,17 +5,19 @@
  * its own measurable RSS (VmHWM), as a Lambda execution environment would.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
 import { endpointEnv, type LocalEndpoints } from '../core/endpoints.js';
 import { LOCAL_REGION } from '../core/identity.js';
 import { RingBuffer } from '../core/ring-buffer.js';
+import { LAMBDA_RUNTIME_SCOPES, PROVIDED_SDK_FROM_DIR } from './provided-sdk.js';
 
 const RUNTIME = fileURLToPath(new URL('./runtime.mjs', import.meta.url));
-/** Where the project's AWS SDK is resolved from (the repository root). */
-const SDK_FROM_DIR = fileURLToPath(new URL('../../', import.meta.url));
+/** What runtime.mjs writes on stdout after an invocation's output (see there); never passed on as a log line. */
+const END_MARK = '\u0000floodgate-end ';
+/** A console line in Lambda's text format whose message is a JSON object; group 1 = the message. */
+const TEXT_LINE = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t[^\t]*\t(?:INFO|WARN|ERROR|DEBUG|TRACE|FATAL)\t(\{.*\})$/;
 
 export interface FunctionHostOptions {
   /** The function's (deployed) name: AWS_LAMBDA_FUNCTION_NAME and context.functionName. */
@@ -39,10 +41,15 @@ export interface FunctionHostOptions {
   /** Account id used in ARNs. @default '000000000000' */
   readonly accountId?: string;
   /**
-   * Let `@aws-sdk/*` imports the bundle left external resolve to the project's SDK, as Lambda's
-   * runtime provides one. @default true
+   * Provide the AWS SDK v3 as Lambda's Node.js runtime does: an `@aws-sdk/*`, `@smithy/*` or
+   * `@aws-crypto/*` import the function cannot resolve itself is resolved from @floodgate/local's
+   * directory (provided-sdk.ts says which packages that guarantees). @default true
    */
   readonly provideAwsSdk?: boolean;
+  /** The CloudWatch Logs group the function writes to (LoggingConfig.LogGroup). @default `/aws/lambda/<functionName>` */
+  readonly logGroupName?: string;
+  /** LoggingConfig.LogFormat: `JSON` makes console lines JSON objects, as on Lambda. @default 'Text' */
+  readonly logFormat?: 'Text' | 'JSON';
   /**
    * Kill an environment whose resident memory passes `memoryMb` during an invocation, as Lambda does
    * (the V8 heap cap alone misses native memory such as sharp's buffers). Checked every 100 ms.
@@ -69,11 +76,24 @@ export function readRssKb(pid: number): number {
 export interface LogEntry {
   readonly functionName: string;
   readonly environmentId: number;
-  readonly stream: 'stdout' | 'stderr';
+  /** `platform`: a line Lambda itself writes (START, END, REPORT, INIT_REPORT). */
+  readonly stream: 'stdout' | 'stderr' | 'platform';
   readonly line: string;
   /** The parsed line when it is a JSON object (structured logs). */
   readonly json?: Record<string, unknown>;
   readonly time: number;
+  /** The CloudWatch Logs group the line goes to: `/aws/lambda/<name>` or LoggingConfig.LogGroup. */
+  readonly logGroupName: string;
+  /** The execution environment's log stream, named as Lambda names it: `YYYY/MM/DD/[$LATEST]<32 hex>`. */
+  readonly logStreamName: string;
+  /** The invocation the line was written during, if any (undefined during init). */
+  readonly requestId?: string;
+}
+
+/** A log stream name as Lambda writes it for a new execution environment: `2026/12/06/[$LATEST]<32 hex>`. */
+export function lambdaLogStreamName(now: Date = new Date(), version = '$LATEST'): string {
+  const d = now.toISOString().slice(0, 10).replace(/-/g, '/');
+  return `${d}/[${version}]${randomBytes(16).toString('hex')}`;
 }
 
 export type InvokeFailureKind = 'handler' | 'timeout' | 'crash' | 'oom' | 'init';
@@ -82,6 +102,8 @@ export interface InvokeError {
   readonly kind: InvokeFailureKind;
   readonly errorType: string;
   readonly errorMessage: string;
+  /** The error's stack as Lambda returns it (`trace`), when the runtime reported one. */
+  readonly trace?: readonly string[];
 }
 
 interface InvokeCommon {
@@ -134,6 +156,11 @@ export interface FunctionHost {
 
 interface Env {
   readonly id: number;
+  readonly logStreamName: string;
+  /** The invocation whose output is being read (set at START, cleared at END). */
+  logRequestId?: string;
+  /** END and REPORT of the settled invocation, written when its end mark is read from stdout. */
+  pendingEnd?: { readonly requestId: string; readonly lines: readonly string[]; readonly timer: NodeJS.Timeout };
   readonly child: ChildProcess;
   readonly ready: Promise<{ initDurationMs: number }>;
   busy: boolean;
@@ -184,6 +211,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   if (maxEnvironments < 1) throw new Error(`maxEnvironments must be >= 1 (got ${maxEnvironments})`);
   const region = endpoints?.region ?? LOCAL_REGION;
   const functionArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
+  const logGroupName = options.logGroupName ?? `/aws/lambda/${functionName}`;
   const listeners = new Set<(e: LogEntry) => void>();
   if (options.onLog) listeners.add(options.onLog);
 
@@ -196,7 +224,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const durations = new RingBuffer<number>(10_000);
   const initDurations = new RingBuffer<number>(10_000);
 
-  const childEnv = (): NodeJS.ProcessEnv => ({
+  const childEnv = (logStreamName: string): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     LANG: 'en_US.UTF-8',
@@ -206,29 +234,71 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_LAMBDA_LOG_GROUP_NAME: logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
+    ...(options.logFormat === 'JSON' ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
     LAMBDA_TASK_ROOT: assetDir,
     ...environment,
   });
 
-  const emitLine = (env: Env, stream: 'stdout' | 'stderr', line: string): void => {
+  const emitLine = (env: Env, stream: LogEntry['stream'], line: string, requestId = env.logRequestId): void => {
+    const mark = stream === 'stdout' ? line.indexOf(END_MARK) : -1;
+    if (mark >= 0) {
+      // Output the handler left without a final newline shares the mark's line: it is its own line.
+      if (mark > 0) emitLine(env, stream, line.slice(0, mark), requestId);
+      const pending = env.pendingEnd;
+      if (pending && line.slice(mark + END_MARK.length) === pending.requestId) flushEnd(env);
+      return;
+    }
     if (listeners.size === 0) return;
     let json: Record<string, unknown> | undefined;
-    if (line.startsWith('{')) {
+    // A JSON object line (structured logs written to stdout), or the message of Lambda's text format
+    // (`<time>\t<request id>\t<LEVEL>\t{...}`: console.log(JSON.stringify(...))).
+    const candidate = line.startsWith('{') ? line : TEXT_LINE.exec(line)?.[1];
+    if (candidate !== undefined) {
       try {
-        const parsed: unknown = JSON.parse(line);
+        const parsed: unknown = JSON.parse(candidate);
         if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
       } catch {
         // not JSON: passed on as a plain line
       }
     }
-    const entry: LogEntry = { functionName, environmentId: env.id, stream, line, time: Date.now(), ...(json ? { json } : {}) };
-    for (const l of listeners) l(entry);
+    const entry: LogEntry = { functionName, environmentId: env.id, stream, line, time: Date.now(), logGroupName, logStreamName: env.logStreamName, ...(requestId ? { requestId } : {}), ...(json ? { json } : {}) };
+    for (const l of listeners) {
+      try {
+        l(entry);
+      } catch {
+        // a listener's failure must not break the environment's output
+      }
+    }
   };
+  const platform = (env: Env, line: string, requestId?: string): void => emitLine(env, 'platform', line, requestId);
+  /** Writes the settled invocation's END and REPORT (at its end mark, or by the fallback timer). */
+  const flushEnd = (env: Env): void => {
+    const pending = env.pendingEnd;
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    env.pendingEnd = undefined;
+    for (const l of pending.lines) platform(env, l, pending.requestId);
+    if (env.logRequestId === pending.requestId) env.logRequestId = undefined;
+  };
+  /** Lambda's REPORT line. */
+  const reportLine = (env: Env, requestId: string, durationMs: number, initDurationMs: number | undefined, status?: { status: string; errorType?: string }): string =>
+    [
+      `REPORT RequestId: ${requestId}`,
+      `Duration: ${durationMs.toFixed(2)} ms`,
+      `Billed Duration: ${Math.max(1, Math.ceil(durationMs + (initDurationMs ?? 0)))} ms`,
+      `Memory Size: ${memoryMb} MB`,
+      `Max Memory Used: ${Math.max(1, Math.round(Math.max(env.peakRssKb, readPeakRssKb(env.child.pid ?? -1)) / 1024))} MB`,
+      ...(initDurationMs !== undefined ? [`Init Duration: ${initDurationMs.toFixed(2)} ms`] : []),
+      ...(status ? [`Status: ${status.status}`, ...(status.errorType ? [`Error Type: ${status.errorType}`] : [])] : []),
+    ].join('\t');
 
   const spawnEnv = (): Env => {
+    const logStreamName = lambdaLogStreamName();
     const child = fork(RUNTIME, [], {
       cwd: assetDir,
-      env: childEnv(),
+      env: childEnv(logStreamName),
       execPath: process.execPath,
       execArgv: [...lambdaNodeFlags(memoryMb), ...(options.execArgv ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -241,23 +311,26 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       rejectReady = rej;
     });
     ready.catch(() => undefined);
-    const env: Env = { id: nextId++, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
+    const env: Env = { id: nextId++, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
     for (const stream of ['stdout', 'stderr'] as const) {
       const src = child[stream];
-      if (src) createInterface({ input: src, crlfDelay: Infinity }).on('line', (line) => emitLine(env, stream, line));
+      if (src) splitLines(src, (line) => emitLine(env, stream, line));
     }
-    child.on('message', (msg: { type: string; id?: string; ok?: boolean; value?: unknown; undefinedValue?: boolean; error?: { errorType: string; errorMessage: string }; initDurationMs?: number }) => {
-      if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? SDK_FROM_DIR : undefined });
+    child.on('message', (msg: { type: string; id?: string; ok?: boolean; value?: unknown; undefinedValue?: boolean; error?: { errorType: string; errorMessage: string; trace?: string[] }; initDurationMs?: number }) => {
+      if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? PROVIDED_SDK_FROM_DIR : undefined, sdkScopes: LAMBDA_RUNTIME_SCOPES });
       else if (msg.type === 'ready') resolveReady({ initDurationMs: msg.initDurationMs ?? 0 });
       else if (msg.type === 'initError') {
-        rejectReady({ kind: 'init', errorType: msg.error?.errorType ?? 'Runtime.InitError', errorMessage: msg.error?.errorMessage ?? 'init failed' });
+        // As Lambda: the init error, at once (not after the init timeout), with the runtime's own type.
+        const errorType = msg.error?.errorType ?? 'Runtime.Unknown';
+        platform(env, `INIT_REPORT Init Duration: ${(msg.initDurationMs ?? 0).toFixed(2)} ms\tPhase: init\tStatus: error\tError Type: ${errorType}`);
+        rejectReady({ kind: 'init', errorType, errorMessage: msg.error?.errorMessage ?? '', ...(msg.error?.trace ? { trace: msg.error.trace } : {}) });
         kill(env, 'init');
       } else if (msg.type === 'result' && env.current && env.current.id === msg.id) {
         env.peakRssKb = Math.max(env.peakRssKb, readPeakRssKb(child.pid ?? -1));
         env.current.settle(
           msg.ok
             ? { ok: true, value: msg.undefinedValue ? undefined : msg.value }
-            : { ok: false, error: { kind: 'handler', errorType: msg.error?.errorType ?? 'Error', errorMessage: msg.error?.errorMessage ?? '' } },
+            : { ok: false, error: { kind: 'handler', errorType: msg.error?.errorType ?? 'Error', errorMessage: msg.error?.errorMessage ?? '', ...(msg.error?.trace ? { trace: msg.error.trace } : {}) } },
         );
       }
     });
@@ -351,12 +424,19 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       kill(env, 'init');
       release(env);
       const e = isInvokeError(err) ? err : { kind: 'init' as const, errorType: 'Runtime.InitTimeout', errorMessage: 'init did not finish' };
-      return { ok: false, error: e, ...common() };
+      const failed = common();
+      platform(env, `START RequestId: ${requestId} Version: $LATEST`, requestId);
+      platform(env, `END RequestId: ${requestId}`, requestId);
+      platform(env, reportLine(env, requestId, failed.durationMs, undefined, { status: 'error', errorType: e.errorType }), requestId);
+      return { ok: false, error: e, ...failed };
     }
     // Only now: the Timeout (the kill timer and the context's deadline) does not include init.
     const deadlineMs = Date.now() + timeoutSeconds * 1000;
     const invokeStarted = performance.now();
     env.invocations++;
+    flushEnd(env);
+    env.logRequestId = requestId;
+    platform(env, `START RequestId: ${requestId} Version: $LATEST`, requestId);
     const outcome = await new Promise<{ ok: boolean; value?: unknown; error?: InvokeError }>((resolve) => {
       const timer = setTimeout(() => {
         counters.timeouts++;
@@ -384,11 +464,22 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
         type: 'invoke',
         id: requestId,
         event,
-        context: { awsRequestId: requestId, functionName, functionVersion: '$LATEST', memoryLimitInMB: String(memoryMb), invokedFunctionArn: functionArn, logGroupName: `/aws/lambda/${functionName}`, logStreamName: `local/${env.id}`, deadlineMs },
+        context: { awsRequestId: requestId, functionName, functionVersion: '$LATEST', memoryLimitInMB: String(memoryMb), invokedFunctionArn: functionArn, logGroupName, logStreamName: env.logStreamName, deadlineMs },
       });
     });
     const durationMs = performance.now() - invokeStarted;
     durations.push(durationMs);
+    // END and REPORT follow the invocation's own output: at its end mark on stdout when the environment
+    // answered, at once when it was killed (timeout, memory) or died.
+    const kindStatus: Partial<Record<InvokeFailureKind, { status: string; errorType?: string }>> = {
+      timeout: { status: 'timeout' },
+      oom: { status: 'error', errorType: 'Runtime.OutOfMemory' },
+      crash: { status: 'error', errorType: 'Runtime.ExitError' },
+    };
+    const status = outcome.ok ? undefined : kindStatus[outcome.error!.kind];
+    const endLines = [`END RequestId: ${requestId}`, reportLine(env, requestId, durationMs, initDurationMs, status)];
+    env.pendingEnd = { requestId, lines: endLines, timer: setTimeout(() => flushEnd(env), 1000).unref() };
+    if (env.dead) flushEnd(env);
     release(env);
     const base: InvokeCommon = { requestId, environmentId: env.id, durationMs, ...(initDurationMs !== undefined ? { initDurationMs } : {}) };
     if (outcome.ok) return { ok: true, value: outcome.value, ...base };
@@ -431,6 +522,34 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       await Promise.all(exits);
     },
   };
+}
+
+/** Longest log event: a longer run without a newline is cut into events of this size, as Lambda does at 256 KB. */
+const MAX_LINE = 256 * 1024;
+
+/**
+ * Calls `onLine` for every `\n`-terminated line of `input` (a `\r` inside a line stays in it: Lambda's
+ * runtime writes a multi-line message as one line with `\r`, one log event).
+ */
+function splitLines(input: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buf = '';
+  input.setEncoding('utf8');
+  input.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, i).replace(/\r$/, ''));
+      buf = buf.slice(i + 1);
+    }
+    while (buf.length > MAX_LINE) {
+      onLine(buf.slice(0, MAX_LINE));
+      buf = buf.slice(MAX_LINE);
+    }
+  });
+  input.on('end', () => {
+    if (buf !== '') onLine(buf);
+    buf = '';
+  });
 }
 
 function isInvokeError(x: unknown): x is InvokeError {

@@ -25,6 +25,10 @@ export interface DeployedFunction {
   readonly reservedConcurrency?: number;
   /** The execution role's ARN (Role), when the template sets it. */
   readonly roleArn?: string;
+  /** LoggingConfig.LogGroup, when the template sets it (else Lambda writes to `/aws/lambda/<name>`). */
+  readonly logGroupName?: string;
+  /** LoggingConfig.LogFormat, when the template sets it. */
+  readonly logFormat?: 'Text' | 'JSON';
 }
 
 export interface DeployedEventSourceMapping {

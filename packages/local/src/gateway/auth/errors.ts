@@ -7,7 +7,7 @@
 import type { GatewayError } from '../types.js';
 import type { AuthFailureCode } from './sigv4.js';
 
-export type GatewayServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb';
+export type GatewayServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'logs';
 
 /** A refusal: an authentication failure, or AccessDenied from the IAM evaluation (message in AWS's form). */
 export type Refusal = { readonly code: AuthFailureCode | 'AccessDenied'; readonly message: string };
@@ -55,7 +55,8 @@ const SQS: Record<Refusal['code'], ServiceError> = {
 /** SNS answers like SQS, except that a denial is `AuthorizationError`. */
 const SNS: Record<Refusal['code'], ServiceError> = { ...SQS, AccessDenied: { code: 'AuthorizationError', status: 403 } };
 
-const TABLES: Record<GatewayServiceName, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS, sns: SNS };
+// CloudWatch Logs speaks the same awsJson errors as DynamoDB (AccessDeniedException 400, ...).
+const TABLES: Record<GatewayServiceName, Record<Refusal['code'], ServiceError>> = { s3: S3, dynamodb: DYNAMODB, sqs: SQS, sns: SNS, logs: DYNAMODB };
 
 /** The service's own error (code, status, message) for a refusal; the gateway service renders it in its protocol. */
 export function refusalError(service: string, refusal: Refusal): GatewayError {

@@ -7,7 +7,7 @@
  */
 import { isMessageMoveOperation, messageMoveAuthorizations } from '../../services/sqs/message-move.js';
 
-export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda';
+export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda' | 'logs';
 
 export interface RequestForIam {
   readonly service: ServiceName;
@@ -290,6 +290,27 @@ export function lambdaAuthorizations(req: RequestForIam, ctx: ArnContext): Autho
   throw new UnmappedRequestError(`Lambda ${req.method} ${req.path} is not mapped (only Invoke is served locally)`);
 }
 
+// ---------------------------------------------------------------- CloudWatch Logs
+
+/**
+ * logs:<Operation> on the log group's streams, in the form AWS names in its denials:
+ * `arn:aws:logs:<region>:<account>:log-group:<group>:log-stream:<stream>` (stream empty for a group-level
+ * read; group and stream empty for DescribeLogGroups), so `log-group:<group>:*` grants match.
+ */
+export function logsAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  const target = req.headers['x-amz-target'] ?? '';
+  const op = /^Logs_20140328\.(\w+)$/.exec(target)?.[1];
+  if (op === undefined) throw new UnmappedRequestError(`CloudWatch Logs request without a Logs_20140328.<Operation> X-Amz-Target (got "${target}")`);
+  const body = jsonBody(req.body);
+  const base = `arn:aws:logs:${ctx.region}:${ctx.accountId}:log-group:`;
+  if (op === 'DescribeLogGroups') return [{ action: 'logs:DescribeLogGroups', resource: `${base}:log-stream:` }];
+  const id = typeof body.logGroupName === 'string' ? body.logGroupName : typeof body.logGroupIdentifier === 'string' ? body.logGroupIdentifier : undefined;
+  if (id === undefined) throw new UnmappedRequestError(`CloudWatch Logs ${op} without logGroupName`);
+  const group = /^arn:[^:]+:logs:[^:]*:[^:]*:log-group:(.+?)(:\*)?$/.exec(id)?.[1] ?? id;
+  const stream = op === 'GetLogEvents' && typeof body.logStreamName === 'string' ? body.logStreamName : '';
+  return [{ action: `logs:${op}`, resource: `${base}${group}:log-stream:${stream}` }];
+}
+
 /** Every authorization a request needs; throws UnmappedRequestError for what cannot be mapped (refused, not let through). */
 export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authorization[] {
   switch (req.service) {
@@ -303,5 +324,7 @@ export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authoriz
       return s3Authorizations(req);
     case 'lambda':
       return lambdaAuthorizations(req, ctx);
+    case 'logs':
+      return logsAuthorizations(req, ctx);
   }
 }

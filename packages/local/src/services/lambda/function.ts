@@ -23,6 +23,9 @@ export const lambdaFunction: Provisioner = {
     } else assetDir = functionAssetDir(assemblyDir, logicalId, resource);
     const reserved = num(props.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`);
     const role = str(props.Role);
+    const logging = props.LoggingConfig as { LogGroup?: unknown; LogFormat?: unknown } | undefined;
+    const logGroupName = str(logging?.LogGroup);
+    const logFormat = logging?.LogFormat === 'JSON' ? ('JSON' as const) : undefined;
     return {
       physical: { type: resource.Type, ref: functionName, attributes: { Arn: arn('lambda', `function:${functionName}`) } },
       function: {
@@ -37,6 +40,8 @@ export const lambdaFunction: Provisioner = {
         architectures: (props.Architectures as string[] | undefined) ?? ['x86_64'],
         ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
         ...(role !== undefined ? { roleArn: role } : {}),
+        ...(logGroupName !== undefined ? { logGroupName } : {}),
+        ...(logFormat ? { logFormat } : {}),
       },
     };
   },

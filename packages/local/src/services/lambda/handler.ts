@@ -313,7 +313,9 @@ export function lambdaService(ctx: GatewayContext): GatewayService {
             const result = await host.invoke(payload);
             const common = { 'x-amz-executed-version': '$LATEST' };
             if (result.ok) return sendJson(res, 200, result.value === undefined ? null : result.value, common);
-            return sendJson(res, 200, { errorType: result.error.errorType, errorMessage: result.error.errorMessage }, { ...common, 'x-amz-function-error': 'Unhandled' });
+            // Lambda's error document: errorType, errorMessage and (when the runtime reported one) trace.
+            const doc = { errorType: result.error.errorType, errorMessage: result.error.errorMessage, ...(result.error.trace ? { trace: result.error.trace } : {}) };
+            return sendJson(res, 200, doc, { ...common, 'x-amz-function-error': 'Unhandled' });
           }
         }
       } catch (err) {
