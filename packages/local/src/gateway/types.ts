@@ -9,6 +9,7 @@ import type { CfnTemplate } from '../core/deployment/assembly.js';
 import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
 import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
+import type { EventsRuntime, FireResult } from '../services/events/bus-runtime.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -105,6 +106,10 @@ export interface AttachedStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS, S3), by function logical id. */
   readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
+  /** EventBridge: buses, rules and PutEvents (services/events/). */
+  readonly events?: EventsRuntime;
+  /** Scheduled rules and Scheduler schedules, fired on demand by name. */
+  readonly schedules?: { fire(name: string): Promise<FireResult> | undefined };
 }
 
 export interface GatewayContext {

@@ -4,10 +4,11 @@
  */
 import type { GatewayServiceFactory } from '../gateway/types.js';
 import { cloudformationService } from './cloudformation/handler.js';
+import { eventsService } from './events/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
 import { lambdaService } from './lambda/handler.js';
 import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, cloudformationService, sqsService, snsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, cloudformationService, sqsService, snsService, eventsService, s3Service];

@@ -4,6 +4,8 @@
  */
 import { apiFront } from './apigateway/resources.js';
 import { dynamodbTable } from './dynamodb/table.js';
+import { eventBus } from './events/bus.js';
+import { eventRule } from './events/rule.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
 import { iam } from './iam/role-and-policy.js';
 import { lambdaFunction } from './lambda/function.js';
@@ -14,11 +16,12 @@ import { s3BucketNotifications } from './s3/bucket-notifications.js';
 import { snsSubscription } from './sns/subscription.js';
 import { snsTopic } from './sns/topic.js';
 import { snsTopicPolicy } from './sns/topic-policy.js';
+import { schedulerSchedule } from './scheduler/schedule.js';
 import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, eventBus, eventRule, schedulerSchedule, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));

@@ -17,7 +17,7 @@ import type { AttachedStack, GatewayContext, GatewayError, GatewayService } from
 import type { AsyncInvoker } from '../lambda/async-invoke.js';
 import { filterPolicyMatches, parsePublishForm, publishedIds, snsLambdaEvent, type PublishedMessage, type SnsSubscriptionView } from './lambda-delivery.js';
 import { DELIVERED_PROTOCOLS } from './subscription.js';
-import { compileEventPattern, FilterCriteriaError } from '../lambda/event-source-filter.js';
+import { compileEventPattern, EventPatternError as FilterCriteriaError } from '../../core/event-pattern.js';
 
 export const SNS_API_VERSION = '2010-03-31';
 
