@@ -26,6 +26,15 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 export type Rule = (present: boolean, value: Json | undefined) => boolean;
 export type Matcher = (obj: Json | undefined) => boolean;
 
+/**
+ * The operators each user of the language accepts: EventBridge all of them; Lambda FilterCriteria has
+ * no wildcard and no cidr; SNS filter policies no wildcard (AWS "Filter rule syntax", "SNS filter
+ * policy constraints"). An operator outside the dialect is refused as that API refuses it.
+ */
+export type Dialect = 'eventbridge' | 'lambda' | 'sns';
+const NOT_IN: Record<Dialect, ReadonlySet<string>> = { eventbridge: new Set(), lambda: new Set(['wildcard', 'cidr']), sns: new Set(['wildcard']) };
+const SUPPORTED = ['prefix', 'suffix', 'equals-ignore-case', 'wildcard', 'anything-but', 'numeric', 'exists', 'cidr'];
+
 export const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NUMERIC_OPS = new Set(['=', '<', '<=', '>', '>=']);
 
@@ -142,7 +151,7 @@ function numericRule(arg: Json, path: string): Rule {
 }
 
 /** One rule of a leaf list. */
-export function compileRule(rule: Json, path: string): Rule {
+export function compileRule(rule: Json, path: string, dialect: Dialect = 'eventbridge'): Rule {
   if (rule === null || typeof rule !== 'object') {
     return (present, v) => present && v === rule;
   }
@@ -151,6 +160,10 @@ export function compileRule(rule: Json, path: string): Rule {
   if (keys.length !== 1) throw new EventPatternError(`${path}: a rule object has exactly one operator (got ${JSON.stringify(rule)})`);
   const op = keys[0]!;
   const arg = rule[op]!;
+  const refused = NOT_IN[dialect];
+  if (refused.has(op) || (op === 'anything-but' && isObject(arg) && Object.keys(arg).some((k) => refused.has(k)))) {
+    throw new EventPatternError(`${path}: unknown operator "${op === 'anything-but' ? Object.keys(arg as object)[0] : op}" (${dialect === 'lambda' ? 'Lambda' : 'SNS'} supports ${SUPPORTED.filter((o) => !refused.has(o)).join(', ')})`);
+  }
   switch (op) {
     case 'prefix':
     case 'suffix':
@@ -172,14 +185,14 @@ export function compileRule(rule: Json, path: string): Rule {
     case 'cidr':
       return cidrRule(arg, path);
     default:
-      throw new EventPatternError(`${path}: unknown operator "${op}" (supported: prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, exists, cidr)`);
+      throw new EventPatternError(`${path}: unknown operator "${op}" (supported: ${SUPPORTED.filter((o) => !refused.has(o)).join(', ')})`);
   }
 }
 
 /** A list of rules (ORed) for one field. */
-export function compileLeaf(rules: Json[], path: string): Matcher {
+export function compileLeaf(rules: Json[], path: string, dialect: Dialect = 'eventbridge'): Matcher {
   if (rules.length === 0) throw new EventPatternError(`${path}: an empty rule list matches nothing`);
-  const compiled = rules.map((r, i) => compileRule(r, `${path}[${i}]`));
+  const compiled = rules.map((r, i) => compileRule(r, `${path}[${i}]`, dialect));
   return (v) => {
     if (v === undefined) return compiled.some((c) => c(false, undefined));
     // A list in the event matches when any element does; an empty list is treated as absent.
@@ -190,21 +203,21 @@ export function compileLeaf(rules: Json[], path: string): Matcher {
 }
 
 /** A pattern object: every key must match (`$or` alternatives: any). */
-export function compileObject(pattern: Record<string, Json>, path: string): Matcher {
+export function compileObject(pattern: Record<string, Json>, path: string, dialect: Dialect = 'eventbridge'): Matcher {
   const parts: Matcher[] = [];
   for (const [key, sub] of Object.entries(pattern)) {
     const here = path ? `${path}.${key}` : key;
     if (key === '$or') {
       if (!Array.isArray(sub) || sub.length < 2 || !sub.every(isObject)) throw new EventPatternError(`${here}: "$or" takes a list of at least two patterns`);
-      const alts = sub.map((s, i) => compileObject(s, `${here}[${i}]`));
+      const alts = sub.map((s, i) => compileObject(s, `${here}[${i}]`, dialect));
       parts.push((obj) => alts.some((a) => a(obj)));
       continue;
     }
     if (Array.isArray(sub)) {
-      const leaf = compileLeaf(sub, here);
+      const leaf = compileLeaf(sub, here, dialect);
       parts.push((obj) => leaf(isObject(obj) ? obj[key] : undefined));
     } else if (isObject(sub)) {
-      const inner = compileObject(sub, here);
+      const inner = compileObject(sub, here, dialect);
       // A nested pattern against a list of objects matches when any element does.
       parts.push((obj) => {
         const v = isObject(obj) ? obj[key] : undefined;
@@ -218,7 +231,7 @@ export function compileObject(pattern: Record<string, Json>, path: string): Matc
 }
 
 /** Compiles a pattern (an object, or its JSON text) once; a bad pattern is an EventPatternError. */
-export function compileEventPattern(pattern: unknown, where: string): (value: unknown) => boolean {
+export function compileEventPattern(pattern: unknown, where: string, dialect: Dialect = 'eventbridge'): (value: unknown) => boolean {
   let p = pattern;
   if (typeof p === 'string') {
     try {
@@ -228,6 +241,6 @@ export function compileEventPattern(pattern: unknown, where: string): (value: un
     }
   }
   if (!isObject(p)) throw new EventPatternError(`${where}: a pattern must be a JSON object`);
-  const m = compileObject(p, where);
+  const m = compileObject(p, where, dialect);
   return (value) => m(value as Json | undefined);
 }

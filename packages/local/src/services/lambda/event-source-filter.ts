@@ -22,14 +22,14 @@ export interface FilterCriteria {
 /** One filter pattern against one SQS record. */
 function compilePattern(pattern: Record<string, Json>, path: string): (record: SQSRecord) => boolean {
   const { body, ...rest } = pattern;
-  const others = compileObject(rest, path);
+  const others = compileObject(rest, path, 'lambda');
   let bodyMatch: ((body: string) => boolean) | undefined;
   if (body !== undefined) {
     if (Array.isArray(body)) {
-      const leaf = compileLeaf(body, `${path}.body`);
+      const leaf = compileLeaf(body, `${path}.body`, 'lambda');
       bodyMatch = (b) => leaf(b);
     } else if (isObject(body)) {
-      const inner = compileObject(body, `${path}.body`);
+      const inner = compileObject(body, `${path}.body`, 'lambda');
       bodyMatch = (b) => {
         let parsed: Json;
         try {

@@ -185,9 +185,9 @@ export function createSnsService(options: SnsServiceOptions = {}) {
             }
             if (protocol === 'lambda') {
               for (let i = 1; form.has(`Attributes.entry.${i}.key`); i++) {
-                if (form.get(`Attributes.entry.${i}.key`) !== 'FilterPolicy') continue;
+                if (form.get(`Attributes.entry.${i}.key`) !== 'FilterPolicy', 'sns') continue;
                 try {
-                  compileEventPattern(JSON.parse(form.get(`Attributes.entry.${i}.value`) ?? '') as unknown, 'FilterPolicy');
+                  compileEventPattern(JSON.parse(form.get(`Attributes.entry.${i}.value`) ?? '') as unknown, 'FilterPolicy', 'sns');
                 } catch (err) {
                   throw new SnsApiError(400, 'InvalidParameter', `Invalid parameter: FilterPolicy: ${(err as Error).message}`);
                 }

@@ -144,7 +144,7 @@ function attributeValues(attrs: Readonly<Record<string, SnsAttribute>>): Record<
 export function filterPolicyMatches(attributes: Readonly<Record<string, string>>, m: PublishedMessage): boolean {
   const policy = attributes.FilterPolicy;
   if (policy === undefined || policy === '') return true;
-  const match = compileEventPattern(JSON.parse(policy) as unknown, 'FilterPolicy');
+  const match = compileEventPattern(JSON.parse(policy) as unknown, 'FilterPolicy', 'sns');
   if (attributes.FilterPolicyScope === 'MessageBody') {
     let body: unknown;
     try {
