@@ -10,13 +10,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../src/stack';
+import { parseCli, UsageError } from '../src/cli/args';
+import { signedPost } from '../src/services/events/deliver';
 import { localEndpoints } from '../../../test/support/local-env';
 import { EVENTBRIDGE_STACK, synthEventBridgeApp } from './fixtures/eventbridge-app';
 
@@ -176,28 +177,23 @@ describe('schedules fired on demand', () => {
   });
 
   it('the endpoint fires one too (signed; an unsigned request is refused)', async () => {
-    const url = new URL(stack.endpoint);
-    class H {
-      private h;
-      constructor(secret?: any) {
-        this.h = secret !== undefined ? createHmac('sha256', secret) : createHash('sha256');
-      }
-      update(d: any) {
-        this.h.update(d);
-      }
-      async digest() {
-        return new Uint8Array(this.h.digest());
-      }
-      reset() {}
-    }
     const path = '/_floodgate/schedules/fg-nightly/fire';
-    const signed = await new SignatureV4({ service: 'events', region: 'us-east-1', credentials: stack.credentials, sha256: H as never }).sign({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, headers: { host: url.host }, body: '' });
-    const res = await fetch(`${stack.endpoint}${path}`, { method: 'POST', headers: signed.headers as Record<string, string>, body: '' });
+    const res = await signedPost(stack.endpoint, 'us-east-1', stack.credentials, 'events', path, {}, '');
     expect(res.status).toBe(200);
     expect((await res.json()).targets[0].outcome.status).toBe('delivered');
     expect((await fetch(`${stack.endpoint}${path}`, { method: 'POST' })).status).toBeGreaterThanOrEqual(400);
     await drain(out('NightlyQueueUrl'), 1);
   });
+
+  it('the CLI fires one: floodgate-local fire NAME --endpoint URL', async () => {
+    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, 'fire', 'fg-nightly', '--endpoint', stack.endpoint], { env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' }, timeout: 60_000 });
+    expect(JSON.parse(stdout)).toMatchObject({ name: 'fg-nightly', kind: 'rule', targets: [{ outcome: { status: 'delivered' } }] });
+    await drain(out('NightlyQueueUrl'), 1);
+    await expect(run(process.execPath, ['--import', 'tsx', cli, 'fire', 'nope', '--endpoint', stack.endpoint], { timeout: 60_000 })).rejects.toThrow(/No scheduled rule or schedule named nope/);
+    expect(parseCli(['fire', 'x'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:1' })).toEqual({ command: 'fire', name: 'x', endpoint: 'http://127.0.0.1:1' });
+    expect(() => parseCli(['fire', 'x'], {})).toThrow(UsageError);
+  }, 90_000);
 
   it('a Scheduler schedule reaches SQS through its role, with its Input', async () => {
     const fired = await stack.schedules.fire('fg-send');

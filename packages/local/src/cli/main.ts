@@ -11,7 +11,9 @@ import { resolve } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
-import { USAGE, UsageError, parseCli, type UpArgs } from './args.js';
+import { USAGE, UsageError, parseCli, type FireArgs, type UpArgs } from './args.js';
+import { signedPost } from '../services/events/deliver.js';
+import { LOCAL_CREDENTIALS } from '../core/identity.js';
 import { summarize } from './summary.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -31,6 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`ok: Node ${process.versions.node}, Java found\n`);
       return 0;
     }
+    if (args.command === 'fire') return await fire(args);
     return await up(args);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -44,6 +47,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     say(`floodgate-local: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/** `fire NAME`: POST /_floodgate/schedules/NAME/fire on a running stack's endpoint, signed. */
+async function fire(args: FireArgs): Promise<number> {
+  const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY } : LOCAL_CREDENTIALS;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const res = await signedPost(args.endpoint, region, credentials, 'events', `/_floodgate/schedules/${encodeURIComponent(args.name)}/fire`, {}, '');
+  const text = await res.text();
+  if (res.status >= 300) {
+    say(`floodgate-local: fire ${args.name}: ${res.status} ${text}`);
+    return 1;
+  }
+  process.stdout.write(`${text}\n`);
+  const outcome = JSON.parse(text) as { targets?: Array<{ outcome?: { status?: string } }> };
+  return (outcome.targets ?? []).every((t) => t.outcome?.status === 'delivered') ? 0 : 1;
 }
 
 async function drained(stack: LocalStack): Promise<void> {

@@ -41,6 +41,14 @@ class NodeSha256 {
   reset(): void {}
 }
 
+/** A SigV4-signed POST to the endpoint (the `fire` CLI and the deliveries use it). */
+export async function signedPost(endpoint: string, region: string, credentials: Credentials, service: string, path: string, headers: Record<string, string>, body: string): Promise<Response> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ service, region, credentials, sha256: NodeSha256 as never });
+  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, headers: { ...headers, host: url.host }, body });
+  return fetch(`${endpoint.replace(/\/$/, '')}${path}`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+}
+
 export interface DeliveryTarget {
   readonly arn: string;
   /** SqsParameters.MessageGroupId (FIFO queues). */
@@ -54,7 +62,6 @@ export interface DeliveryTarget {
 /** Sends `payload` to the target through `endpoint`, signed with `credentials`. Throws DeliveryError. */
 export async function deliver(endpoint: string, region: string, credentials: Credentials, target: DeliveryTarget, payload: string): Promise<void> {
   const [, , service, , account, resource = ''] = target.arn.split(':');
-  const url = new URL(endpoint);
   let path = '/';
   let headers: Record<string, string>;
   let body: string;
@@ -80,11 +87,9 @@ export async function deliver(endpoint: string, region: string, credentials: Cre
     headers = { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' };
     body = payload;
   } else throw new DeliveryError('UnsupportedTarget', `${target.arn} is not a target the local stack delivers to`, false);
-  const signer = new SignatureV4({ service: signing, region, credentials, sha256: NodeSha256 as never });
-  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, headers: { ...headers, host: url.host }, body });
   let res: Response;
   try {
-    res = await fetch(`${endpoint.replace(/\/$/, '')}${path}`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+    res = await signedPost(endpoint, region, credentials, signing, path, headers, body);
   } catch (err) {
     throw new DeliveryError('InternalException', `the endpoint did not answer: ${(err as Error).message}`, true);
   }
