@@ -142,6 +142,16 @@ describe('EventBridge rules on a custom bus', () => {
     expect(JSON.parse(m!.Body!).detail).toEqual({ n: 1 });
   });
 
+  it('an SNS topic target with InputPath (equals-ignore-case pattern)', async () => {
+    const res = stack.putEvents(out('BusName'), [
+      { Source: 'monitor', DetailType: 'alert', Detail: JSON.stringify({ level: 'error', text: 'disk full' }) },
+      { Source: 'monitor', DetailType: 'alert', Detail: JSON.stringify({ level: 'info', text: 'fine' }) },
+    ]);
+    expect(res.FailedEntryCount).toBe(0);
+    const got = await drain(out('AlertsQueueUrl'), 1);
+    expect(got.map((m) => JSON.parse(m.Body!))).toEqual([{ level: 'error', text: 'disk full' }]);
+  });
+
   it('an InputTransformer → Lambda: quoted placeholders as text, unquoted as JSON', async () => {
     stack.putEvents(out('BusName'), [{ Source: 'shop', DetailType: 'shipped', Detail: JSON.stringify({ id: 'o-7', city: 'Lyon', items: [1, 2], total: 0 }) }]);
     const got = await until(() => recorded.find((e) => e.order === 'o-7'), 15_000, 'the transformed input');
