@@ -17,6 +17,7 @@ import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../src/stack';
 import { parseCli, UsageError } from '../src/cli/args';
+import { eventLines } from '../src/cli/main';
 import { signedPost } from '../src/services/events/deliver';
 import { localEndpoints } from '../../../test/support/local-env';
 import { EVENTBRIDGE_STACK, synthEventBridgeApp } from './fixtures/eventbridge-app';
@@ -224,5 +225,8 @@ describe('schedules fired on demand', () => {
     expect(logs.some((l) => l.includes('fg-denied') && l.includes('AccessDenied'))).toBe(true);
     expect(await drain(out('DeniedQueueUrl'), 0, 500)).toHaveLength(0);
     await expect(stack.schedules.fire('no-such-schedule')).rejects.toThrow(/No scheduled rule or schedule/);
+    // What `floodgate-local up` prints when it stops.
+    expect(eventLines(stack)).toContain('scheduler: schedule fg-denied: 1 runs, 1 invocations, 1 failed, 0 dead-lettered');
+    expect(eventLines(stack).some((l) => /^events: rule .*GoneRule.* 1 failed, 1 dead-lettered$/.test(l))).toBe(true);
   });
 });

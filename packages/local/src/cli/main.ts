@@ -49,6 +49,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** One line per rule or schedule that ran: invocations, failed invocations, dead-lettered. */
+export function eventLines(stack: Pick<LocalStack, 'stats'>): string[] {
+  const { rules, schedules } = stack.stats().events;
+  return [
+    ...rules.filter((r) => r.triggeredRules > 0).map((r) => `events: rule ${r.name} (bus ${r.bus}): ${r.triggeredRules} triggered, ${r.invocations} invocations, ${r.failedInvocations} failed, ${r.deadLetterInvocations} dead-lettered`),
+    ...schedules.filter((x) => x.runs > 0).map((x) => `scheduler: schedule ${x.name}: ${x.runs} runs, ${x.invocations} invocations, ${x.failedInvocations} failed, ${x.deadLetterInvocations} dead-lettered`),
+  ];
+}
+
 /** `fire NAME`: POST /_floodgate/schedules/NAME/fire on a running stack's endpoint, signed. */
 async function fire(args: FireArgs): Promise<number> {
   const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY } : LOCAL_CREDENTIALS;
@@ -120,6 +129,8 @@ async function up(args: UpArgs): Promise<number> {
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);
       say(`functions: ${summary.functions.map((f) => f.functionName).join(', ') || 'none'}; mappings: ${summary.mappings.map((m) => `${m.logicalId} -> ${m.functionName}`).join(', ') || 'none'}`);
+      const ev = stack.stats().events;
+      if (ev.rules.length + ev.schedules.length > 0) say(`events: ${ev.rules.length} rule(s) (${ev.rules.filter((r) => r.nextFire).length} scheduled), ${ev.schedules.length} Scheduler schedule(s); fire one now: floodgate-local fire NAME`);
       say(`export AWS_ENDPOINT_URL=${summary.endpoint} AWS_REGION=${summary.region} AWS_ACCESS_KEY_ID=${summary.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${summary.credentials.secretAccessKey}`);
     }
     if (args.keep) {
@@ -135,6 +146,8 @@ async function up(args: UpArgs): Promise<number> {
     }
     return 0;
   } finally {
+    // What EventBridge and Scheduler delivered, and what failed (FailedInvocations), before stopping.
+    if (stack) for (const line of eventLines(stack)) say(line);
     await stack?.stop();
     if (args.stopOnStdinClose) process.stdin.destroy();
     process.off('SIGINT', onSignal);
