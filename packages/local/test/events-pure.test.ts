@@ -212,3 +212,32 @@ describe('events: envelope, PutEvents entries, target input', () => {
     expect(scheduleInput(undefined, { arn: 'a', scheduledTime: new Date(), executionId: 'x', attempt: 1 })).toBe('{}');
   });
 });
+
+describe('provisioners and IAM mapping', () => {
+  const ctx = (props: Record<string, unknown>) => ({ logicalId: 'R', props, prefix: 'fg1', arn: (s: string, r: string) => `arn:aws:${s}:us-east-1:000000000000:${r}` }) as never;
+
+  it('a rule target the local stack does not deliver to is refused by name; a bad pattern fails the deploy', async () => {
+    const { eventRule } = await import('../src/services/events/rule');
+    const { schedulerSchedule } = await import('../src/services/scheduler/schedule');
+    const { UnsupportedResourceError } = await import('../src/core/deployment/errors');
+    await expect(eventRule.provision(ctx({ EventPattern: { source: ['x'] }, Targets: [{ Id: 'k', Arn: 'arn:aws:kinesis:us-east-1:0:stream/s' }] }))).rejects.toThrow(UnsupportedResourceError);
+    await expect(eventRule.provision(ctx({ EventPattern: { source: [{ nope: 1 }] } }))).rejects.toThrow(EventPatternError);
+    await expect(eventRule.provision(ctx({ ScheduleExpression: 'rate(5 minute)' }))).rejects.toThrow(ScheduleExpressionError);
+    const ok = await eventRule.provision(ctx({ Name: 'r1', EventBusName: 'bus1', EventPattern: { source: ['x'] }, Targets: [{ Id: 'q', Arn: 'arn:aws:sqs:us-east-1:0:q' }] }));
+    expect(ok.physical).toEqual({ type: 'AWS::Events::Rule', ref: 'bus1|r1', attributes: { Arn: 'arn:aws:events:us-east-1:000000000000:rule/bus1/r1' } });
+    await expect(schedulerSchedule.provision(ctx({ ScheduleExpression: 'rate(1 hour)', Target: { Arn: 'arn:aws:scheduler:::aws-sdk:s3:listBuckets', RoleArn: 'arn:aws:iam::0:role/r' } }))).rejects.toThrow(UnsupportedResourceError);
+  });
+
+  it('EventBridge requests map to events:<Operation> on the bus or rule ARN', async () => {
+    const { authorizationsFor } = await import('../src/gateway/iam/actions');
+    const req = (op: string, body: unknown) => ({ service: 'events' as const, method: 'POST', path: '/', query: '', headers: { 'x-amz-target': `AWSEvents.${op}` }, body: Buffer.from(JSON.stringify(body)) });
+    const c = { region: 'us-east-1', accountId: '000000000000' };
+    expect(authorizationsFor(req('PutEvents', { Entries: [{ EventBusName: 'b1' }, {}, { EventBusName: 'b1' }] }), c)).toEqual([
+      { action: 'events:PutEvents', resource: 'arn:aws:events:us-east-1:000000000000:event-bus/b1' },
+      { action: 'events:PutEvents', resource: 'arn:aws:events:us-east-1:000000000000:event-bus/default' },
+    ]);
+    expect(authorizationsFor(req('PutRule', { Name: 'r', EventBusName: 'b1' }), c)).toEqual([{ action: 'events:PutRule', resource: 'arn:aws:events:us-east-1:000000000000:rule/b1/r' }]);
+    expect(authorizationsFor(req('ListRules', {}), c)).toEqual([{ action: 'events:ListRules', resource: '*' }]);
+    expect(() => authorizationsFor({ ...req('x', {}), headers: {}, path: '/_floodgate/schedules/x/fire' }, c)).toThrow(/local admin only/);
+  });
+});
