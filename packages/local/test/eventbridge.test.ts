@@ -191,7 +191,7 @@ describe('schedules fired on demand', () => {
     const path = '/_floodgate/schedules/fg-nightly/fire';
     const res = await signedPost(stack.endpoint, 'us-east-1', stack.credentials, 'events', path, {}, '');
     expect(res.status).toBe(200);
-    expect((await res.json()).targets[0].outcome.status).toBe('delivered');
+    expect(((await res.json()) as any).targets[0].outcome.status).toBe('delivered');
     expect((await fetch(`${stack.endpoint}${path}`, { method: 'POST' })).status).toBeGreaterThanOrEqual(400);
     await drain(out('NightlyQueueUrl'), 1);
   });
