@@ -25,6 +25,9 @@ import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
 import { RESPONSE_ROUTE } from './services/cloudformation/response-route-path.js';
+import { createEventsRuntime, EventsApiError, type EventsRuntime, type FireResult, type PutEventsResult, type RuleStats } from './services/events/bus-runtime.js';
+import type { PutEventsEntry } from './services/events/event.js';
+import { createSchedulerRuntime, type ScheduleStats } from './services/scheduler/runtime.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -100,6 +103,13 @@ export interface LocalStackOptions {
    * @default [60_000, 120_000] (AWS's one and two minutes)
    */
   readonly asyncRetryDelaysMs?: readonly number[];
+  /**
+   * First wait before an EventBridge / Scheduler target delivery is retried (doubled each retry, at most
+   * one minute). @default 1000
+   */
+  readonly eventRetryBaseMs?: number;
+  /** Fire scheduled rules and schedules on time (false: only on demand, `schedules.fire`). @default true */
+  readonly scheduleTimers?: boolean;
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -109,6 +119,8 @@ export interface LocalStackStats {
   readonly functions: readonly FunctionHostStats[];
   /** Highest number of concurrent executions over all runners. */
   readonly maxConcurrentExecutions: number;
+  /** EventBridge rules and Scheduler schedules: matches, invocations, FailedInvocations, dead-lettered. */
+  readonly events: { readonly rules: readonly RuleStats[]; readonly schedules: readonly ScheduleStats[] };
 }
 
 export interface LocalStack {
@@ -150,6 +162,12 @@ export interface LocalStack {
   logs(functionNameOrLogicalId: string): readonly LogEvent[];
   /** Subscribes to every function's log lines as they are written; returns the unsubscribe function. */
   onLog(listener: (entry: LogEntry) => void): () => void;
+  /** EventBridge (the default bus, the template's buses and rules). */
+  readonly events: EventsRuntime;
+  /** Scheduled rules and Scheduler schedules: `fire(name)` runs one now (rule or schedule name, or logical id). */
+  readonly schedules: { fire(name: string): Promise<FireResult> };
+  /** Puts events on a bus (`default` or a custom bus name/ARN), as PutEvents does: e.g. a Lambda destination. */
+  putEvents(bus: string, entries: readonly PutEventsEntry[]): PutEventsResult;
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
   startRunners(): void;
@@ -317,6 +335,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await Promise.all([...runners.values()].map((r) => r.stop()));
     });
 
+    // EventBridge and Scheduler deliver through the endpoint: rules as the service (the admin), schedules
+    // signed as their execution role, so IAM applies to them as on AWS.
+    const events = createEventsRuntime({
+      region: endpoints.region,
+      account: targetAccount,
+      endpoint: () => gateway.url,
+      credentials: LOCAL_CREDENTIALS,
+      recorded: deployment.recorded,
+      log,
+      ...(options.eventRetryBaseMs !== undefined ? { retryBaseMs: options.eventRetryBaseMs } : {}),
+      ...(options.scheduleTimers === false ? { timers: false } : {}),
+    });
+    const scheduler = createSchedulerRuntime({
+      region: endpoints.region,
+      endpoint: () => gateway.url,
+      recorded: deployment.recorded,
+      log,
+      roleCredentials: (roleArn, session) => {
+        const role = [...deployment.resources.entries()].find(([, r]) => r.type === 'AWS::IAM::Role' && r.attributes.Arn === roleArn);
+        return store.issueForFunction({ functionName: `scheduler-${session}`, roleLogicalId: role?.[0] ?? '', roleName: role?.[1].ref ?? roleArn.split('/').pop() ?? 'unknown', accountId: targetAccount });
+      },
+      ...(options.eventRetryBaseMs !== undefined ? { retryBaseMs: options.eventRetryBaseMs } : {}),
+      ...(options.scheduleTimers === false ? { timers: false } : {}),
+    });
+    cleanups.push(async () => {
+      events.stop();
+      scheduler.stop();
+    });
+    const schedules = {
+      fire(name: string): Promise<FireResult> {
+        return events.fire(name) ?? scheduler.fire(name) ?? Promise.reject(new EventsApiError(404, 'ResourceNotFoundException', `No scheduled rule or schedule named ${name} in the local stack`));
+      },
+    };
+
     let api: { url: string } | undefined;
     const outputs: Record<string, string> = { ...deployment.outputs };
     const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
@@ -366,6 +418,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       runners,
       hosts,
       asyncInvokers,
+      events,
+      schedules,
+      putEvents: (bus, entries) => events.putEventsOn(bus, entries),
       ...(api ? { api } : {}),
       logStore,
       logs(ref) {
@@ -386,6 +441,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           runners: runnerStats,
           functions: [...hosts.values()].map((h) => h.stats()),
           maxConcurrentExecutions: runnerStats.reduce((m, r) => Math.max(m, r.maxConcurrentExecutions), 0),
+          events: { rules: events.stats(), schedules: scheduler.stats() },
         };
       },
       async stop(opts = {}) {

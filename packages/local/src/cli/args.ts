@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
+       floodgate-local fire NAME [--endpoint URL]
        floodgate-local check
        floodgate-local --help | --version
 
@@ -31,6 +32,10 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      (when the optional @cloud-copilot/iam-simulate is installed)
   --stop-on-stdin-close
                      also stop when stdin closes (for a parent process: @floodgate/local/testing)
+fire NAME            run a scheduled rule or an EventBridge Scheduler schedule of a running stack now
+                     (by rule or schedule name, or logical id) and print its delivery outcome as JSON;
+                     --endpoint is the stack's endpoint (default: $AWS_ENDPOINT_URL), signed with
+                     $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (default: the local admin, test/test)
 check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit; also says
                      whether the optional @cloud-copilot/iam-simulate (IAM enforcement) is installed`;
 
@@ -57,7 +62,13 @@ export interface UpArgs {
   readonly noIam?: boolean;
 }
 
-export type CliArgs = UpArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
+export interface FireArgs {
+  readonly command: 'fire';
+  readonly name: string;
+  readonly endpoint: string;
+}
+
+export type CliArgs = UpArgs | FireArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
   const { values, positionals } = parseArgs({
@@ -84,9 +95,15 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (values.help) return { command: 'help' };
   if (values.version) return { command: 'version' };
   const [command, ...rest] = positionals;
+  if (command === 'fire') {
+    if (rest.length !== 1) throw new UsageError('fire takes one schedule name: floodgate-local fire NAME');
+    const endpoint = values.endpoint ?? (env.AWS_ENDPOINT_URL || undefined);
+    if (endpoint === undefined || !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`fire needs the running stack's endpoint: --endpoint URL or $AWS_ENDPOINT_URL (got ${JSON.stringify(endpoint ?? '')})`);
+    return { command: 'fire', name: rest[0]!, endpoint };
+  }
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   if (command === 'check') return { command: 'check' };
-  if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up or check)' : `unknown command "${command}" (expected up or check)`);
+  if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire or check)' : `unknown command "${command}" (expected up, fire or check)`);
   if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
   const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);

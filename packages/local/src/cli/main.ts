@@ -13,7 +13,9 @@ import { loadIamSimulator } from '../gateway/iam/evaluate.js';
 import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 import type { LogEntry } from '../lambda-host/index.js';
-import { USAGE, UsageError, parseCli, type UpArgs } from './args.js';
+import { USAGE, UsageError, parseCli, type FireArgs, type UpArgs } from './args.js';
+import { signedPost } from '../services/events/deliver.js';
+import { LOCAL_CREDENTIALS } from '../core/identity.js';
 import { summarize } from './summary.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -44,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       );
       return 0;
     }
+    if (args.command === 'fire') return await fire(args);
     return await up(args);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -57,6 +60,30 @@ export async function main(argv: readonly string[]): Promise<number> {
     say(`floodgate-local: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+}
+
+/** One line per rule or schedule that ran: invocations, failed invocations, dead-lettered. */
+export function eventLines(stack: Pick<LocalStack, 'stats'>): string[] {
+  const { rules, schedules } = stack.stats().events;
+  return [
+    ...rules.filter((r) => r.triggeredRules > 0).map((r) => `events: rule ${r.name} (bus ${r.bus}): ${r.triggeredRules} triggered, ${r.invocations} invocations, ${r.failedInvocations} failed, ${r.deadLetterInvocations} dead-lettered`),
+    ...schedules.filter((x) => x.runs > 0).map((x) => `scheduler: schedule ${x.name}: ${x.runs} runs, ${x.invocations} invocations, ${x.failedInvocations} failed, ${x.deadLetterInvocations} dead-lettered`),
+  ];
+}
+
+/** `fire NAME`: POST /_floodgate/schedules/NAME/fire on a running stack's endpoint, signed. */
+async function fire(args: FireArgs): Promise<number> {
+  const credentials = process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY } : LOCAL_CREDENTIALS;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const res = await signedPost(args.endpoint, region, credentials, 'events', `/_floodgate/schedules/${encodeURIComponent(args.name)}/fire`, {}, '');
+  const text = await res.text();
+  if (res.status >= 300) {
+    say(`floodgate-local: fire ${args.name}: ${res.status} ${text}`);
+    return 1;
+  }
+  process.stdout.write(`${text}\n`);
+  const outcome = JSON.parse(text) as { targets?: Array<{ outcome?: { status?: string } }> };
+  return (outcome.targets ?? []).every((t) => t.outcome?.status === 'delivered') ? 0 : 1;
 }
 
 async function drained(stack: LocalStack): Promise<void> {
@@ -118,6 +145,8 @@ async function up(args: UpArgs): Promise<number> {
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);
       say(`functions: ${summary.functions.map((f) => f.functionName).join(', ') || 'none'}; mappings: ${summary.mappings.map((m) => `${m.logicalId} -> ${m.functionName}`).join(', ') || 'none'}`);
+      const ev = stack.stats().events;
+      if (ev.rules.length + ev.schedules.length > 0) say(`events: ${ev.rules.length} rule(s) (${ev.rules.filter((r) => r.nextFire).length} scheduled), ${ev.schedules.length} Scheduler schedule(s); fire one now: floodgate-local fire NAME`);
       say(`export AWS_ENDPOINT_URL=${summary.endpoint} AWS_REGION=${summary.region} AWS_ACCESS_KEY_ID=${summary.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${summary.credentials.secretAccessKey}`);
     }
     if (args.keep) {
@@ -133,6 +162,8 @@ async function up(args: UpArgs): Promise<number> {
     }
     return 0;
   } finally {
+    // What EventBridge and Scheduler delivered, and what failed (FailedInvocations), before stopping.
+    if (stack) for (const line of eventLines(stack)) say(line);
     await stack?.stop();
     if (args.stopOnStdinClose) process.stdin.destroy();
     process.off('SIGINT', onSignal);

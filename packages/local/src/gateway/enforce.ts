@@ -30,7 +30,7 @@ export interface EnforcementOptions {
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
 
-const IAM_SERVICES = new Set<string>(['s3', 'sqs', 'sns', 'dynamodb', 'lambda', 'logs']);
+const IAM_SERVICES = new Set<string>(['s3', 'sqs', 'sns', 'dynamodb', 'lambda', 'logs', 'events']);
 
 /**
  * Whether the signature can be checked without reading the body: S3 signs a declared payload hash (or

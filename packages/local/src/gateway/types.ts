@@ -10,6 +10,7 @@ import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
 import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
 import type { LogStore } from '../services/logs/store.js';
+import type { EventsRuntime, FireResult } from '../services/events/bus-runtime.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -108,6 +109,10 @@ export interface AttachedStack {
   readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
   /** The functions' CloudWatch Logs (the Logs API answers from it). */
   readonly logStore?: LogStore;
+  /** EventBridge: buses, rules and PutEvents (services/events/). */
+  readonly events?: EventsRuntime;
+  /** Scheduled rules and Scheduler schedules, fired on demand by name. */
+  readonly schedules?: { fire(name: string): Promise<FireResult> | undefined };
 }
 
 export interface GatewayContext {

@@ -4,6 +4,7 @@
  */
 import type { GatewayServiceFactory } from '../gateway/types.js';
 import { cloudformationService } from './cloudformation/handler.js';
+import { eventsService } from './events/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
 import { lambdaService } from './lambda/handler.js';
 import { logsService } from './logs/handler.js';
@@ -11,4 +12,4 @@ import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];

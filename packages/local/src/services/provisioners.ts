@@ -6,6 +6,8 @@
 import { apiFront } from './apigateway/resources.js';
 import { customResource } from './cloudformation/custom-resource.js';
 import { dynamodbTable } from './dynamodb/table.js';
+import { eventBus } from './events/bus.js';
+import { eventRule } from './events/rule.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
 import { iam } from './iam/role-and-policy.js';
 import { lambdaFunction } from './lambda/function.js';
@@ -16,6 +18,7 @@ import { s3BucketNotifications } from './s3/bucket-notifications.js';
 import { snsSubscription } from './sns/subscription.js';
 import { snsTopic } from './sns/topic.js';
 import { snsTopicPolicy } from './sns/topic-policy.js';
+import { schedulerSchedule } from './scheduler/schedule.js';
 import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
@@ -23,7 +26,7 @@ import { provisionerFor as findProvisioner } from './support.js';
 
 // Order matters: the first that handles a type wins. `customResource` takes any Custom::* that no native
 // provisioner before it handles (keep native Custom::... provisioners above it).
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, customResource, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, eventBus, eventRule, schedulerSchedule, customResource, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return findProvisioner(type, provisioners);

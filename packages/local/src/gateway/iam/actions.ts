@@ -7,7 +7,7 @@
  */
 import { isMessageMoveOperation, messageMoveAuthorizations } from '../../services/sqs/message-move.js';
 
-export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda' | 'logs';
+export type ServiceName = 's3' | 'sqs' | 'sns' | 'dynamodb' | 'lambda' | 'logs' | 'events';
 
 export interface RequestForIam {
   readonly service: ServiceName;
@@ -311,6 +311,31 @@ export function logsAuthorizations(req: RequestForIam, ctx: ArnContext): Authori
   return [{ action: `logs:${op}`, resource: `${base}${group}:log-stream:${stream}` }];
 }
 
+// ---------------------------------------------------------------- EventBridge
+
+/** EventBridge operations on the account (no resource in the service authorization reference). */
+const EVENTS_ACCOUNT_LEVEL = new Set(['ListRules', 'ListEventBuses', 'ListRuleNamesByTarget']);
+
+export function eventsAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
+  const op = (req.headers['x-amz-target'] ?? '').replace(/^AWSEvents\./, '');
+  if (op === '' || !(req.headers['x-amz-target'] ?? '').startsWith('AWSEvents.')) throw new UnmappedRequestError(`EventBridge ${req.method} ${req.path} is not mapped (the local admin only)`);
+  const action = `events:${op}`;
+  if (EVENTS_ACCOUNT_LEVEL.has(op)) return [{ action, resource: '*' }];
+  const b = jsonBody(req.body);
+  const busArn = (bus: unknown): string => {
+    const n = typeof bus === 'string' && bus !== '' ? bus : 'default';
+    return n.startsWith('arn:') ? n : `arn:aws:events:${ctx.region}:${ctx.accountId}:event-bus/${n}`;
+  };
+  if (op === 'PutEvents') {
+    const entries = Array.isArray(b.Entries) ? (b.Entries as Array<Record<string, unknown>>) : [];
+    return [...new Set(entries.map((e) => busArn(e.EventBusName)))].map((resource) => ({ action, resource }));
+  }
+  if (op === 'DescribeEventBus') return [{ action, resource: busArn(b.Name) }];
+  const rule = String(b.Name ?? b.Rule ?? '');
+  const bus = typeof b.EventBusName === 'string' && b.EventBusName !== '' && b.EventBusName !== 'default' ? `${String(b.EventBusName).split('/').pop()}/` : '';
+  return [{ action, resource: `arn:aws:events:${ctx.region}:${ctx.accountId}:rule/${bus}${rule}` }];
+}
+
 /** Every authorization a request needs; throws UnmappedRequestError for what cannot be mapped (refused, not let through). */
 export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authorization[] {
   switch (req.service) {
@@ -326,5 +351,7 @@ export function authorizationsFor(req: RequestForIam, ctx: ArnContext): Authoriz
       return lambdaAuthorizations(req, ctx);
     case 'logs':
       return logsAuthorizations(req, ctx);
+    case 'events':
+      return eventsAuthorizations(req, ctx);
   }
 }

@@ -17,7 +17,7 @@ import type { AttachedStack, GatewayContext, GatewayError, GatewayService } from
 import type { AsyncInvoker } from '../lambda/async-invoke.js';
 import { filterPolicyMatches, parsePublishForm, publishedIds, snsLambdaEvent, type PublishedMessage, type SnsSubscriptionView } from './lambda-delivery.js';
 import { DELIVERED_PROTOCOLS } from './subscription.js';
-import { compileEventPattern, FilterCriteriaError } from '../lambda/event-source-filter.js';
+import { compileEventPattern, EventPatternError as FilterCriteriaError } from '../../core/event-pattern.js';
 
 export const SNS_API_VERSION = '2010-03-31';
 
@@ -185,9 +185,9 @@ export function createSnsService(options: SnsServiceOptions = {}) {
             }
             if (protocol === 'lambda') {
               for (let i = 1; form.has(`Attributes.entry.${i}.key`); i++) {
-                if (form.get(`Attributes.entry.${i}.key`) !== 'FilterPolicy') continue;
+                if (form.get(`Attributes.entry.${i}.key`) !== 'FilterPolicy', 'sns') continue;
                 try {
-                  compileEventPattern(JSON.parse(form.get(`Attributes.entry.${i}.value`) ?? '') as unknown, 'FilterPolicy');
+                  compileEventPattern(JSON.parse(form.get(`Attributes.entry.${i}.value`) ?? '') as unknown, 'FilterPolicy', 'sns');
                 } catch (err) {
                   throw new SnsApiError(400, 'InvalidParameter', `Invalid parameter: FilterPolicy: ${(err as Error).message}`);
                 }

@@ -4,13 +4,13 @@
  * topic whose filter policy matches gets the SNS event (Records[].Sns, as Lambda receives it) through
  * the function's asynchronous event queue (services/lambda/async-invoke.ts).
  *
- * Filter policies are matched by the one event-pattern matcher (services/lambda/event-source-filter.ts),
+ * Filter policies are matched by the one event-pattern matcher (core/event-pattern.ts),
  * on the message attributes (String as a string, Number as a number, String.Array as its list) or, with
  * FilterPolicyScope MessageBody, on the message parsed as JSON.
  *
  * The pure parts (`parsePublishForm`, `snsLambdaEvent`, `filterPolicyMatches`) are unit-tested.
  */
-import { compileEventPattern } from '../lambda/event-source-filter.js';
+import { compileEventPattern } from '../../core/event-pattern.js';
 
 export interface SnsAttribute {
   readonly DataType: string;
@@ -144,7 +144,7 @@ function attributeValues(attrs: Readonly<Record<string, SnsAttribute>>): Record<
 export function filterPolicyMatches(attributes: Readonly<Record<string, string>>, m: PublishedMessage): boolean {
   const policy = attributes.FilterPolicy;
   if (policy === undefined || policy === '') return true;
-  const match = compileEventPattern(JSON.parse(policy) as unknown, 'FilterPolicy');
+  const match = compileEventPattern(JSON.parse(policy) as unknown, 'FilterPolicy', 'sns');
   if (attributes.FilterPolicyScope === 'MessageBody') {
     let body: unknown;
     try {
