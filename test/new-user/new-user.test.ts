@@ -299,6 +299,6 @@ describe('an ESM + vitest project', () => {
 
   test('passes its vitest tests: Template assertions, and messages through the stack with startLocalStack', async () => {
     const { stdout } = await run('npx', ['--no-install', 'vitest', 'run'], { cwd: project, env: sandbox.env });
-    expect(stdout).toMatch(/Tests\s+3 passed \(3\)/);
+    expect(stdout).toMatch(/Tests\s+5 passed \(5\)/);
   }, STEP_TIMEOUT);
 });

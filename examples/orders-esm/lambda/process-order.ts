@@ -1,5 +1,5 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { createConsumerHandler, PermanentError } from '@floodgate/runtime';
+import { createConsumerHandler, PermanentError, RetryableError } from '@floodgate/runtime';
 import { z } from 'zod';
 
 // A body that fails the schema is a permanent error (class InvalidMessage) whose reason names the field.
@@ -16,6 +16,10 @@ export const handler = createConsumerHandler({
     const order = ctx.body;
     if (order.quantity > 100) {
       throw new PermanentError('OverOrderLimit', `order ${order.orderId}: ${order.quantity} items is above the limit of 100`);
+    }
+    // A warehouse that is busy on the first try: SQS delivers the order again after the retry backoff.
+    if (order.orderId.startsWith('flaky') && ctx.receiveCount === 1) {
+      throw new RetryableError('WarehouseBusy', `order ${order.orderId}: the warehouse is busy, try again`);
     }
     await ctx.io(() =>
       dynamodb.send(

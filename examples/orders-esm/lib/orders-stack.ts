@@ -19,6 +19,9 @@ export class OrdersStack extends cdk.Stack {
       entry: join(import.meta.dirname, '..', 'lambda', 'process-order.ts'),
       maxConcurrency: 2,
       batchSize: 10,
+      // A retryable failure comes back after its own delay (0..2 s, then 0..4 s: exponential backoff with
+      // full jitter) instead of after the visibility timeout (6 x 30 s = 3 minutes).
+      retryBackoff: { base: cdk.Duration.seconds(2), max: cdk.Duration.seconds(4) },
       environment: { ORDERS_TABLE: this.table.tableName },
     });
     this.table.grantWriteData(this.orders.function);

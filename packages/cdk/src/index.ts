@@ -2,6 +2,7 @@
 export * from './errors';
 export * from './consumer-settings/index';
 export * from './bounded-queue-consumer/index';
+export * from './bounded-stream-consumer/index';
 export * from './keyed-ttl-table';
 export * from './idempotency-table';
 export * from './lock-table';

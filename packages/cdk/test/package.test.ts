@@ -23,7 +23,7 @@ describe('@floodgate/cdk package', () => {
 
   it('loads with require() from CommonJS and exposes every name to named ESM imports (cjs-module-lexer)', () => {
     const cjs: string[] = JSON.parse(node(['-e', "console.log(JSON.stringify(Object.keys(require('@floodgate/cdk')).sort()))"]));
-    expect(cjs).toEqual(expect.arrayContaining(['BoundedQueueConsumer', 'FloodgateValidationError', 'IdempotencyTable', 'LockTable', 'CONSUMER_ENV', 'deriveConsumerSettings', 'createFloodgateFunction']));
+    expect(cjs).toEqual(expect.arrayContaining(['BoundedQueueConsumer', 'BoundedStreamConsumer', 'FloodgateValidationError', 'IdempotencyTable', 'LockTable', 'CONSUMER_ENV', 'deriveConsumerSettings', 'createFloodgateFunction']));
     const esm: string[] = JSON.parse(
       node(['--input-type=module', '-e', "import * as ns from '@floodgate/cdk'; console.log(JSON.stringify(Object.keys(ns).filter((k) => !['default', '__esModule', 'module.exports'].includes(k)).sort()))"]),
     );

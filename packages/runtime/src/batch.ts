@@ -80,6 +80,8 @@ export interface RunBatchOptions<R> {
    * of its group (batch item failures, not started). @default undefined (standard queue: any order)
    */
   readonly fifo?: FifoOptions<R>;
+  /** Which record starts next (streams: stream-planner.ts). Not with `fifo`. @default in batch order, or the FIFO group planner */
+  readonly scheduler?: RecordScheduler;
   readonly now?: () => number;
 }
 
@@ -112,9 +114,9 @@ export async function runBatch<R>(options: RunBatchOptions<R>): Promise<BatchRep
   const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
   const started: boolean[] = new Array(records.length).fill(false);
   const recordConcurrency = Math.max(1, options.recordConcurrency ?? lanes.io.size + lanes.cpu.size);
-  const scheduler: RecordScheduler = options.fifo
-    ? createGroupPlanner(records.map((r) => options.fifo!.groupOf(r)))
-    : inOrderScheduler(records.length);
+  if (options.scheduler && options.fifo) throw new Error('runBatch: pass either fifo or scheduler, not both');
+  const scheduler: RecordScheduler =
+    options.scheduler ?? (options.fifo ? createGroupPlanner(records.map((r) => options.fifo!.groupOf(r))) : inOrderScheduler(records.length));
   const holdPermanent = options.fifo?.onPermanentFailure === 'block-group';
   let inFlight = 0;
   let maxRecords = 0;

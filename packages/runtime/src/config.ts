@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { CONSUMER_ENV } from './env.js';
+import { validateRetryBackoff, type RetryBackoff } from './retry-backoff.js';
 
 export interface RuntimeConfig {
   /** I/O lane size: S3/DynamoDB/SQS calls in flight at once per invocation. */
@@ -18,6 +19,12 @@ export interface RuntimeConfig {
   readonly maxReceiveCount: number | undefined;
   /** Connections one execution may open (the construct's downstreamBudget), undefined without a budget. */
   readonly connectionsPerExecution: number | undefined;
+  /** The construct's retryBackoff bounds (the default of the handler's `retryBackoff` option). */
+  readonly retryBackoff: RetryBackoff | undefined;
+  /** The source queue's URL, retention and visibility timeout (set by the construct with retryBackoff). */
+  readonly queueUrl: string | undefined;
+  readonly queueRetentionSeconds: number | undefined;
+  readonly visibilityTimeoutSeconds: number | undefined;
 }
 
 export const DEFAULT_IO_CONCURRENCY = 16;
@@ -49,5 +56,22 @@ export function readRuntimeConfig(env: Record<string, string | undefined> = proc
     deadLetterQueueUrl: env[CONSUMER_ENV.deadLetterQueueUrl] || undefined,
     maxReceiveCount: readInt(env, CONSUMER_ENV.maxReceiveCount, undefined, 1),
     connectionsPerExecution: readInt(env, CONSUMER_ENV.connectionsPerExecution, undefined, 1),
+    retryBackoff: readRetryBackoff(env),
+    queueUrl: env[CONSUMER_ENV.queueUrl] || undefined,
+    queueRetentionSeconds: readInt(env, CONSUMER_ENV.queueRetentionSeconds, undefined, 60),
+    visibilityTimeoutSeconds: readInt(env, CONSUMER_ENV.visibilityTimeoutSeconds, undefined, 0),
   };
+}
+
+/** Both bounds or neither: half a backoff is a misconfiguration, refused at cold start. */
+function readRetryBackoff(env: Record<string, string | undefined>): RetryBackoff | undefined {
+  const baseSeconds = readInt(env, CONSUMER_ENV.retryBackoffBaseSeconds, undefined, 1);
+  const maxSeconds = readInt(env, CONSUMER_ENV.retryBackoffMaxSeconds, undefined, 1);
+  if (baseSeconds === undefined && maxSeconds === undefined) return undefined;
+  if (baseSeconds === undefined || maxSeconds === undefined) {
+    throw new Error(`${CONSUMER_ENV.retryBackoffBaseSeconds} and ${CONSUMER_ENV.retryBackoffMaxSeconds} must be set together`);
+  }
+  const backoff = { baseSeconds, maxSeconds };
+  validateRetryBackoff(backoff);
+  return backoff;
 }

@@ -19,6 +19,8 @@ import { planDeadline } from './deadline.js';
 import type { ClassifiedFailure } from './errors.js';
 import { isFifoBatch, messageGroupOf } from './fifo-groups.js';
 import { createLanes } from './lanes.js';
+import type { RetryBackoffOptions } from './retry-backoff.js';
+import { createRetryBackoffStep, type RetryBackoffReport } from './retry-backoff-sqs.js';
 import { validateBody, type StandardSchemaV1 } from './standard-schema.js';
 
 /** What the handler needs of the Lambda context (tests and local runners may pass just this). */
@@ -85,6 +87,16 @@ export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, 
    * @default { onPermanentFailure: 'continue' }
    */
   readonly fifo?: { readonly onPermanentFailure?: 'continue' | 'block-group' };
+  /**
+   * Per-message backoff for retryable failures: before the handler returns, each one's visibility timeout
+   * is set to a random delay in [0, min(maxSeconds, baseSeconds * 2^(receiveCount - 1))] (full jitter),
+   * capped so the message still reaches its last receive within the queue's retention; one
+   * ChangeMessageVisibilityBatch per 10 failures (needs sqs:ChangeMessageVisibility). On FIFO queues the
+   * records of the group skipped behind the failure get the same delay: the whole group waits.
+   * @default BoundedQueueConsumer's retryBackoff (FLOODGATE_RETRY_BACKOFF_*), else none: SQS delivers a
+   *   failed message again after the queue's visibility timeout
+   */
+  readonly retryBackoff?: RetryBackoffOptions;
   /** Creates `ctx.state` for each record. @default () => ({}) */
   readonly createState?: (record: SQSRecord) => TState;
   /**
@@ -126,6 +138,8 @@ export interface ConsumerInvocation {
   readonly metrics: ReturnType<BatchMetrics['snapshot']>;
   /** AWS requests this invocation sent through counted clients, by client (`dynamodb`, `s3`, `sqs`). */
   readonly requests: Record<string, number>;
+  /** With a retry backoff: the delays set (and any that could not be). */
+  readonly retryBackoff?: RetryBackoffReport;
 }
 
 export type ConsumerHandler = ((event: SQSEvent, context: LambdaContextLike) => Promise<SQSBatchResponse>) & {
@@ -167,6 +181,7 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
   const store = options.idempotency ? resolveStore(options.idempotency, clients.dynamodb, now) : undefined;
   const onPermanentFailure = options.fifo?.onPermanentFailure ?? 'continue';
   const createState = options.createState ?? (() => ({}) as TState);
+  const retryBackoff = createRetryBackoffStep(options.retryBackoff, config, clients.sqs, now);
   const isLastReceive = (record: SQSRecord) => config.maxReceiveCount !== undefined && receiveCount(record) >= config.maxReceiveCount;
 
   const invoke = async (event: SQSEvent, context: LambdaContextLike): Promise<ConsumerInvocation> => {
@@ -248,6 +263,12 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
       }),
     );
 
+    // Before the response: a failed message must be invisible for its delay before SQS may return it.
+    const backoff = retryBackoff && (await countRequestsDuring(requests, () => retryBackoff.run({ records, outcomes: report.outcomes, fifo, logger, deadlineAt: plan.deadlineAt })));
+    if (backoff) {
+      metrics.count('RetriesDelayed', backoff.changed.length);
+      metrics.count('RetryDelaysFailed', backoff.failed.length);
+    }
     metrics.count('RecordsSucceeded', report.counts.done);
     metrics.count('PermanentFailures', report.counts.permanent);
     metrics.count('RetryableFailures', report.counts.retryable);
@@ -269,7 +290,7 @@ export function createConsumerHandler<S extends StandardSchemaV1 | undefined = u
       hardDeadlineHit: report.hardDeadlineHit,
       requests: requests.snapshot(),
     });
-    return { response: { batchItemFailures: report.batchItemFailures }, report, metrics: metrics.snapshot(), requests: requests.snapshot() };
+    return { response: { batchItemFailures: report.batchItemFailures }, report, metrics: metrics.snapshot(), requests: requests.snapshot(), ...(backoff ? { retryBackoff: backoff } : {}) };
   };
 
   const handler = async (event: SQSEvent, context: LambdaContextLike): Promise<SQSBatchResponse> => (await invoke(event, context)).response;

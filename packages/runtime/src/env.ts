@@ -18,5 +18,15 @@ export const CONSUMER_ENV = {
   maxReceiveCount: 'FLOODGATE_MAX_RECEIVE_COUNT',
   /** downstreamBudget.connectionsPerExecution: the most connections one execution may open (size its pool with it). Set only with a budget. */
   connectionsPerExecution: 'FLOODGATE_CONNECTIONS_PER_EXECUTION',
+  /** The source queue's URL, whose messages retryBackoff delays. Set only with retryBackoff. */
+  queueUrl: 'FLOODGATE_QUEUE_URL',
+  /** retryBackoff.base in seconds: ceiling of the first retry's delay (doubling per receive). Set only with retryBackoff. */
+  retryBackoffBaseSeconds: 'FLOODGATE_RETRY_BACKOFF_BASE_SECONDS',
+  /** retryBackoff.max in seconds: ceiling of any retry's delay. Set only with retryBackoff. */
+  retryBackoffMaxSeconds: 'FLOODGATE_RETRY_BACKOFF_MAX_SECONDS',
+  /** The source queue's retention in seconds: delays leave time for the last receive. Set only with retryBackoff. */
+  queueRetentionSeconds: 'FLOODGATE_QUEUE_RETENTION_SECONDS',
+  /** The source queue's visibility timeout in seconds (how long one receive holds a message). Set only with retryBackoff. */
+  visibilityTimeoutSeconds: 'FLOODGATE_VISIBILITY_TIMEOUT_SECONDS',
 } as const;
 

@@ -22,6 +22,7 @@ export type RuntimeRetryableClass =
   | 'InProgressElsewhere' // another invocation holds the record's claim
   | 'LockContention'
   | 'GroupBlocked' // FIFO: an earlier message of the same group failed in this batch, so this one did not start
+  | 'AfterCheckpoint' // streams: an earlier record of the batch failed; Lambda retries from it, so this one did not start
   | 'Unknown'; // unclassified bugs are retried; redrive delivers them to the DLQ eventually
 
 /**

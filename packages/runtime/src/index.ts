@@ -34,3 +34,17 @@ export { createHandlerClients, addRequestCounter, countRequestsDuring, RequestCo
 export { needsPathStyle } from './s3-addressing.js';
 export { S, N, str, num, conditionFailedItem, type Item } from './ddb-attrs.js';
 export * from './faults.js';
+export {
+  createStreamHandler,
+  type StreamBatchReport,
+  type StreamBatchResponse,
+  type StreamHandler,
+  type StreamHandlerOptions,
+  type StreamInvocation,
+  type StreamRecordContext,
+} from './stream-handler.js';
+export { createStreamPlanner, checkpointResponse, type StreamPlanner, type CheckpointStatus } from './stream-planner.js';
+export { compareSequenceNumbers, isDynamoDBRecord, isKinesisRecord, kinesisData, partitionKeyOf, sequenceNumberOf, streamSourceOf, type StreamRecord, type StreamSource } from './stream-records.js';
+export { streamFailureMessage, sendStreamFailure, STREAM_FAILURE_ATTRIBUTES, MAX_STREAM_FAILURE_BODY_BYTES, type StreamFailureInput } from './stream-dead-letter.js';
+export { decideBackoff, planBatchBackoff, retentionShareSeconds, validateRetryBackoff, MAX_VISIBILITY_TIMEOUT_SECONDS, DEFAULT_HELD_SECONDS, type BackoffCap, type BackoffDecision, type BackoffEntry, type BackoffInput, type BackoffQueue, type BackoffRecord, type RetryBackoff, type RetryBackoffOptions } from './retry-backoff.js';
+export { backOffRetries, changeVisibilities, createRetryBackoffStep, queueUrlFromArn, MAX_VISIBILITY_BATCH_ENTRIES, type RetryBackoffReport, type RetryBackoffRun, type RetryBackoffStep, type VisibilityChange, type VisibilityChangeFailure, type VisibilityChangeResult } from './retry-backoff-sqs.js';

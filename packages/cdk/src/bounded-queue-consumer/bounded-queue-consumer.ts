@@ -14,7 +14,7 @@ import { createOrAdoptConsumerFunction, existingReservedConcurrency, resolveMemo
 import { createConsumerEventSource } from './event-source';
 import type { BoundedQueueConsumerProps } from './props';
 import { createConsumerQueues } from './queues';
-import { claimConsumerFunction, isToken, toMillis, toSeconds, validateBoundedQueueConsumerProps } from './validate-props';
+import { claimConsumerFunction, isToken, retryBackoffSeconds, toMillis, toSeconds, validateBoundedQueueConsumerProps, validateRetryBackoff } from './validate-props';
 
 /**
  * An SQS queue, its dead-letter queue, a Lambda consumer and the event source between them, with every
@@ -91,6 +91,11 @@ export class BoundedQueueConsumer extends Construct {
         { fifo, isToken },
       ),
     );
+    const retryBackoff = retryBackoffSeconds(this, props);
+    const retentionSeconds = toSeconds(this, 'retentionPeriod', retentionPeriod)!;
+    if (retryBackoff) {
+      validateRetryBackoff(this, retryBackoff, { visibilityTimeoutSeconds: s.visibilityTimeoutSeconds, retentionSeconds, maxReceiveCount: s.maxReceiveCount });
+    }
     const queues = createConsumerQueues(this, {
       fifo,
       contentBasedDeduplication: props.contentBasedDeduplication,
@@ -115,6 +120,16 @@ export class BoundedQueueConsumer extends Construct {
       [CONSUMER_ENV.maxReceiveCount]: num(s.maxReceiveCount),
       // The handler sizes its connection pool from this, so the budget holds inside each execution too.
       ...(props.downstreamBudget ? { [CONSUMER_ENV.connectionsPerExecution]: num(props.downstreamBudget.connectionsPerExecution) } : {}),
+      // The handler delays retries with these, capped by what the queue's retention leaves.
+      ...(retryBackoff
+        ? {
+            [CONSUMER_ENV.queueUrl]: this.queue.queueUrl,
+            [CONSUMER_ENV.retryBackoffBaseSeconds]: num(retryBackoff.baseSeconds),
+            [CONSUMER_ENV.retryBackoffMaxSeconds]: num(retryBackoff.maxSeconds),
+            [CONSUMER_ENV.queueRetentionSeconds]: num(retentionSeconds),
+            [CONSUMER_ENV.visibilityTimeoutSeconds]: num(s.visibilityTimeoutSeconds),
+          }
+        : {}),
     };
     const consumer = createOrAdoptConsumerFunction(this, props, {
       timeout,
@@ -127,6 +142,9 @@ export class BoundedQueueConsumer extends Construct {
 
     // The handler sends permanent failures to the DLQ itself, so no retries are wasted on them.
     this.deadLetterQueue.grantSendMessages(this.function);
+    // retryBackoff needs no grant of its own: ChangeMessageVisibility(Batch) authorizes as
+    // sqs:ChangeMessageVisibility, which the event source's consume grant already gives the role
+    // (test/retry-backoff.test.ts checks it, so a change in aws-cdk-lib would show).
     this.eventSource = createConsumerEventSource(this.queue, s);
     this.function.addEventSource(this.eventSource);
 

@@ -6,6 +6,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { DownstreamBudget, ProvisionedPollerConfig } from '../consumer-settings/index';
 
+/** Bounds of the per-message retry backoff ({@link BoundedQueueConsumerProps.retryBackoff}). */
+export interface RetryBackoffProps {
+  /** Ceiling of the first retry's delay; it doubles with each receive. Whole seconds, at least 1 s. */
+  readonly base: Duration;
+  /** Ceiling of any retry's delay. Whole seconds, from `base` to 12 h minus the visibility timeout. */
+  readonly max: Duration;
+}
+
 /**
  * Properties of a {@link BoundedQueueConsumer}.
  *
@@ -159,6 +167,20 @@ export interface BoundedQueueConsumerProps {
    * @default Duration.days(4)
    */
   readonly retentionPeriod?: Duration;
+
+  /**
+   * Per-message retry backoff. A retryable failure stays invisible for a random delay in
+   * [0, min(max, base x 2^(receives - 1))] (exponential backoff with full jitter, by the message's
+   * ApproximateReceiveCount) instead of the queue's visibility timeout: the handler of
+   * `@floodgate/runtime` sets it with ChangeMessageVisibilityBatch before returning its batch item
+   * failures, and caps it so the message still reaches its last receive within `retentionPeriod`. The
+   * function gets the bounds, the queue URL, its retention and visibility timeout in its environment; its
+   * role has `sqs:ChangeMessageVisibility` on the queue (part of the event source's consume grant). On a FIFO queue the delay holds the message's
+   * whole group. Checked at synth: whole seconds, base >= 1 s, max >= base, visibilityTimeout + max <= 12 h,
+   * and (maxReceiveCount - 1) x (visibilityTimeout + max) <= retentionPeriod.
+   * @default - no backoff: a failed message comes back after the visibility timeout
+   */
+  readonly retryBackoff?: RetryBackoffProps;
 
   /**
    * An existing queue to use as the dead-letter queue. It must be FIFO exactly when `fifo` is set. Its

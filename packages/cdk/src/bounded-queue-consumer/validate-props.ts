@@ -134,5 +134,64 @@ function convert(scope: IConstruct, name: string, d: Duration | undefined, unit:
   }
 }
 
+/** SQS's ceiling for a visibility timeout, counted from the receive (12 hours). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/** The retry backoff bounds in whole seconds (tokens pass through), or undefined without the prop. */
+export function retryBackoffSeconds(scope: IConstruct, props: BoundedQueueConsumerProps): { baseSeconds: number; maxSeconds: number } | undefined {
+  const b = props.retryBackoff;
+  if (b === undefined) return undefined;
+  const whole = (name: string, d: Duration): number => {
+    if (d.isUnresolved()) return toSeconds(scope, name, d)!;
+    const ms = d.toMilliseconds();
+    if (ms % 1000 !== 0) fail('RetryBackoffNotWholeSeconds', `${name} (${ms} ms) must be whole seconds: SQS visibility timeouts are set in seconds.`, scope);
+    return ms / 1000;
+  };
+  return { baseSeconds: whole('retryBackoff.base', b.base), maxSeconds: whole('retryBackoff.max', b.max) };
+}
+
+/**
+ * The retry backoff against the queue it delays messages in: each delay is a visibility timeout (at most
+ * 12 h from the receive, and a receive may already have held the message for the visibility timeout), and
+ * a message that fails every receive must still reach its last one before retention deletes it: each of
+ * the maxReceiveCount - 1 failed receives holds it up to the visibility timeout, then delays it up to max.
+ * Checks that involve a token are skipped (the handler still caps each delay at run time).
+ */
+export function validateRetryBackoff(
+  scope: IConstruct,
+  b: { readonly baseSeconds: number; readonly maxSeconds: number },
+  queue: { readonly visibilityTimeoutSeconds: number; readonly retentionSeconds: number; readonly maxReceiveCount: number },
+): void {
+  const { baseSeconds: base, maxSeconds: max } = b;
+  const { visibilityTimeoutSeconds: vis, retentionSeconds: retention, maxReceiveCount: receives } = queue;
+  if (!isToken(base) && base < 1) fail('RetryBackoffBaseTooShort', `retryBackoff.base is ${base} s; it must be at least 1 second.`, scope);
+  if (!isToken(base) && !isToken(max) && max < base) {
+    fail('RetryBackoffMaxBelowBase', `retryBackoff.max (${max} s) is below retryBackoff.base (${base} s); raise max to at least base.`, scope);
+  }
+  if (isToken(max) || isToken(vis)) return;
+  if (vis + max > MAX_VISIBILITY_SECONDS) {
+    fail(
+      'RetryBackoffAboveVisibilityLimit',
+      `retryBackoff.max (${max} s) + the visibility timeout (${vis} s) exceeds SQS's 12-hour (${MAX_VISIBILITY_SECONDS} s) limit, counted from ` +
+        `the receive, so SQS would refuse the longest delays. Lower retryBackoff.max to at most ${MAX_VISIBILITY_SECONDS - vis} s, or lower the visibility timeout.`,
+      scope,
+    );
+  }
+  if (isToken(retention) || isToken(receives)) return;
+  const worst = (receives - 1) * (vis + max);
+  if (worst > retention) {
+    const maxThatFits = Math.floor(retention / Math.max(1, receives - 1)) - vis;
+    fail(
+      'RetryBackoffExceedsRetention',
+      `a message failing every receive could need (maxReceiveCount ${receives} - 1) x (visibility timeout ${vis} s + retryBackoff.max ${max} s) = ` +
+        `${worst} s to reach its last receive, more than retentionPeriod (${retention} s): SQS would delete it before it is dead-lettered. ` +
+        `Raise retentionPeriod to at least ${worst} s, ` +
+        (maxThatFits >= 1 ? `lower retryBackoff.max to at most ${maxThatFits} s, ` : '') +
+        'or lower maxReceiveCount.',
+      scope,
+    );
+  }
+}
+
 /** aws-cdk-lib's token test, as the pure derivations expect it. */
 export const isToken = (n: number): boolean => Token.isUnresolved(n);
