@@ -22,6 +22,8 @@ import { createFunctionHost, type FunctionHost, type FunctionHostStats, type Log
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
+import { createStreamPoller, type StreamInvocationRecord, type StreamPoller } from './services/lambda/stream-poller.js';
+import { onFailureSender } from './services/lambda/stream-destination.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -72,6 +74,10 @@ export interface LocalStackOptions {
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
   readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
+  /** Every invocation of every DynamoDB Streams poller. */
+  readonly onStreamInvocation?: (mapping: string, record: StreamInvocationRecord) => void;
+  /** GetRecords period of an idle stream shard, ms. @default 250 */
+  readonly streamPollIntervalMs?: number;
   /**
    * Enforce IAM on the endpoint: each function signs with its own credentials, mapped to its execution
    * role, and every call it makes is evaluated against the role's policies and the resource's policy
@@ -120,6 +126,8 @@ export interface LocalStack {
   /** The stack outputs (also written to outputsFile), API URL included when the front runs. */
   readonly outputs: Readonly<Record<string, string>>;
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
+  /** DynamoDB Streams pollers, by mapping logical id. */
+  readonly streamPollers: ReadonlyMap<string, StreamPoller>;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
   readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
@@ -194,7 +202,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       // Environments are spawned on demand and each runner enforces its mapping's limit, which can be
       // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
       const mappings = deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId);
-      const maxEnvironments = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+      const base = mappings.length > 0 ? mappings.length * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+      // A stream mapping runs up to ParallelizationFactor batches per shard (a parent and a child shard can overlap).
+      const streamLanes = deployment.streamEventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).reduce((n, m) => n + 2 * m.parallelizationFactor, 0);
+      const maxEnvironments = base + streamLanes;
       const roleLogicalId = policies.functionRoles.get(fn.logicalId) ?? '';
       const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: deployment.resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
       credentialsByFunction.set(fn.logicalId, creds);
@@ -250,9 +261,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       runners.set(m.logicalId, runner);
     }
+    const streamPollers = new Map<string, StreamPoller>();
+    for (const m of deployment.streamEventSourceMappings) {
+      const fn = fnByLogicalId.get(m.functionLogicalId)!;
+      streamPollers.set(
+        m.logicalId,
+        createStreamPoller({
+          mapping: m,
+          host: hosts.get(m.functionLogicalId)!,
+          endpoints,
+          log,
+          ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+          ...(m.onFailure ? { sendOnFailure: onFailureSender(m.onFailure, clients) } : {}),
+          ...(options.streamPollIntervalMs !== undefined ? { pollIntervalMs: options.streamPollIntervalMs } : {}),
+          ...(options.onStreamInvocation ? { onInvocation: (r: StreamInvocationRecord) => options.onStreamInvocation!(m.logicalId, r) } : {}),
+        }),
+      );
+    }
     // Runners stop before the hosts (cleanups run in reverse).
     cleanups.push(async () => {
       await Promise.all([...runners.values()].map((r) => r.stop()));
+      await Promise.all([...streamPollers.values()].map((p) => p.stop()));
     });
 
     let api: { url: string } | undefined;
@@ -281,7 +310,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
     if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
-    if (options.startRunners !== false) for (const r of runners.values()) r.start();
+    if (options.startRunners !== false) {
+      for (const r of runners.values()) r.start();
+      for (const p of streamPollers.values()) p.start();
+    }
 
     let stopped = false;
     let detach = (): void => undefined;
@@ -302,11 +334,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       template: stack.template,
       outputs,
       runners,
+      streamPollers,
       hosts,
       asyncInvokers,
       ...(api ? { api } : {}),
       startRunners() {
         for (const r of runners.values()) r.start();
+        for (const p of streamPollers.values()) p.start();
       },
       stats() {
         const runnerStats = [...runners.values()].map((r) => r.stats());

@@ -13,11 +13,11 @@ import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, provisionerFor, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, physicalName, provisionerFor } from '../../services/provisioners.js';
-export type { DeployedEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
+export type { DeployedEventSourceMapping, DeployedStreamEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
 
 import { LOCAL_ACCOUNT_ID } from '../identity.js';
 export { LOCAL_ACCOUNT_ID };
@@ -29,6 +29,8 @@ export interface LocalDeployment {
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly functions: readonly DeployedFunction[];
   readonly eventSourceMappings: readonly DeployedEventSourceMapping[];
+  /** DynamoDB Streams mappings (run by services/lambda/stream-poller.ts). */
+  readonly streamEventSourceMappings: readonly DeployedStreamEventSourceMapping[];
   /** IAM roles and policies, queue and bucket policies, with resolved documents (not enforced by the emulators). */
   readonly recorded: readonly RecordedResource[];
   /** `{ OutputKey: value }` for this stack. */
@@ -117,6 +119,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
 
   const functions: DeployedFunction[] = [];
   const mappings: DeployedEventSourceMapping[] = [];
+  const streamMappings: DeployedStreamEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
   for (const id of dependencyOrder(all)) {
@@ -127,6 +130,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     resources.set(id, result.physical);
     if (result.function) functions.push(result.function);
     if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
+    if (result.streamEventSourceMapping) streamMappings.push(result.streamEventSourceMapping);
     if (result.recorded) recorded.push(result.recorded);
     if (result.destroy) undo.push(result.destroy);
   }
@@ -150,6 +154,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     resources,
     functions,
     eventSourceMappings: mappings,
+    streamEventSourceMappings: streamMappings,
     recorded,
     outputs,
     notEmulated,

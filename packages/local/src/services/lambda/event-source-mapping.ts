@@ -1,15 +1,24 @@
-/** AWS::Lambda::EventSourceMapping (SQS): not created anywhere; run by the local poller (event-source-runner). */
+/**
+ * AWS::Lambda::EventSourceMapping: not created anywhere; run locally by the SQS poller (event-source-runner)
+ * or, for a table's stream, by the DynamoDB Streams poller (stream-poller, settings read in stream-mapping.ts).
+ */
 import { UnsupportedResourceError } from '../../core/deployment/errors.js';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { num, str } from '../../core/deployment/values.js';
+import { isStreamSource, streamMapping } from './stream-mapping.js';
 
 export const eventSourceMapping: Provisioner = {
   handles: ['AWS::Lambda::EventSourceMapping'],
   kind: 'run',
   async provision({ logicalId, resource, props, prefix, resources, arn }) {
     const sourceArn = str(props.EventSourceArn) ?? '';
+    if (isStreamSource(sourceArn, resources)) {
+      const mapping = streamMapping(logicalId, props, resources);
+      const uuid = `${prefix}-${logicalId}`;
+      return { physical: { type: resource.Type, ref: uuid, attributes: { EventSourceMappingArn: arn('lambda', `event-source-mapping:${uuid}`) } }, streamEventSourceMapping: mapping };
+    }
     const queue = [...resources.entries()].find(([, p]) => p.type === 'AWS::SQS::Queue' && p.attributes.Arn === sourceArn);
-    if (!queue) throw new UnsupportedResourceError(`${logicalId}: event source ${sourceArn || '(none)'} is not a queue of this stack; only SQS mappings are run locally`);
+    if (!queue) throw new UnsupportedResourceError(`${logicalId}: event source ${sourceArn || '(none)'} is not a queue or table stream of this stack; only SQS and DynamoDB Streams mappings are run locally`);
     const fnRef = str(props.FunctionName) ?? '';
     const fn = [...resources.entries()].find(([, p]) => p.type === 'AWS::Lambda::Function' && (p.ref === fnRef || p.attributes.Arn === fnRef));
     if (!fn) throw new UnsupportedResourceError(`${logicalId}: function ${fnRef} is not a function of this stack`);
