@@ -53,11 +53,14 @@ export function toStreamEventRecord(r: SdkStreamRecord, streamArn: string, regio
 
 /**
  * The lane (0..factor-1) of a record's partition key: records of one key always share a lane, so their
- * order holds whatever runs in the other lanes. The key is the record's Keys in a canonical order.
+ * order holds whatever runs in the other lanes. The key is the table's partition (HASH) key attribute
+ * when known (so items sharing it, with different sort keys, keep their order too), else all of Keys.
  */
-export function laneOf(keys: Readonly<Record<string, unknown>> | undefined, factor: number): number {
+export function laneOf(keys: Readonly<Record<string, unknown>> | undefined, factor: number, hashKey?: string): number {
   if (factor <= 1) return 0;
-  const canonical = JSON.stringify(Object.keys(keys ?? {}).sort().map((k) => [k, keys![k]]));
+  const k = keys ?? {};
+  const names = hashKey !== undefined && hashKey in k ? [hashKey] : Object.keys(k).sort();
+  const canonical = JSON.stringify(names.map((n) => [n, k[n]]));
   return createHash('sha1').update(canonical).digest().readUInt32BE(0) % factor;
 }
 

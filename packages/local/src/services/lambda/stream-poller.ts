@@ -2,7 +2,7 @@
  * Lambda's DynamoDB Streams poller, locally. Shards are DynamoDB Local's (DescribeStream, rediscovered
  * every second; a child shard starts once its parent is read and settled). Each shard is read with
  * GetRecords every `pollIntervalMs` (AWS polls a shard about 4 times a second) from StartingPosition, and
- * its records go to `ParallelizationFactor` lanes by a hash of their Keys: one lane runs one batch at a
+ * its records go to `ParallelizationFactor` lanes by a hash of their partition key (the table's HASH key attribute): one lane runs one batch at a
  * time in sequence order, so one key's records keep their order while up to N batches of the shard run
  * at once. A failing batch blocks its lane (a whole shard when the factor is 1) until it succeeds, is
  * discarded after MaximumRetryAttempts or MaximumRecordAgeInSeconds (to DestinationConfig.OnFailure),
@@ -113,6 +113,8 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
   /** shardId → state. */
   const shards = new Map<string, { lanes: Lane[]; readDone: boolean; started: boolean; position: 'TRIM_HORIZON' | 'LATEST' }>();
   let initial = true;
+  /** The table's HASH key (from DescribeStream's KeySchema): the unit of order across lanes. */
+  let hashKey: string | undefined;
 
   const track = (p: Promise<void>): void => {
     tasks.add(p);
@@ -274,7 +276,7 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
             c.filteredOut++;
             continue;
           }
-          const lane = state.lanes[laneOf(record.dynamodb?.Keys, m.parallelizationFactor)]!;
+          const lane = state.lanes[laneOf(record.dynamodb?.Keys, m.parallelizationFactor, hashKey)]!;
           lane.queue.push({ record, seq, readAt: now });
           lane.wake?.();
         }
@@ -298,6 +300,7 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
     do {
       const out = await client.send(new DescribeStreamCommand({ StreamArn: m.streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }), { abortSignal: abort.signal });
       all.push(...(out.StreamDescription?.Shards ?? []));
+      hashKey ??= out.StreamDescription?.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName;
       start = out.StreamDescription?.LastEvaluatedShardId;
     } while (start);
     const known = new Set(all.map((s) => s.ShardId));
