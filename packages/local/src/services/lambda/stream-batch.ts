@@ -34,7 +34,7 @@ export function toStreamEventRecord(r: SdkStreamRecord, streamArn: string, regio
   return {
     eventID: r.eventID ?? '',
     eventName: r.eventName as DynamoDBRecord['eventName'],
-    eventVersion: r.eventVersion ?? '1.1',
+    eventVersion: '1.1', // what Lambda delivers (moto's GetRecords says 1.0)
     eventSource: 'aws:dynamodb',
     awsRegion: region,
     dynamodb: {
