@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { compileStreamFilter, laneOf, settleStreamBatch, streamFailureRecord, toStreamEventRecord } from '../src/services/lambda/stream-batch';
 import { fromDdbLocal, toDdbLocal } from '../src/services/dynamodb/stream-arn';
 import { FilterCriteriaError } from '../src/services/lambda/event-source-filter';
+import { dynamodbAuthorizations } from '../src/gateway/iam/actions';
+import { isStreamSource, streamMapping } from '../src/services/lambda/stream-mapping';
 
 const seqs = ['100', '200', '300', '400'];
 
@@ -83,5 +85,43 @@ describe('records, filters and failure records', () => {
     expect(mapped).toBe('{"StreamArn":"arn:aws:dynamodb:eu-west-1:000000000000:table/T/stream/L|001|abc","awsRegion":"eu-west-1"}');
     expect(toDdbLocal(mapped, 'eu-west-1', '000000000000')).toBe(`{"StreamArn":"${local}","awsRegion":"eu-west-1"}`);
     expect(toDdbLocal('arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/L', 'us-east-1', '000000000000')).toBe('arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/L'); // moto's: untouched
+  });
+});
+
+describe('IAM for the DynamoDB Streams API', () => {
+  const req = (op: string, body: unknown) => ({ service: 'dynamodb' as const, method: 'POST', path: '/', query: '', headers: { 'x-amz-target': `DynamoDBStreams_20120810.${op}` }, body: Buffer.from(JSON.stringify(body)) });
+  const ctx = { region: 'us-east-1', accountId: '000000000000' };
+  const arn = 'arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/L';
+  it('maps ListStreams to *, the others to the stream ARN (GetRecords through its iterator)', () => {
+    expect(dynamodbAuthorizations(req('ListStreams', {}), ctx)).toEqual([{ action: 'dynamodb:ListStreams', resource: '*' }]);
+    expect(dynamodbAuthorizations(req('DescribeStream', { StreamArn: arn }), ctx)).toEqual([{ action: 'dynamodb:DescribeStream', resource: arn }]);
+    expect(dynamodbAuthorizations(req('GetShardIterator', { StreamArn: arn, ShardId: 's', ShardIteratorType: 'LATEST' }), ctx)).toEqual([{ action: 'dynamodb:GetShardIterator', resource: arn }]);
+    expect(dynamodbAuthorizations(req('GetRecords', { ShardIterator: `${arn}|001|xyz` }), ctx)).toEqual([{ action: 'dynamodb:GetRecords', resource: arn }]);
+    expect(() => dynamodbAuthorizations(req('DescribeStream', {}), ctx)).toThrow(/without StreamArn/);
+  });
+});
+
+describe('stream mapping settings (as CreateEventSourceMapping checks them)', () => {
+  const streamArn = 'arn:aws:dynamodb:us-east-1:000000000000:table/T/stream/L';
+  const resources = new Map<string, any>([
+    ['T', { type: 'AWS::DynamoDB::Table', ref: 'T', attributes: { Arn: 'arn:aws:dynamodb:us-east-1:000000000000:table/T', StreamArn: streamArn } }],
+    ['F', { type: 'AWS::Lambda::Function', ref: 'fn', attributes: { Arn: 'arn:aws:lambda:us-east-1:000000000000:function:fn' } }],
+    ['Q', { type: 'AWS::SQS::Queue', ref: 'http://q/url', attributes: { Arn: 'arn:aws:sqs:us-east-1:000000000000:q' } }],
+  ]);
+  const base = { EventSourceArn: streamArn, FunctionName: 'fn', StartingPosition: 'TRIM_HORIZON' };
+  it('reads the settings with AWS defaults', () => {
+    expect(isStreamSource(streamArn, resources)).toBe(true);
+    expect(isStreamSource('arn:aws:sqs:us-east-1:000000000000:q', resources)).toBe(false);
+    expect(streamMapping('M', { ...base, DestinationConfig: { OnFailure: { Destination: 'arn:aws:sqs:us-east-1:000000000000:q' } } }, resources)).toMatchObject({
+      batchSize: 100, maximumBatchingWindowSeconds: 0, parallelizationFactor: 1, maximumRetryAttempts: -1, maximumRecordAgeSeconds: -1, bisectBatchOnFunctionError: false, reportBatchItemFailures: false,
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fn', onFailure: { kind: 'sqs', queueUrl: 'http://q/url' },
+    });
+  });
+  it('refuses what Lambda or the local stack cannot run, by name', () => {
+    expect(() => streamMapping('M', { ...base, StartingPosition: 'AT_TIMESTAMP' }, resources)).toThrow(/StartingPosition/);
+    expect(() => streamMapping('M', { ...base, ParallelizationFactor: 11 }, resources)).toThrow(/ParallelizationFactor must be 1..10/);
+    expect(() => streamMapping('M', { ...base, MaximumRecordAgeInSeconds: 30 }, resources)).toThrow(/MaximumRecordAgeInSeconds/);
+    expect(() => streamMapping('M', { ...base, TumblingWindowInSeconds: 60 }, resources)).toThrow(/tumbling windows/);
+    expect(() => streamMapping('M', { ...base, DestinationConfig: { OnFailure: { Destination: 'arn:aws:sqs:us-east-1:000000000000:other' } } }, resources)).toThrow(/not a queue or topic of this stack/);
   });
 });
