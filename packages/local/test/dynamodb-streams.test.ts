@@ -140,4 +140,19 @@ describe('DynamoDB Streams event source mapping', () => {
     await until(() => of('Ordered').filter((m) => m.pk === 'cli').length === 2, 20_000, 'both CLI writes at the ordered function');
     expect(of('Ordered').filter((m) => m.pk === 'cli').map((m) => m.eventName)).toEqual(['INSERT', 'MODIFY']);
   }, 180_000); // each AWS CLI call starts a Python process: seconds apiece on a loaded machine
+
+  it('a batch that throws goes, after its retry, to an SNS on-failure topic with functionError Unhandled', async () => {
+    const table = stack.outputs.TableName!;
+    await stack.clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'x' }, v: { N: '1' } } }));
+    await stack.clients.dynamodb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'x' }, v: { N: '2' }, explode: { BOOL: true } } }));
+    const msg = await until(async () => (await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: stack.outputs.TopicFailureQueueUrl!, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages?.[0], 30_000, 'the failure record through SNS');
+    const f = JSON.parse(msg.Body!);
+    expect(f).toMatchObject({
+      requestContext: { functionArn: stack.outputs.ModifiedArn, condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      DDBStreamBatchInfo: { batchSize: 1, streamArn: stack.outputs.StreamArn },
+    });
+    expect(of('Modified').some((m) => m.pk === 'x')).toBe(false);
+  });
 });
