@@ -15,6 +15,7 @@ export * from './stack.js';
 export * from './core/deployment/intrinsics.js';
 export * from './services/lambda/batch-response.js';
 export * from './services/lambda/event-source-runner.js';
+export type { StreamPoller, StreamPollerStats, StreamInvocationRecord } from './services/lambda/stream-poller.js';
 export * from './services/lambda/event-source-scaling.js';
 export * from './services/lambda/event-source-filter.js';
 export * from './services/lambda/event-source-fifo.js';

@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type LocalDeployment } from './core/deployment/deploy.js';
+import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type LocalDeployment } from './core/deployment/deploy.js';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './core/clients.js';
 import { checkNode } from './prerequisites.js';
@@ -28,6 +28,8 @@ import { RESPONSE_ROUTE } from './services/cloudformation/response-route-path.js
 import { createEventsRuntime, EventsApiError, type EventsRuntime, type FireResult, type PutEventsResult, type RuleStats } from './services/events/bus-runtime.js';
 import type { PutEventsEntry } from './services/events/event.js';
 import { createSchedulerRuntime, type ScheduleStats } from './services/scheduler/runtime.js';
+import { createStreamPoller, type StreamInvocationRecord, type StreamPoller } from './services/lambda/stream-poller.js';
+import { onFailureSender } from './services/lambda/stream-destination.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -92,6 +94,10 @@ export interface LocalStackOptions {
   readonly startRunners?: boolean;
   /** Every settled invocation of every runner. */
   readonly onInvocation?: (mapping: string, record: InvocationRecord) => void;
+  /** Every invocation of every DynamoDB Streams poller. */
+  readonly onStreamInvocation?: (mapping: string, record: StreamInvocationRecord) => void;
+  /** GetRecords period of an idle stream shard, ms. @default 250 */
+  readonly streamPollIntervalMs?: number;
   /**
    * Enforce IAM on the endpoint: each function signs with its own credentials, mapped to its execution
    * role, and every call it makes is evaluated against the role's policies and the resource's policy
@@ -149,6 +155,8 @@ export interface LocalStack {
   /** The stack outputs (also written to outputsFile), API URL included when the front runs. */
   readonly outputs: Readonly<Record<string, string>>;
   readonly runners: ReadonlyMap<string, EventSourceRunner>;
+  /** DynamoDB Streams pollers, by mapping logical id. */
+  readonly streamPollers: ReadonlyMap<string, StreamPoller>;
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
   readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
@@ -232,14 +240,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   cleanups.push(async () => {
     await Promise.all([...hosts.values()].map((h) => h.stop()));
   });
-  const hostFor = (f0: DeployedFunction, mappingCount: number, resources: ReadonlyMap<string, { readonly ref: string }>): FunctionHost => {
+  // A stream mapping runs up to ParallelizationFactor batches per shard (a parent and a child shard can overlap).
+  const streamLanesOf = (d: { readonly streamEventSourceMappings: readonly DeployedStreamEventSourceMapping[] }, logicalId: string): number =>
+    d.streamEventSourceMappings.filter((m) => m.functionLogicalId === logicalId).reduce((n, m) => n + 2 * m.parallelizationFactor, 0);
+  const hostFor = (f0: DeployedFunction, mappingCount: number, resources: ReadonlyMap<string, { readonly ref: string }>, streamLanes = 0): FunctionHost => {
     const existing = hosts.get(f0.logicalId);
     if (existing) return existing;
     const fn = { ...f0, ...options.functionOverrides?.(f0) };
     fnByLogicalId.set(fn.logicalId, fn);
     // Environments are spawned on demand and each runner enforces its mapping's limit, which can be
     // raised live (UpdateEventSourceMapping, PutFunctionConcurrency): the pool only needs the ceiling.
-    const maxEnvironments = mappingCount > 0 ? mappingCount * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4));
+    const maxEnvironments = (mappingCount > 0 ? mappingCount * localConcurrencyCeiling() : Math.max(1, Math.min(fn.reservedConcurrency ?? 4, 4))) + streamLanes;
     const roleLogicalId = policies?.functionRoles.get(fn.logicalId) ?? '';
     const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
     credentialsByFunction.set(fn.logicalId, creds);
@@ -294,7 +305,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
     for (const w of policies.warnings) log(`iam: ${w}`);
     if (!iamEnforced) log(options.iam === false ? 'iam: enforcement OFF (--no-iam): function calls are not checked against their roles' : IAM_NOT_INSTALLED_MESSAGE);
-    for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources);
+    for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources, streamLanesOf(deployment, fn.logicalId));
 
     const asyncInvokers = new Map<string, AsyncInvoker>();
     for (const [logicalId, host] of hosts) {
@@ -330,9 +341,27 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       runners.set(m.logicalId, runner);
     }
+    const streamPollers = new Map<string, StreamPoller>();
+    for (const m of deployment.streamEventSourceMappings) {
+      const fn = fnByLogicalId.get(m.functionLogicalId)!;
+      streamPollers.set(
+        m.logicalId,
+        createStreamPoller({
+          mapping: m,
+          host: hosts.get(m.functionLogicalId)!,
+          endpoints,
+          log,
+          ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+          ...(m.onFailure ? { sendOnFailure: onFailureSender(m.onFailure, clients) } : {}),
+          ...(options.streamPollIntervalMs !== undefined ? { pollIntervalMs: options.streamPollIntervalMs } : {}),
+          ...(options.onStreamInvocation ? { onInvocation: (r: StreamInvocationRecord) => options.onStreamInvocation!(m.logicalId, r) } : {}),
+        }),
+      );
+    }
     // Runners stop before the hosts (cleanups run in reverse).
     cleanups.push(async () => {
       await Promise.all([...runners.values()].map((r) => r.stop()));
+      await Promise.all([...streamPollers.values()].map((p) => p.stop()));
     });
 
     // EventBridge and Scheduler deliver through the endpoint: rules as the service (the admin), schedules
@@ -395,7 +424,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }
     }
     if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
-    if (options.startRunners !== false) for (const r of runners.values()) r.start();
+    if (options.startRunners !== false) {
+      for (const r of runners.values()) r.start();
+      for (const p of streamPollers.values()) p.start();
+    }
 
     let stopped = false;
     let detach = (): void => undefined;
@@ -416,6 +448,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       template: stack.template,
       outputs,
       runners,
+      streamPollers,
       hosts,
       asyncInvokers,
       events,
@@ -434,6 +467,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       startRunners() {
         for (const r of runners.values()) r.start();
+        for (const p of streamPollers.values()) p.start();
       },
       stats() {
         const runnerStats = [...runners.values()].map((r) => r.stats());

@@ -17,11 +17,11 @@ import { resourceName } from './values.js';
 import { deploymentModel, type DeploymentModel } from './model.js';
 import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
-import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, generatedName, provisionerFor, resourceName } from '../../services/provisioners.js';
-export type { DeployedEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
+export type { DeployedEventSourceMapping, DeployedStreamEventSourceMapping, DeployedFunction, Provisioner, ProvisionContext, ProvisionKind, ProvisionResult, RecordedResource } from '../../services/provisioners.js';
 
 import { LOCAL_ACCOUNT_ID } from '../identity.js';
 export { LOCAL_ACCOUNT_ID };
@@ -38,6 +38,8 @@ export interface LocalDeployment {
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly functions: readonly DeployedFunction[];
   readonly eventSourceMappings: readonly DeployedEventSourceMapping[];
+  /** DynamoDB Streams mappings (run by services/lambda/stream-poller.ts). */
+  readonly streamEventSourceMappings: readonly DeployedStreamEventSourceMapping[];
   /** IAM roles and policies, queue and bucket policies, with resolved documents (not enforced by the emulators). */
   readonly recorded: readonly RecordedResource[];
   /** `{ OutputKey: value }` for this stack. */
@@ -152,6 +154,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
 
   const functions: DeployedFunction[] = [];
   const mappings: DeployedEventSourceMapping[] = [];
+  const streamMappings: DeployedStreamEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
   const teardowns: Array<{ logicalId: string; run: () => Promise<void> }> = [];
@@ -178,6 +181,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     resources,
     functions,
     eventSourceMappings: mappings,
+    streamEventSourceMappings: streamMappings,
     recorded,
     outputs,
     notEmulated,
@@ -217,6 +221,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
       resources.set(logicalId, result.physical);
       if (result.function) functions.push(result.function);
       if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
+      if (result.streamEventSourceMapping) streamMappings.push(result.streamEventSourceMapping);
       if (result.recorded) recorded.push(result.recorded);
       if (result.destroy) undo.push(result.destroy);
       if (result.teardown) teardowns.push({ logicalId, run: result.teardown });

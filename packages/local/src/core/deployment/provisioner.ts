@@ -49,6 +49,30 @@ export interface DeployedEventSourceMapping {
   readonly provisionedPollerConfig?: { readonly minimumPollers?: number; readonly maximumPollers?: number };
 }
 
+/** A DynamoDB Streams AWS::Lambda::EventSourceMapping, as the stream poller runs it. */
+export interface DeployedStreamEventSourceMapping {
+  readonly logicalId: string;
+  readonly functionLogicalId: string;
+  /** The function's ARN (for the on-failure record's requestContext.functionArn). */
+  readonly functionArn: string;
+  /** The stream ARN in the stack's region and account (as GetAtt Table.StreamArn gives it). */
+  readonly streamArn: string;
+  readonly batchSize: number;
+  readonly maximumBatchingWindowSeconds: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  readonly parallelizationFactor: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1 = until the record expires. */
+  readonly maximumRetryAttempts: number;
+  /** -1 = never. */
+  readonly maximumRecordAgeSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly enabled: boolean;
+  readonly filterCriteria?: { readonly Filters?: ReadonlyArray<{ readonly Pattern?: string }> };
+  /** DestinationConfig.OnFailure.Destination: an SQS queue or SNS topic ARN. */
+  readonly onFailure?: { readonly arn: string; readonly kind: 'sqs' | 'sns'; readonly queueUrl?: string };
+}
+
 /** A resource that is recorded, not created: IAM and resource policies (for IAM evaluation and tools). */
 export interface RecordedResource {
   readonly logicalId: string;
@@ -104,6 +128,7 @@ export interface ProvisionResult {
   readonly physical: PhysicalResource;
   readonly function?: DeployedFunction;
   readonly eventSourceMapping?: DeployedEventSourceMapping;
+  readonly streamEventSourceMapping?: DeployedStreamEventSourceMapping;
   readonly recorded?: RecordedResource;
   /** Deletes what was created (destroy()). */
   readonly destroy?: () => Promise<void>;

@@ -65,6 +65,8 @@ const DYNAMODB_ACCOUNT_LEVEL = new Set(['ListTables', 'DescribeLimits', 'Describ
 
 export function dynamodbAuthorizations(req: RequestForIam, ctx: ArnContext): Authorization[] {
   const target = req.headers['x-amz-target'] ?? '';
+  const streams = /^DynamoDBStreams_\d{8}\.(\w+)$/.exec(target);
+  if (streams) return dynamodbStreamsAuthorizations(streams[1]!, jsonBody(req.body));
   const m = /^DynamoDB_\d{8}\.(\w+)$/.exec(target);
   if (!m) throw new UnmappedRequestError(`DynamoDB request without a DynamoDB_20120810.<Operation> X-Amz-Target (got "${target}")`);
   const op = m[1]!;
@@ -95,6 +97,24 @@ export function dynamodbAuthorizations(req: RequestForIam, ctx: ArnContext): Aut
   let resource = tableArn(body.TableName ?? body.TableArn ?? body.ResourceArn, ctx);
   if ((op === 'Query' || op === 'Scan') && typeof body.IndexName === 'string') resource = `${resource}/index/${body.IndexName}`;
   return [{ action: `dynamodb:${op}`, resource }];
+}
+
+/**
+ * DynamoDB Streams: dynamodb:ListStreams on `*`; DescribeStream, GetShardIterator and GetRecords on the
+ * stream ARN (GetRecords names it through the shard iterator, which begins with it).
+ */
+function dynamodbStreamsAuthorizations(op: string, body: Record<string, unknown>): Authorization[] {
+  if (op === 'ListStreams') return [{ action: 'dynamodb:ListStreams', resource: '*' }];
+  if (op === 'DescribeStream' || op === 'GetShardIterator') {
+    if (typeof body.StreamArn !== 'string') throw new UnmappedRequestError(`dynamodb:${op} without StreamArn`);
+    return [{ action: `dynamodb:${op}`, resource: body.StreamArn }];
+  }
+  if (op === 'GetRecords') {
+    const arn = typeof body.ShardIterator === 'string' ? body.ShardIterator.split('|')[0] : undefined;
+    // An external endpoint's iterators may be opaque (moto): the action is then checked on any stream.
+    return [{ action: 'dynamodb:GetRecords', resource: arn?.startsWith('arn:') ? arn : '*' }];
+  }
+  throw new UnmappedRequestError(`DynamoDB Streams ${op} is not mapped to IAM actions locally`);
 }
 
 // ---------------------------------------------------------------- SQS

@@ -1,4 +1,4 @@
-/** AWS::DynamoDB::Table and ::GlobalTable: created on-demand in the target (capacity means nothing locally), TTL enabled. */
+/** AWS::DynamoDB::Table and ::GlobalTable: created on-demand in the target (capacity means nothing locally), TTL and streams enabled. */
 import {
   CreateTableCommand,
   DeleteTableCommand,
@@ -8,8 +8,10 @@ import {
   type KeySchemaElement,
   type LocalSecondaryIndex,
   type Projection,
+  type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
+import { fromDdbLocal } from './stream-arn.js';
 
 type Index = { IndexName?: unknown; KeySchema?: unknown; Projection?: unknown };
 const indexes = (list: unknown) =>
@@ -18,10 +20,11 @@ const indexes = (list: unknown) =>
 export const dynamodbTable: Provisioner = {
   handles: ['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable'],
   kind: 'created',
-  async provision({ resource, props, clients, arn, name }) {
+  async provision({ resource, props, clients, arn, name, region, accountId }) {
     const TableName = name(props.TableName, { max: 255 });
     const gsis = indexes(props.GlobalSecondaryIndexes) as GlobalSecondaryIndex[] | undefined;
     const lsis = indexes(props.LocalSecondaryIndexes) as LocalSecondaryIndex[] | undefined;
+    const streamViewType = (props.StreamSpecification as { StreamViewType?: StreamViewType } | undefined)?.StreamViewType;
     const out = await clients.dynamodb.send(
       new CreateTableCommand({
         TableName,
@@ -30,6 +33,7 @@ export const dynamodbTable: Provisioner = {
         BillingMode: 'PAY_PER_REQUEST',
         ...(gsis?.length ? { GlobalSecondaryIndexes: gsis } : {}),
         ...(lsis?.length ? { LocalSecondaryIndexes: lsis } : {}),
+        ...(streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType } } : {}),
       }),
     );
     const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean | string } | undefined;
@@ -40,8 +44,11 @@ export const dynamodbTable: Provisioner = {
     // (what the functions' policies and the IAM evaluation use).
     const reported = out.TableDescription?.TableArn;
     const tableArn = reported !== undefined && !reported.includes(':ddblocal:') ? reported : arn('dynamodb', `table/${TableName}`);
+    // The stream's real ARN (its label is the creation time), mapped like TableArn: the endpoint maps it back.
+    const latest = out.TableDescription?.LatestStreamArn;
+    const streamArn = latest !== undefined ? fromDdbLocal(latest, region, accountId) : undefined;
     return {
-      physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, StreamArn: `${tableArn}/stream/local`, TableId: TableName } },
+      physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, ...(streamArn ? { StreamArn: streamArn } : {}), TableId: TableName } },
       destroy: async () => void (await clients.dynamodb.send(new DeleteTableCommand({ TableName }))),
     };
   },
