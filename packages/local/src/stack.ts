@@ -22,6 +22,11 @@ import { createFunctionHost, type FunctionHost, type FunctionHostStats, type Log
 import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
+import { AsyncInvokeConfigs, AsyncSettingsError, parseEventInvokeConfig } from './services/lambda/async-invoke-config.js';
+import { createDestinationSender } from './services/lambda/async-destinations.js';
+import { EVENT_INVOKE_CONFIG_TYPE } from './services/lambda/event-invoke-config.js';
+import { FunctionConcurrency, withFunctionConcurrency } from './services/lambda/function-concurrency.js';
+import { UnsupportedResourceError } from './core/deployment/errors.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -83,6 +88,11 @@ export interface LocalStackOptions {
    * @default [60_000, 120_000] (AWS's one and two minutes)
    */
   readonly asyncRetryDelaysMs?: readonly number[];
+  /**
+   * The clock asynchronous event ages are measured with (MaximumEventAgeInSeconds is at least 60 s: a
+   * test moves this clock instead of waiting). @default Date.now
+   */
+  readonly asyncClock?: () => number;
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -123,6 +133,10 @@ export interface LocalStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
   readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
+  /** EventInvokeConfig and DeadLetterConfig of every function (changed live by the Lambda API). */
+  readonly asyncConfigs: AsyncInvokeConfigs;
+  /** Each function's reserved concurrency, shared by its mappings, its event queue and Invoke, by logical id. */
+  readonly functionConcurrency: ReadonlyMap<string, FunctionConcurrency>;
   readonly api?: { readonly url: string };
   stats(): LocalStackStats;
   /** Starts the event source runners (when created with startRunners: false). */
@@ -218,10 +232,50 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(async () => {
       await Promise.all([...hosts.values()].map((h) => h.stop()));
     });
+    const functionConcurrency = new Map<string, FunctionConcurrency>();
+    for (const fn of fnByLogicalId.values()) functionConcurrency.set(fn.logicalId, new FunctionConcurrency(fn.reservedConcurrency));
+    // EventBridge destinations are delivered only when the endpoint serves EventBridge.
+    const asyncConfigs = new AsyncInvokeConfigs((kind) => kind !== 'events' || gateway.services().includes('events'));
+    try {
+      for (const r of deployment.recorded.filter((x) => x.type === EVENT_INVOKE_CONFIG_TYPE)) {
+        const fnId = String(r.properties.FunctionLogicalId);
+        if (asyncConfigs.get(fnId)) throw new AsyncSettingsError(`${r.logicalId}: function ${fnId} already has an EventInvokeConfig (versions and aliases are not emulated: one configuration per function)`);
+        asyncConfigs.put(fnId, parseEventInvokeConfig(r.properties, r.logicalId), r.logicalId);
+      }
+      for (const fn of fnByLogicalId.values()) asyncConfigs.setDeadLetterTarget(fn.logicalId, fn.deadLetterTargetArn, `${fn.logicalId}.DeadLetterConfig`);
+    } catch (err) {
+      if (err instanceof AsyncSettingsError) throw new UnsupportedResourceError(err.message);
+      throw err;
+    }
+    const destinations = createDestinationSender({
+      endpoint: () => gateway.url,
+      region: endpoints.region,
+      credentials: (id) => credentialsByFunction.get(id),
+      supports: (kind) => kind !== 'events' || gateway.services().includes('events'),
+      log,
+    });
     const asyncInvokers = new Map<string, AsyncInvoker>();
     for (const [logicalId, host] of hosts) {
       const functionName = fnByLogicalId.get(logicalId)!.functionName;
-      asyncInvokers.set(logicalId, createAsyncInvoker({ functionName, target: host, log, ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}) }));
+      const functionArn = String(deployment.resources.get(logicalId)?.attributes.Arn ?? `arn:aws:lambda:${endpoints.region}:${targetAccount}:function:${functionName}`);
+      asyncInvokers.set(
+        logicalId,
+        createAsyncInvoker({
+          functionName,
+          target: host,
+          log,
+          settings: () => asyncConfigs.settings(logicalId),
+          functionConcurrency: functionConcurrency.get(logicalId)!,
+          ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+          ...(options.asyncClock ? { now: options.asyncClock } : {}),
+          onOutcome: (o) => {
+            const config = asyncConfigs.get(logicalId);
+            const deadLetterTarget = asyncConfigs.deadLetterTarget(logicalId);
+            if (!config?.onSuccess && !config?.onFailure && !deadLetterTarget) return undefined;
+            return destinations.deliver(o, { functionLogicalId: logicalId, functionArn, ...(config ? { config } : {}), ...(deadLetterTarget ? { deadLetterTarget } : {}) });
+          },
+        }),
+      );
     }
     // Event queues stop before the hosts (cleanups run in reverse).
     cleanups.push(async () => {
@@ -235,7 +289,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         name: m.logicalId,
         queueUrl: m.queueUrl,
         queueArn: m.queueArn,
-        host: hosts.get(m.functionLogicalId)!,
+        // Reserved concurrency is the function's, shared by all its mappings and its event queue.
+        host: withFunctionConcurrency(hosts.get(m.functionLogicalId)!, functionConcurrency.get(m.functionLogicalId)!),
         endpoints,
         batchSize: m.batchSize,
         maximumBatchingWindowSeconds: m.maximumBatchingWindowSeconds,
@@ -304,6 +359,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       runners,
       hosts,
       asyncInvokers,
+      asyncConfigs,
+      functionConcurrency,
       ...(api ? { api } : {}),
       startRunners() {
         for (const r of runners.values()) r.start();

@@ -9,6 +9,8 @@ import type { CfnTemplate } from '../core/deployment/assembly.js';
 import type { FunctionHost } from '../lambda-host/index.js';
 import type { EventSourceRunner } from '../services/lambda/event-source-runner.js';
 import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
+import type { AsyncInvokeConfigs } from '../services/lambda/async-invoke-config.js';
+import type { FunctionConcurrency } from '../services/lambda/function-concurrency.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -105,6 +107,10 @@ export interface AttachedStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS, S3), by function logical id. */
   readonly asyncInvokers?: ReadonlyMap<string, AsyncInvoker>;
+  /** EventInvokeConfig and DeadLetterConfig of every function (Put/Get/Update/DeleteFunctionEventInvokeConfig). */
+  readonly asyncConfigs?: AsyncInvokeConfigs;
+  /** Each function's reserved concurrency (PutFunctionConcurrency changes it for every invoker). */
+  readonly functionConcurrency?: ReadonlyMap<string, FunctionConcurrency>;
 }
 
 export interface GatewayContext {

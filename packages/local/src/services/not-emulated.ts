@@ -17,7 +17,6 @@ export const NOT_EMULATED = [
   'AWS::KMS::Alias',
   'AWS::Lambda::Version',
   'AWS::Lambda::Alias',
-  'AWS::Lambda::EventInvokeConfig',
   'AWS::SSM::Parameter',
   'AWS::CDK::Metadata',
 ] as const;

@@ -5,6 +5,7 @@
 import { apiFront } from './apigateway/resources.js';
 import { dynamodbTable } from './dynamodb/table.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
+import { eventInvokeConfig } from './lambda/event-invoke-config.js';
 import { iam } from './iam/role-and-policy.js';
 import { lambdaFunction } from './lambda/function.js';
 import { notEmulated } from './not-emulated.js';
@@ -18,7 +19,7 @@ import { sqsQueue } from './sqs/queue.js';
 import { sqsQueuePolicy } from './sqs/queue-policy.js';
 import type { Provisioner } from '../core/deployment/provisioner.js';
 
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, iam, apiFront, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, eventInvokeConfig, iam, apiFront, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return provisioners.find((p) => (typeof p.handles === 'function' ? p.handles(type) : p.handles.includes(type)));

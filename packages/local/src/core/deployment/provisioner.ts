@@ -23,6 +23,8 @@ export interface DeployedFunction {
   readonly reservedConcurrency?: number;
   /** The execution role's ARN (Role), when the template sets it. */
   readonly roleArn?: string;
+  /** DeadLetterConfig.TargetArn (an SQS queue or SNS topic for failed asynchronous events), when set. */
+  readonly deadLetterTargetArn?: string;
 }
 
 export interface DeployedEventSourceMapping {

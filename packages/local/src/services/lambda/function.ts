@@ -23,6 +23,7 @@ export const lambdaFunction: Provisioner = {
     } else assetDir = functionAssetDir(assemblyDir, logicalId, resource);
     const reserved = num(props.ReservedConcurrentExecutions, `${logicalId}.ReservedConcurrentExecutions`);
     const role = str(props.Role);
+    const dlq = str((props.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn);
     return {
       physical: { type: resource.Type, ref: functionName, attributes: { Arn: arn('lambda', `function:${functionName}`) } },
       function: {
@@ -37,6 +38,7 @@ export const lambdaFunction: Provisioner = {
         architectures: (props.Architectures as string[] | undefined) ?? ['x86_64'],
         ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
         ...(role !== undefined ? { roleArn: role } : {}),
+        ...(dlq ? { deadLetterTargetArn: dlq } : {}),
       },
     };
   },
