@@ -37,7 +37,7 @@ export interface AsyncInvocationOutcome {
   /** Attempts made (0 when the event was discarded before running). */
   readonly attempts: number;
   readonly condition: AsyncCondition;
-  /** The last attempt's result; absent when the event never ran. */
+  /** The last attempt's result (also when it was then discarded for its age); absent when the event never ran. */
   readonly result?: InvokeResult;
   /** Why it was discarded without a (further) attempt: too old, or reserved concurrency 0. */
   readonly reason?: string;
@@ -108,6 +108,8 @@ interface Pending {
   readonly enqueuedAt: number;
   attempts: number;
   throttled: boolean;
+  /** The last attempt's result (what a discard after a failed attempt reports). */
+  last?: InvokeResult;
 }
 
 export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
@@ -192,11 +194,11 @@ export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
 
   const runOne = async (p: Pending): Promise<void> => {
     const before = beforeAttempt({ enqueuedAt: p.enqueuedAt, now: now(), settings: settingsNow(), ...(slots?.reserved !== undefined ? { reservedConcurrency: slots.reserved } : {}) });
-    if (before.kind === 'discard') return settle(p, before.condition, undefined, before.reason);
+    if (before.kind === 'discard') return settle(p, before.condition, p.last, before.reason);
     if (!(await takeSlot(p))) {
       if (stopped) return;
       // Woken by its expiry: re-decide (the slot may have been given meanwhile by a raised limit).
-      return settle(p, 'EventAgeExceeded', undefined, `throttled until older than MaximumEventAgeInSeconds (${settingsNow().maximumEventAgeInSeconds})`);
+      return settle(p, 'EventAgeExceeded', p.last, `throttled until older than MaximumEventAgeInSeconds (${settingsNow().maximumEventAgeInSeconds})`);
     }
     p.attempts++;
     let result: InvokeResult;
@@ -207,6 +209,7 @@ export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
     } finally {
       slots?.release();
     }
+    p.last = result;
     const next = afterAttempt({ ok: result.ok, attempts: p.attempts, settings: settingsNow(), retryDelaysMs: delays });
     if (next.kind === 'settle' || stopped) return settle(p, next.kind === 'settle' ? next.condition : 'RetriesExhausted', result);
     counters.retries++;
