@@ -69,8 +69,11 @@ export interface AsyncInvokerOptions {
   readonly functionConcurrency?: FunctionConcurrency;
   /** Clock for event ages (tests). @default Date.now */
   readonly now?: () => number;
-  /** Every event, once settled. A returned promise (destination delivery) is waited for by `idle()`. */
-  readonly onOutcome?: (outcome: AsyncInvocationOutcome) => void | OutcomeDelivery | Promise<void | OutcomeDelivery>;
+  /**
+   * Every event, once settled. A returned promise (destination delivery) is waited for by `idle()`; an
+   * OutcomeDelivery it resolves to (or returns) is added to the stats. Anything else returned is ignored.
+   */
+  readonly onOutcome?: (outcome: AsyncInvocationOutcome) => unknown;
   /** One line per event that failed for good. */
   readonly log?: (line: string) => void;
 }
@@ -151,15 +154,16 @@ export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
     }
     if (!options.onOutcome) return;
     const outcome: AsyncInvocationOutcome = { requestId: p.requestId, event: p.event, attempts: p.attempts, condition, ...(result ? { result } : {}), ...(reason ? { reason } : {}), enqueuedAt: p.enqueuedAt, throttled: p.throttled };
-    const count = (d: void | OutcomeDelivery): void => {
-      if (!d) return;
+    const count = (v: unknown): void => {
+      if (typeof v !== 'object' || v === null) return;
+      const d = v as OutcomeDelivery;
       counters.destinationDeliveryFailures += d.destinationDeliveryFailures ?? 0;
       counters.deadLetterErrors += d.deadLetterErrors ?? 0;
     };
     try {
       const r = options.onOutcome(outcome);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
-        const d = (r as Promise<void | OutcomeDelivery>).then(count, (err: unknown) => {
+        const d = (r as Promise<unknown>).then(count, (err: unknown) => {
           counters.destinationDeliveryFailures++;
           options.log?.(`lambda ${options.functionName}: outcome of ${p.requestId} not delivered: ${(err as Error).message}`);
         });
@@ -168,7 +172,7 @@ export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
           delivering.delete(d);
           checkIdle();
         });
-      } else count(r as void | OutcomeDelivery);
+      } else count(r);
     } catch (err) {
       options.log?.(`lambda ${options.functionName}: outcome of ${p.requestId} not delivered: ${(err as Error).message}`);
     }
