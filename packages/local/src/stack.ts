@@ -30,6 +30,11 @@ import type { PutEventsEntry } from './services/events/event.js';
 import { createSchedulerRuntime, type ScheduleStats } from './services/scheduler/runtime.js';
 import { createStreamPoller, type StreamInvocationRecord, type StreamPoller } from './services/lambda/stream-poller.js';
 import { onFailureSender } from './services/lambda/stream-destination.js';
+import { AsyncInvokeConfigs, AsyncSettingsError, parseEventInvokeConfig } from './services/lambda/async-invoke-config.js';
+import { createDestinationSender } from './services/lambda/async-destinations.js';
+import { EVENT_INVOKE_CONFIG_TYPE } from './services/lambda/event-invoke-config.js';
+import { FunctionConcurrency, withFunctionConcurrency } from './services/lambda/function-concurrency.js';
+import { UnsupportedResourceError } from './core/deployment/errors.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -116,6 +121,11 @@ export interface LocalStackOptions {
   readonly eventRetryBaseMs?: number;
   /** Fire scheduled rules and schedules on time (false: only on demand, `schedules.fire`). @default true */
   readonly scheduleTimers?: boolean;
+  /**
+   * The clock asynchronous event ages are measured with (MaximumEventAgeInSeconds is at least 60 s: a
+   * test moves this clock instead of waiting). @default Date.now
+   */
+  readonly asyncClock?: () => number;
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -160,6 +170,10 @@ export interface LocalStack {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Each function's asynchronous event queue (Invoke Event, SNS and S3 deliveries), by logical id. */
   readonly asyncInvokers: ReadonlyMap<string, AsyncInvoker>;
+  /** EventInvokeConfig and DeadLetterConfig of every function (changed live by the Lambda API). */
+  readonly asyncConfigs: AsyncInvokeConfigs;
+  /** Each function's reserved concurrency, shared by its mappings, its event queue and Invoke, by logical id. */
+  readonly functionConcurrency: ReadonlyMap<string, FunctionConcurrency>;
   readonly api?: { readonly url: string };
   /** The functions' CloudWatch Logs, as the endpoint's Logs API serves them. */
   readonly logStore: LogStore;
@@ -307,10 +321,50 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!iamEnforced) log(options.iam === false ? 'iam: enforcement OFF (--no-iam): function calls are not checked against their roles' : IAM_NOT_INSTALLED_MESSAGE);
     for (const fn of deployment.functions) hostFor(fn, deployment.eventSourceMappings.filter((m) => m.functionLogicalId === fn.logicalId).length, deployment.resources, streamLanesOf(deployment, fn.logicalId));
 
+    const functionConcurrency = new Map<string, FunctionConcurrency>();
+    for (const fn of fnByLogicalId.values()) functionConcurrency.set(fn.logicalId, new FunctionConcurrency(fn.reservedConcurrency));
+    // EventBridge destinations are delivered only when the endpoint serves EventBridge.
+    const asyncConfigs = new AsyncInvokeConfigs((kind) => kind !== 'events' || gateway.services().includes('events'));
+    try {
+      for (const r of deployment.recorded.filter((x) => x.type === EVENT_INVOKE_CONFIG_TYPE)) {
+        const fnId = String(r.properties.FunctionLogicalId);
+        if (asyncConfigs.get(fnId)) throw new AsyncSettingsError(`${r.logicalId}: function ${fnId} already has an EventInvokeConfig (versions and aliases are not emulated: one configuration per function)`);
+        asyncConfigs.put(fnId, parseEventInvokeConfig(r.properties, r.logicalId), r.logicalId);
+      }
+      for (const fn of fnByLogicalId.values()) asyncConfigs.setDeadLetterTarget(fn.logicalId, fn.deadLetterTargetArn, `${fn.logicalId}.DeadLetterConfig`);
+    } catch (err) {
+      if (err instanceof AsyncSettingsError) throw new UnsupportedResourceError(err.message);
+      throw err;
+    }
+    const destinations = createDestinationSender({
+      endpoint: () => gateway.url,
+      region: endpoints.region,
+      credentials: (id) => credentialsByFunction.get(id),
+      supports: (kind) => kind !== 'events' || gateway.services().includes('events'),
+      log,
+    });
     const asyncInvokers = new Map<string, AsyncInvoker>();
     for (const [logicalId, host] of hosts) {
       const functionName = fnByLogicalId.get(logicalId)!.functionName;
-      asyncInvokers.set(logicalId, createAsyncInvoker({ functionName, target: host, log, ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}) }));
+      const functionArn = String(deployment.resources.get(logicalId)?.attributes.Arn ?? `arn:aws:lambda:${endpoints.region}:${targetAccount}:function:${functionName}`);
+      asyncInvokers.set(
+        logicalId,
+        createAsyncInvoker({
+          functionName,
+          target: host,
+          log,
+          settings: () => asyncConfigs.settings(logicalId),
+          functionConcurrency: functionConcurrency.get(logicalId)!,
+          ...(options.asyncRetryDelaysMs ? { retryDelaysMs: options.asyncRetryDelaysMs } : {}),
+          ...(options.asyncClock ? { now: options.asyncClock } : {}),
+          onOutcome: (o) => {
+            const config = asyncConfigs.get(logicalId);
+            const deadLetterTarget = asyncConfigs.deadLetterTarget(logicalId);
+            if (!config?.onSuccess && !config?.onFailure && !deadLetterTarget) return undefined;
+            return destinations.deliver(o, { functionLogicalId: logicalId, functionArn, ...(config ? { config } : {}), ...(deadLetterTarget ? { deadLetterTarget } : {}) });
+          },
+        }),
+      );
     }
     // Event queues stop before the hosts (cleanups run in reverse).
     cleanups.push(async () => {
@@ -324,7 +378,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         name: m.logicalId,
         queueUrl: m.queueUrl,
         queueArn: m.queueArn,
-        host: hosts.get(m.functionLogicalId)!,
+        // Reserved concurrency is the function's, shared by all its mappings and its event queue.
+        host: withFunctionConcurrency(hosts.get(m.functionLogicalId)!, functionConcurrency.get(m.functionLogicalId)!),
         endpoints,
         // Lambda polls with the function's execution role: its SQS grants are evaluated like its own calls.
         credentials: credentialsByFunction.get(m.functionLogicalId)!,
@@ -348,7 +403,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         m.logicalId,
         createStreamPoller({
           mapping: m,
-          host: hosts.get(m.functionLogicalId)!,
+          host: withFunctionConcurrency(hosts.get(m.functionLogicalId)!, functionConcurrency.get(m.functionLogicalId)!),
           endpoints,
           log,
           ...(fn.reservedConcurrency !== undefined ? { reservedConcurrency: fn.reservedConcurrency } : {}),
@@ -454,6 +509,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       events,
       schedules,
       putEvents: (bus, entries) => events.putEventsOn(bus, entries),
+      asyncConfigs,
+      functionConcurrency,
       ...(api ? { api } : {}),
       logStore,
       logs(ref) {

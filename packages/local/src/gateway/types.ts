@@ -11,6 +11,8 @@ import type { EventSourceRunner } from '../services/lambda/event-source-runner.j
 import type { AsyncInvoker } from '../services/lambda/async-invoke.js';
 import type { LogStore } from '../services/logs/store.js';
 import type { EventsRuntime, FireResult } from '../services/events/bus-runtime.js';
+import type { AsyncInvokeConfigs } from '../services/lambda/async-invoke-config.js';
+import type { FunctionConcurrency } from '../services/lambda/function-concurrency.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -113,6 +115,10 @@ export interface AttachedStack {
   readonly events?: EventsRuntime;
   /** Scheduled rules and Scheduler schedules, fired on demand by name. */
   readonly schedules?: { fire(name: string): Promise<FireResult> | undefined };
+  /** EventInvokeConfig and DeadLetterConfig of every function (Put/Get/Update/DeleteFunctionEventInvokeConfig). */
+  readonly asyncConfigs?: AsyncInvokeConfigs;
+  /** Each function's reserved concurrency (PutFunctionConcurrency changes it for every invoker). */
+  readonly functionConcurrency?: ReadonlyMap<string, FunctionConcurrency>;
 }
 
 export interface GatewayContext {

@@ -146,7 +146,8 @@ export interface FunctionHostStats {
 }
 
 export interface FunctionHost {
-  invoke(event: unknown): Promise<InvokeResult>;
+  /** `requestId`: the invocation's id (context.awsRequestId); an asynchronous event keeps its own over retries. */
+  invoke(event: unknown, options?: { readonly requestId?: string }): Promise<InvokeResult>;
   stats(): FunctionHostStats;
   /** Subscribe to log lines; returns the unsubscribe function. */
   onLog(listener: (entry: LogEntry) => void): () => void;
@@ -397,9 +398,9 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
   };
 
-  const invoke = async (event: unknown): Promise<InvokeResult> => {
+  const invoke = async (event: unknown, opts: { readonly requestId?: string } = {}): Promise<InvokeResult> => {
     if (stopped) throw new Error(`function host ${functionName} is stopped`);
-    const requestId = randomUUID();
+    const requestId = opts.requestId ?? randomUUID();
     const env = await acquire();
     counters.invocations++;
     const started = performance.now();

@@ -29,6 +29,8 @@ export interface DeployedFunction {
   readonly logGroupName?: string;
   /** LoggingConfig.LogFormat, when the template sets it. */
   readonly logFormat?: 'Text' | 'JSON';
+  /** DeadLetterConfig.TargetArn (an SQS queue or SNS topic for failed asynchronous events), when set. */
+  readonly deadLetterTargetArn?: string;
 }
 
 export interface DeployedEventSourceMapping {

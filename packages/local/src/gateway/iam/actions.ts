@@ -307,7 +307,13 @@ export function lambdaAuthorizations(req: RequestForIam, ctx: ArnContext): Autho
     const resource = name.startsWith('arn:') ? name : `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${name}`;
     return [{ action: 'lambda:InvokeFunction', resource }];
   }
-  throw new UnmappedRequestError(`Lambda ${req.method} ${req.path} is not mapped (only Invoke is served locally)`);
+  const c = /^\/2019-09-25\/functions\/([^/]+)\/event-invoke-config$/.exec(req.path);
+  const op = ({ PUT: 'PutFunctionEventInvokeConfig', GET: 'GetFunctionEventInvokeConfig', POST: 'UpdateFunctionEventInvokeConfig', DELETE: 'DeleteFunctionEventInvokeConfig' } as Record<string, string>)[req.method.toUpperCase()];
+  if (c && op) {
+    const name = decodeKey(c[1]!);
+    return [{ action: `lambda:${op}`, resource: name.startsWith('arn:') ? name : `arn:aws:lambda:${ctx.region}:${ctx.accountId}:function:${name}` }];
+  }
+  throw new UnmappedRequestError(`Lambda ${req.method} ${req.path} is not mapped (Invoke and the event-invoke-config operations are)`);
 }
 
 // ---------------------------------------------------------------- CloudWatch Logs

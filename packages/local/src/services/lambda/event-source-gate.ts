@@ -33,6 +33,15 @@ export class ConcurrencyGate {
     this.admit();
   }
 
+  /** Takes a slot only if one is free now and nobody is waiting for one. */
+  tryAcquire(): boolean {
+    if (this.used < this.max && this.waiters.length === 0) {
+      this.used++;
+      return true;
+    }
+    return false;
+  }
+
   /** Resolves true once a slot is held, false if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return Promise.resolve(false);

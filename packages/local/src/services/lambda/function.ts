@@ -26,6 +26,7 @@ export const lambdaFunction: Provisioner = {
     const logging = props.LoggingConfig as { LogGroup?: unknown; LogFormat?: unknown } | undefined;
     const logGroupName = str(logging?.LogGroup);
     const logFormat = logging?.LogFormat === 'JSON' ? ('JSON' as const) : undefined;
+    const dlq = str((props.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn);
     return {
       physical: { type: resource.Type, ref: functionName, attributes: { Arn: arn('lambda', `function:${functionName}`) } },
       function: {
@@ -42,6 +43,7 @@ export const lambdaFunction: Provisioner = {
         ...(role !== undefined ? { roleArn: role } : {}),
         ...(logGroupName !== undefined ? { logGroupName } : {}),
         ...(logFormat ? { logFormat } : {}),
+        ...(dlq ? { deadLetterTargetArn: dlq } : {}),
       },
     };
   },

@@ -15,10 +15,24 @@ import { LOCAL_ACCOUNT_ID } from '../../core/identity.js';
 import type { EventSourceRunner, MappingState, RunnerUpdate } from './event-source-runner.js';
 import type { AttachedStack, GatewayContext, GatewayError, GatewayService } from '../../gateway/types.js';
 import { jsonError } from '../../gateway/protocol-errors.js';
+import { AsyncSettingsError, eventInvokeConfigView, parseEventInvokeConfig, type EventInvokeConfigInput } from './async-invoke-config.js';
 
 export type LambdaOperation =
   | { readonly op: 'ListFunctions' }
-  | { readonly op: 'GetFunction' | 'GetFunctionConfiguration' | 'Invoke' | 'PutFunctionConcurrency' | 'DeleteFunctionConcurrency' | 'GetFunctionConcurrency'; readonly functionName: string }
+  | {
+      readonly op:
+        | 'GetFunction'
+        | 'GetFunctionConfiguration'
+        | 'Invoke'
+        | 'PutFunctionConcurrency'
+        | 'DeleteFunctionConcurrency'
+        | 'GetFunctionConcurrency'
+        | 'PutFunctionEventInvokeConfig'
+        | 'GetFunctionEventInvokeConfig'
+        | 'UpdateFunctionEventInvokeConfig'
+        | 'DeleteFunctionEventInvokeConfig';
+      readonly functionName: string;
+    }
   | { readonly op: 'ListEventSourceMappings' }
   | { readonly op: 'GetEventSourceMapping' | 'UpdateEventSourceMapping'; readonly uuid: string };
 
@@ -39,6 +53,10 @@ export function routeLambda(method: string, path: string): LambdaOperation | und
   if (!sub && method === 'GET') return { op: 'GetFunction', functionName: id };
   if (sub === 'configuration' && method === 'GET') return { op: 'GetFunctionConfiguration', functionName: id };
   if (sub === 'invocations' && method === 'POST') return { op: 'Invoke', functionName: id };
+  if (sub === 'event-invoke-config' && version === '2019-09-25') {
+    const op = ({ PUT: 'PutFunctionEventInvokeConfig', GET: 'GetFunctionEventInvokeConfig', POST: 'UpdateFunctionEventInvokeConfig', DELETE: 'DeleteFunctionEventInvokeConfig' } as const)[method];
+    return op ? { op, functionName: id } : undefined;
+  }
   if (sub === 'concurrency') {
     if (method === 'PUT' && version === '2017-10-31') return { op: 'PutFunctionConcurrency', functionName: id };
     if (method === 'DELETE' && version === '2017-10-31') return { op: 'DeleteFunctionConcurrency', functionName: id };
@@ -269,8 +287,36 @@ export function lambdaService(ctx: GatewayContext): GatewayService {
             }
             const runners = mappingViews(stack).filter((v) => v.mapping.functionLogicalId === fn.logicalId && v.runner);
             for (const v of runners) v.runner!.update({ reservedConcurrency: reserved });
+            // The one shared limit: every mapping, the asynchronous event queue and Invoke.
+            stack.functionConcurrency?.get(fn.logicalId)?.setReserved(reserved ?? undefined);
             st.reserved.set(fn.logicalId, reserved ?? undefined);
             return reserved === null ? sendJson(res, 204, undefined) : sendJson(res, 200, { ReservedConcurrentExecutions: reserved });
+          }
+          case 'PutFunctionEventInvokeConfig':
+          case 'UpdateFunctionEventInvokeConfig': {
+            const fn = findFunction(stack, route.functionName);
+            const configs = stack.asyncConfigs;
+            if (!configs) throw new LambdaApiError(503, 'ServiceException', 'asynchronous invocation is not configured on this stack');
+            const body = parseJsonBody(await req.body()) as EventInvokeConfigInput;
+            const current = configs.get(fn.logicalId);
+            if (route.op === 'UpdateFunctionEventInvokeConfig' && !current) throw notFound(`The function ${functionArn(region, fn.functionName)} doesn't have an EventInvokeConfig`);
+            try {
+              const next = parseEventInvokeConfig(body, 'EventInvokeConfig', route.op === 'UpdateFunctionEventInvokeConfig' ? current : undefined);
+              configs.put(fn.logicalId, next, 'EventInvokeConfig');
+              return sendJson(res, 200, eventInvokeConfigView(next, functionArn(region, fn.functionName)));
+            } catch (err) {
+              if (err instanceof AsyncSettingsError) throw invalid(err.message);
+              throw err;
+            }
+          }
+          case 'GetFunctionEventInvokeConfig':
+          case 'DeleteFunctionEventInvokeConfig': {
+            const fn = findFunction(stack, route.functionName);
+            const current = stack.asyncConfigs?.get(fn.logicalId);
+            if (!current) throw notFound(`The function ${functionArn(region, fn.functionName)} doesn't have an EventInvokeConfig`);
+            if (route.op === 'GetFunctionEventInvokeConfig') return sendJson(res, 200, eventInvokeConfigView(current, functionArn(region, fn.functionName)));
+            stack.asyncConfigs!.delete(fn.logicalId);
+            return sendJson(res, 204, undefined);
           }
           case 'ListEventSourceMappings': {
             const fnRef = req.query.get('FunctionName');
@@ -310,7 +356,15 @@ export function lambdaService(ctx: GatewayContext): GatewayService {
               return sendJson(res, 202, undefined, { 'x-amzn-requestid': requestId });
             }
             if (type !== 'RequestResponse') throw invalid(`InvocationType must be RequestResponse, Event or DryRun (got ${type})`);
-            const result = await host.invoke(payload);
+            // A synchronous call over the function's reserved concurrency is throttled, as Lambda does (429).
+            const slots = stack.functionConcurrency?.get(fn.logicalId);
+            if (slots && !slots.tryAcquire()) throw new LambdaApiError(429, 'TooManyRequestsException', 'Rate Exceeded.');
+            let result;
+            try {
+              result = await host.invoke(payload);
+            } finally {
+              slots?.release();
+            }
             const common = { 'x-amz-executed-version': '$LATEST' };
             if (result.ok) return sendJson(res, 200, result.value === undefined ? null : result.value, common);
             // Lambda's error document: errorType, errorMessage and (when the runtime reported one) trace.
