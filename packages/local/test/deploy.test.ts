@@ -87,12 +87,11 @@ describe('deployer', () => {
     const template: CfnTemplate = {
       Resources: {
         Q: { Type: 'AWS::SQS::Queue', Properties: { QueueName: name } },
-        Topic: { Type: 'AWS::SNS::Topic' },
-        Sub: { Type: 'AWS::SNS::Subscription', Properties: { Protocol: 'sqs', TopicArn: { Ref: 'Topic' }, Endpoint: { 'Fn::GetAtt': ['Q', 'Arn'] } } },
-        Notify: { Type: 'Custom::S3BucketNotifications', Properties: {} },
-        Rule: { Type: 'AWS::Events::Rule', Properties: {} },
+        Pipe: { Type: 'AWS::Pipes::Pipe', Properties: {} },
+        Stream: { Type: 'AWS::Kinesis::Stream', Properties: {} },
+        LogsOut: { Type: 'AWS::Logs::SubscriptionFilter', Properties: {} },
         Sfn: { Type: 'AWS::StepFunctions::StateMachine' },
-        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['Q', 'Arn'] } }] } } },
+        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } } } },
         Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
       },
     };
@@ -100,12 +99,11 @@ describe('deployer', () => {
     await expect(p).rejects.toThrow(UnsupportedResourceError);
     const message = await p.catch((e: Error) => e.message);
     for (const line of [
-      'AWS::SNS::Topic (Topic): messages published to the topic reach no subscriber',
-      'AWS::SNS::Subscription (Sub):',
-      'Custom::S3BucketNotifications (Notify):',
-      'AWS::Events::Rule (Rule):',
+      'AWS::Pipes::Pipe (Pipe): the pipe moves nothing from its source to its target',
+      'AWS::Kinesis::Stream (Stream):',
+      'AWS::Logs::SubscriptionFilter (LogsOut):',
       'AWS::StepFunctions::StateMachine (Sfn):',
-      'AWS::S3::Bucket (Uploads): S3 sends no event notification',
+      'AWS::S3::Bucket (Uploads): S3 sends no event to EventBridge',
       '--allow-unsupported',
     ]) expect(message).toContain(line);
     expect(message).not.toContain('Alarm');
@@ -117,22 +115,22 @@ describe('deployer', () => {
     const template: CfnTemplate = {
       Resources: {
         Q: { Type: 'AWS::SQS::Queue' },
-        Topic: { Type: 'AWS::SNS::Topic' },
-        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { QueueConfigurations: [{ Event: 's3:ObjectCreated:*', Queue: { 'Fn::GetAtt': ['Q', 'Arn'] } }] } } },
+        Pipe: { Type: 'AWS::Pipes::Pipe', Properties: {} },
+        Uploads: { Type: 'AWS::S3::Bucket', Properties: { NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } } } },
         Alarm: { Type: 'AWS::CloudWatch::Alarm', Properties: {} },
       },
-      Outputs: { TopicArn: { Value: { Ref: 'Topic' } }, Bucket: { Value: { Ref: 'Uploads' } } },
+      Outputs: { PipeArn: { Value: { Ref: 'Pipe' } }, Bucket: { Value: { Ref: 'Uploads' } } },
     };
     const lines: string[] = [];
     const d = await deployTemplate({ template, stackName: 'Allowed', assemblyDir, endpoints, allowUnsupported: true, log: (l) => lines.push(l) });
     try {
       expect(lines).toEqual([
         'local deploy: passed over (they move no messages): AWS::CloudWatch::Alarm',
-        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::SNS::Topic (Topic): messages published to the topic reach no subscriber',
-        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::S3::Bucket (Uploads): S3 sends no event notification from this bucket (NotificationConfiguration QueueConfigurations is not emulated); the bucket itself is created',
+        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::Pipes::Pipe (Pipe): the pipe moves nothing from its source to its target',
+        'local deploy: WARNING (--allow-unsupported) not emulated: AWS::S3::Bucket (Uploads): S3 sends no event to EventBridge from this bucket (NotificationConfiguration EventBridgeConfiguration is not emulated); the bucket and its other notifications are created',
       ]);
       expect(lines.join('\n')).not.toMatch(/no effect/);
-      expect(d.unsupported.map((u) => [u.logicalId, u.placeholder])).toEqual([['Topic', true], ['Uploads', false]]);
+      expect(d.unsupported.map((u) => [u.logicalId, u.placeholder])).toEqual([['Pipe', true], ['Uploads', false]]);
       await localClients(endpoints).s3.send(new HeadBucketCommand({ Bucket: d.outputs.Bucket }));
     } finally {
       await d.destroy();

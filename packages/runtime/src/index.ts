@@ -33,7 +33,8 @@ export { deadLetterMessage, sendToDeadLetterQueue, receiveCount, redrivenFrom, i
 export { createHandlerClients, addRequestCounter, countRequestsDuring, RequestCounter, DEFAULT_MAX_ATTEMPTS, type HandlerClients } from './aws-clients.js';
 export { needsPathStyle } from './s3-addressing.js';
 export { S, N, str, num, conditionFailedItem, type Item } from './ddb-attrs.js';
-export * from './faults.js';
+// Named, not `export *`: a re-export star in the CommonJS build is not seen by every ESM interop (vitest's).
+export { FAULTS_ENV, CRASH_EXIT_CODE, parseFaultConfig, seededRandom, resetFaults, faultsEnabled, faultPoint, injectedAwsError, addFaultMiddleware, type FaultConfig, type MiddlewareStackLike } from './faults.js';
 export {
   createStreamHandler,
   type StreamBatchReport,

@@ -19,8 +19,11 @@ export const s3Bucket: Provisioner = {
   async provision({ props, region, clients, name }) {
     const Bucket = name(props.BucketName, { max: 63, lower: true });
     await clients.s3.send(new CreateBucketCommand({ Bucket }));
-    if (props.NotificationConfiguration !== undefined) {
-      const config = toApiShape(fromTemplateShape(props.NotificationConfiguration as Record<string, unknown>)) as NotificationConfiguration;
+    // EventBridgeConfiguration is refused before the deploy (refuse above); with --allow-unsupported the
+    // bucket gets its other notifications without it.
+    const { EventBridgeConfiguration: _eventBridge, ...notifications } = (props.NotificationConfiguration ?? {}) as Record<string, unknown>;
+    if (Object.keys(notifications).length > 0) {
+      const config = toApiShape(fromTemplateShape(notifications)) as NotificationConfiguration;
       await clients.s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: config }));
     }
     const tags = (props.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
