@@ -79,8 +79,8 @@ describe('@floodgate/cdk package', () => {
     }
   });
 
-  it('depends on nothing but its peers: aws-cdk-lib ^2, constructs ^10, and esbuild (optional)', () => {
-    expect(pkg.dependencies ?? {}).toEqual({});
+  it('depends on nothing but its peers (aws-cdk-lib ^2, constructs ^10, esbuild optional) and the dependency-free @floodgate/contract', () => {
+    expect(Object.keys(pkg.dependencies ?? {})).toEqual(['@floodgate/contract']);
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs', 'esbuild']);
     expect(pkg.peerDependencies['aws-cdk-lib']).toMatch(/^\^2\./);
     expect(pkg.peerDependencies.constructs).toMatch(/^\^10\./);

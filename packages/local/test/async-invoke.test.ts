@@ -186,7 +186,7 @@ describe('reserved concurrency shared by the SQS mapping and the event queue', (
 });
 
 describe('event-invoke-config API (AWS CLI)', () => {
-  it('get, update, put and delete, as Lambda answers them; an EventBridge destination is refused where EventBridge is not served', async () => {
+  it('get, update, put and delete, as Lambda answers them; an EventBridge destination is accepted where EventBridge is served', async () => {
     const fn = out('WorkerName');
     const got = await aws('lambda', 'get-function-event-invoke-config', '--function-name', fn);
     expect(got).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60, DestinationConfig: { OnFailure: { Destination: out('OnFailureArn') } } });
@@ -201,8 +201,9 @@ describe('event-invoke-config API (AWS CLI)', () => {
     await aws('lambda', 'delete-function-event-invoke-config', '--function-name', out('ThrottledName'));
     await expect(aws('lambda', 'get-function-event-invoke-config', '--function-name', out('ThrottledName'))).rejects.toThrow(/ResourceNotFoundException/);
     await expect(aws('lambda', 'put-function-event-invoke-config', '--function-name', fn, '--maximum-retry-attempts', '3')).rejects.toThrow(/InvalidParameterValueException|must be less than or equal|Invalid value/);
+    // The endpoint serves EventBridge (services/events), so an event bus is a destination it accepts.
     await expect(
       aws('lambda', 'put-function-event-invoke-config', '--function-name', fn, '--destination-config', JSON.stringify({ OnFailure: { Destination: 'arn:aws:events:us-east-1:000000000000:event-bus/default' } })),
-    ).rejects.toThrow(/EventBridge is not emulated on this stack/);
+    ).resolves.toMatchObject({ DestinationConfig: { OnFailure: { Destination: 'arn:aws:events:us-east-1:000000000000:event-bus/default' } } });
   });
 });

@@ -214,7 +214,8 @@ describe('events: envelope, PutEvents entries, target input', () => {
 });
 
 describe('provisioners and IAM mapping', () => {
-  const ctx = (props: Record<string, unknown>) => ({ logicalId: 'R', props, prefix: 'fg1', arn: (s: string, r: string) => `arn:aws:${s}:us-east-1:000000000000:${r}` }) as never;
+  const ctx = (props: Record<string, unknown>) =>
+    ({ logicalId: 'R', props, prefix: '', arn: (s: string, r: string) => `arn:aws:${s}:us-east-1:000000000000:${r}`, name: (explicit: unknown) => (typeof explicit === 'string' ? explicit : 'Stack-R-GENERATED') }) as never;
 
   it('a rule target the local stack does not deliver to is refused by name; a bad pattern fails the deploy', async () => {
     const { eventRule } = await import('../src/services/events/rule');

@@ -22,6 +22,15 @@ export function randomTail(lower = false): string {
   return lower ? out.toLowerCase() : out;
 }
 
+/** A tail of CloudFormation's shape derived from `seed` (the same seed, the same tail). */
+export function stableTail(seed: string, lower = false): string {
+  const n = lower ? 13 : 12;
+  const bytes = createHash('sha256').update(seed).digest();
+  let out = '';
+  for (let i = 0; i < n; i++) out += UPPER[bytes[i]! % UPPER.length];
+  return lower ? out.toLowerCase() : out;
+}
+
 /**
  * The name CloudFormation gives a resource the template does not name: `<stack>-<logicalId>-<RANDOM>`,
  * the stack name and logical id each shortened (the longer first) until the whole fits the service's
@@ -50,7 +59,12 @@ export function generatedName(stackName: string, logicalId: string, rules: NameR
 export function resourceName(input: { readonly explicit?: unknown; readonly namePrefix?: string; readonly stackName: string; readonly logicalId: string }, rules: NameRules): string {
   const explicit = typeof input.explicit === 'string' && input.explicit.length > 0 ? input.explicit : undefined;
   const prefix = input.namePrefix ? `${input.namePrefix}-` : '';
-  if (explicit === undefined) return prefix + generatedName(input.stackName, input.logicalId, { ...rules, max: rules.max - prefix.length });
+  if (explicit === undefined) {
+    // With a prefix the tail is derived from it: deploying the same stack again with the same prefix finds
+    // the same names, as a CloudFormation update does (custom resources get Update, not a new Create).
+    const tail = prefix ? stableTail(`${input.namePrefix}/${input.stackName}/${input.logicalId}`, rules.lower) : randomTail(rules.lower);
+    return prefix + generatedName(input.stackName, input.logicalId, { ...rules, max: rules.max - prefix.length }, tail);
+  }
   if (!prefix) return explicit;
   const suffix = rules.suffix && explicit.endsWith(rules.suffix) ? rules.suffix : '';
   let name = prefix + explicit.slice(0, explicit.length - suffix.length);

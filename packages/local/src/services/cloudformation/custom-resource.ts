@@ -63,10 +63,21 @@ export interface CustomResourceResponse {
   readonly Data?: Record<string, unknown>;
 }
 
+/** A custom resource's properties as compared between deployments (its ServiceToken is compared apart). */
+function withoutToken(props: Record<string, unknown>): Record<string, unknown> {
+  const { ServiceToken: _token, ...rest } = props;
+  return rest;
+}
+
 /** What is kept between deployments of the same stack on the same emulators. */
 interface CustomResourceState {
   readonly physicalResourceId: string;
   readonly serviceToken: string;
+  /**
+   * The logical id of the ServiceToken's function. A function without a FunctionName gets a new generated
+   * name on every local deployment, so "the same service token" is the same function of the stack.
+   */
+  readonly serviceTokenFunction?: string;
   readonly resourceType: string;
   readonly properties: Record<string, unknown>;
   readonly data: Record<string, string>;
@@ -298,15 +309,15 @@ export const customResource: Provisioner = {
         }
         throw err;
       });
-      state = { physicalResourceId: r.PhysicalResourceId, serviceToken: token, resourceType: resource.Type, properties: props, data: attributes(r.Data) };
+      state = { physicalResourceId: r.PhysicalResourceId, serviceToken: token, serviceTokenFunction: fn.logicalId, resourceType: resource.Type, properties: props, data: attributes(r.Data) };
       log(`custom resource ${logicalId}: created ${r.PhysicalResourceId}`);
-    } else if (previous.serviceToken !== token) {
+    } else if (previous.serviceTokenFunction !== undefined ? previous.serviceTokenFunction !== fn.logicalId : previous.serviceToken !== token) {
       throw new CustomResourceError(logicalId, 'Update', `Modifying service token is not allowed (was ${previous.serviceToken}, now ${token})`);
-    } else if (isDeepStrictEqual(previous.properties, props)) {
-      state = previous; // unchanged: CloudFormation sends nothing
+    } else if (isDeepStrictEqual(withoutToken(previous.properties), withoutToken(props))) {
+      state = { ...previous, serviceToken: token, properties: props }; // unchanged: CloudFormation sends nothing
     } else {
       const r = await send(run, 'Update', token, props, { PhysicalResourceId: previous.physicalResourceId, OldResourceProperties: previous.properties });
-      state = { ...previous, physicalResourceId: r.PhysicalResourceId, properties: props, data: attributes(r.Data) };
+      state = { ...previous, physicalResourceId: r.PhysicalResourceId, serviceToken: token, properties: props, data: attributes(r.Data) };
       log(`custom resource ${logicalId}: updated ${r.PhysicalResourceId}`);
       if (r.PhysicalResourceId !== previous.physicalResourceId) {
         // A new physical id is a replacement: CloudFormation deletes the old one in its cleanup.
