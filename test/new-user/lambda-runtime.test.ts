@@ -33,9 +33,10 @@ describe('a project with only @floodgate/local installed, and non-bundled functi
     project = join(sandbox.dir, 'runtime-app');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'runtime-app', version: '1.0.0', private: true }, null, 2)}\n`);
-    await installIntoProject(project, sandbox.env, packages.filter((p) => p.name === '@floodgate/local'), {});
+    // @floodgate/contract is @floodgate/local's own dependency; offline, its tarball has to be given too.
+    await installIntoProject(project, sandbox.env, packages.filter((p) => p.name === '@floodgate/local' || p.name === '@floodgate/contract'), {});
     const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    expect(Object.keys(pkg.dependencies)).toEqual(['@floodgate/local']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@floodgate/contract', '@floodgate/local']);
     synthRuntimeApp(project);
   }, STEP_TIMEOUT);
 
