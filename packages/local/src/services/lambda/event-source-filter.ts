@@ -45,24 +45,34 @@ function compilePattern(pattern: Record<string, Json>, path: string): (record: S
 }
 
 /**
+ * The patterns of a mapping's FilterCriteria, parsed (the checks CreateEventSourceMapping makes, whatever
+ * the source); undefined when there are no filters. Shared by the SQS and the stream pollers.
+ */
+export function parseFilterPatterns(criteria: FilterCriteria | undefined, where = 'FilterCriteria'): Array<{ readonly pattern: unknown; readonly at: string }> | undefined {
+  const filters = criteria?.Filters ?? [];
+  if (filters.length === 0) return undefined;
+  if (filters.length > 10) throw new FilterCriteriaError(`${where}: at most 10 filters per event source mapping (got ${filters.length})`);
+  return filters.map((f, i) => {
+    const at = `${where}.Filters[${i}]`;
+    if (typeof f.Pattern !== 'string') throw new FilterCriteriaError(`${at}: Pattern must be a JSON string`);
+    try {
+      return { pattern: JSON.parse(f.Pattern) as unknown, at };
+    } catch (err) {
+      throw new FilterCriteriaError(`${at}: Pattern is not valid JSON (${(err as Error).message})`);
+    }
+  });
+}
+
+/**
  * Compiles FilterCriteria once (a bad pattern is a FilterCriteriaError, as CreateEventSourceMapping
  * would reject it). Returns undefined when there are no filters (every record is delivered).
  */
 export function compileFilterCriteria(criteria: FilterCriteria | undefined, where = 'FilterCriteria'): ((record: SQSRecord) => boolean) | undefined {
-  const filters = criteria?.Filters ?? [];
-  if (filters.length === 0) return undefined;
-  if (filters.length > 10) throw new FilterCriteriaError(`${where}: at most 10 filters per event source mapping (got ${filters.length})`);
-  const matchers = filters.map((f, i) => {
-    const at = `${where}.Filters[${i}]`;
-    if (typeof f.Pattern !== 'string') throw new FilterCriteriaError(`${at}: Pattern must be a JSON string`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(f.Pattern);
-    } catch (err) {
-      throw new FilterCriteriaError(`${at}: Pattern is not valid JSON (${(err as Error).message})`);
-    }
-    if (!isObject(parsed)) throw new FilterCriteriaError(`${at}: Pattern must be a JSON object`);
-    return compilePattern(parsed, at);
+  const patterns = parseFilterPatterns(criteria, where);
+  if (patterns === undefined) return undefined;
+  const matchers = patterns.map(({ pattern, at }) => {
+    if (!isObject(pattern)) throw new FilterCriteriaError(`${at}: Pattern must be a JSON object`);
+    return compilePattern(pattern, at);
   });
   return (record) => matchers.some((m) => m(record));
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { AttributeValue as StreamAttributeValue, _Record as SdkStreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue as EventAttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { settleBatch, type HandlerOutcome } from './batch-response.js';
-import { compileEventPattern, FilterCriteriaError, type FilterCriteria } from './event-source-filter.js';
+import { compileEventPattern, parseFilterPatterns, type FilterCriteria } from './event-source-filter.js';
 
 /** An SDK attribute value as the event carries it (binary as base64, as on the wire). */
 function wireValue(v: StreamAttributeValue): EventAttributeValue {
@@ -69,20 +69,9 @@ export function laneOf(keys: Readonly<Record<string, unknown>> | undefined, fact
  * as delivered (`eventName`, `dynamodb.NewImage.status.S`, ...). Undefined when there are no filters.
  */
 export function compileStreamFilter(criteria: FilterCriteria | undefined, where = 'FilterCriteria'): ((record: DynamoDBRecord) => boolean) | undefined {
-  const filters = criteria?.Filters ?? [];
-  if (filters.length === 0) return undefined;
-  if (filters.length > 10) throw new FilterCriteriaError(`${where}: at most 10 filters per event source mapping (got ${filters.length})`);
-  const matchers = filters.map((f, i) => {
-    const at = `${where}.Filters[${i}]`;
-    if (typeof f.Pattern !== 'string') throw new FilterCriteriaError(`${at}: Pattern must be a JSON string`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(f.Pattern);
-    } catch (err) {
-      throw new FilterCriteriaError(`${at}: Pattern is not valid JSON (${(err as Error).message})`);
-    }
-    return compileEventPattern(parsed, at);
-  });
+  const patterns = parseFilterPatterns(criteria, where);
+  if (patterns === undefined) return undefined;
+  const matchers = patterns.map(({ pattern, at }) => compileEventPattern(pattern, at));
   return (record) => matchers.some((m) => m(record));
 }
 
