@@ -160,8 +160,6 @@ interface Env {
   readonly logStreamName: string;
   /** The invocation whose output is being read (set at START, cleared at END). */
   logRequestId?: string;
-  /** END and REPORT of the settled invocation, written when its end mark is read from stdout. */
-  pendingEnd?: { readonly requestId: string; readonly lines: readonly string[]; readonly timer: NodeJS.Timeout };
   readonly child: ChildProcess;
   readonly ready: Promise<{ initDurationMs: number }>;
   busy: boolean;
@@ -170,8 +168,18 @@ interface Env {
   invocations: number;
   peakRssKb: number;
   coldPending: boolean;
-  current?: { id: string; settle: (r: { ok: boolean; value?: unknown; error?: InvokeError }) => void };
+  /**
+   * The running invocation. Its result (IPC) and its end mark (stdout) come on two channels in either
+   * order: it settles when it has both, so every line it wrote is read, and labelled with its request
+   * id, before END and REPORT and before the environment takes the next invocation.
+   */
+  current?: { id: string; settle: (r: Outcome) => void; answered?: Outcome; markSeen: boolean; markTimer?: NodeJS.Timeout };
 }
+
+type Outcome = { ok: boolean; value?: unknown; error?: InvokeError };
+
+/** How long a result waits for its end mark on stdout (a handler that closed stdout never writes one). */
+const END_MARK_WAIT_MS = 1000;
 
 /** VmHWM (peak RSS) of a live process in KiB, from /proc; 0 where /proc is not available. */
 export function readPeakRssKb(pid: number): number {
@@ -247,8 +255,11 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     if (mark >= 0) {
       // Output the handler left without a final newline shares the mark's line: it is its own line.
       if (mark > 0) emitLine(env, stream, line.slice(0, mark), requestId);
-      const pending = env.pendingEnd;
-      if (pending && line.slice(mark + END_MARK.length) === pending.requestId) flushEnd(env);
+      const cur = env.current;
+      if (cur && line.slice(mark + END_MARK.length) === cur.id) {
+        cur.markSeen = true;
+        if (cur.answered) cur.settle(cur.answered);
+      }
       return;
     }
     if (listeners.size === 0) return;
@@ -274,15 +285,6 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
   };
   const platform = (env: Env, line: string, requestId?: string): void => emitLine(env, 'platform', line, requestId);
-  /** Writes the settled invocation's END and REPORT (at its end mark, or by the fallback timer). */
-  const flushEnd = (env: Env): void => {
-    const pending = env.pendingEnd;
-    if (!pending) return;
-    clearTimeout(pending.timer);
-    env.pendingEnd = undefined;
-    for (const l of pending.lines) platform(env, l, pending.requestId);
-    if (env.logRequestId === pending.requestId) env.logRequestId = undefined;
-  };
   /** Lambda's REPORT line. */
   const reportLine = (env: Env, requestId: string, durationMs: number, initDurationMs: number | undefined, status?: { status: string; errorType?: string }): string =>
     [
@@ -328,11 +330,15 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
         kill(env, 'init');
       } else if (msg.type === 'result' && env.current && env.current.id === msg.id) {
         env.peakRssKb = Math.max(env.peakRssKb, readPeakRssKb(child.pid ?? -1));
-        env.current.settle(
-          msg.ok
-            ? { ok: true, value: msg.undefinedValue ? undefined : msg.value }
-            : { ok: false, error: { kind: 'handler', errorType: msg.error?.errorType ?? 'Error', errorMessage: msg.error?.errorMessage ?? '', ...(msg.error?.trace ? { trace: msg.error.trace } : {}) } },
-        );
+        const cur = env.current;
+        const outcome: Outcome = msg.ok
+          ? { ok: true, value: msg.undefinedValue ? undefined : msg.value }
+          : { ok: false, error: { kind: 'handler', errorType: msg.error?.errorType ?? 'Error', errorMessage: msg.error?.errorMessage ?? '', ...(msg.error?.trace ? { trace: msg.error.trace } : {}) } };
+        if (cur.markSeen) cur.settle(outcome);
+        else {
+          cur.answered = outcome;
+          cur.markTimer = setTimeout(() => cur.settle(outcome), END_MARK_WAIT_MS);
+        }
       }
     });
     child.on('exit', (code, signal) => {
@@ -435,10 +441,9 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     const deadlineMs = Date.now() + timeoutSeconds * 1000;
     const invokeStarted = performance.now();
     env.invocations++;
-    flushEnd(env);
     env.logRequestId = requestId;
     platform(env, `START RequestId: ${requestId} Version: $LATEST`, requestId);
-    const outcome = await new Promise<{ ok: boolean; value?: unknown; error?: InvokeError }>((resolve) => {
+    const outcome = await new Promise<Outcome>((resolve) => {
       const timer = setTimeout(() => {
         counters.timeouts++;
         kill(env, 'timeout');
@@ -454,13 +459,18 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
             settle({ ok: false, error: { kind: 'oom', errorType: 'Runtime.OutOfMemory', errorMessage: `Runtime exited: memory ${Math.round(rssKb / 1024)} MB passed the function's ${memoryMb} MB` } });
           }, 100)
         : undefined;
-      const settle = (r: { ok: boolean; value?: unknown; error?: InvokeError }): void => {
+      let settled = false;
+      const settle = (r: Outcome): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        clearTimeout(current.markTimer);
         if (memoryWatch) clearInterval(memoryWatch);
         env.current = undefined;
         resolve(r);
       };
-      env.current = { id: requestId, settle };
+      const current: NonNullable<Env['current']> = { id: requestId, settle, markSeen: false };
+      env.current = current;
       env.child.send({
         type: 'invoke',
         id: requestId,
@@ -470,17 +480,17 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     });
     const durationMs = performance.now() - invokeStarted;
     durations.push(durationMs);
-    // END and REPORT follow the invocation's own output: at its end mark on stdout when the environment
-    // answered, at once when it was killed (timeout, memory) or died.
+    // END and REPORT follow the invocation's own output: it settled after its end mark was read (or it
+    // was killed: timeout, memory, crash).
     const kindStatus: Partial<Record<InvokeFailureKind, { status: string; errorType?: string }>> = {
       timeout: { status: 'timeout' },
       oom: { status: 'error', errorType: 'Runtime.OutOfMemory' },
       crash: { status: 'error', errorType: 'Runtime.ExitError' },
     };
     const status = outcome.ok ? undefined : kindStatus[outcome.error!.kind];
-    const endLines = [`END RequestId: ${requestId}`, reportLine(env, requestId, durationMs, initDurationMs, status)];
-    env.pendingEnd = { requestId, lines: endLines, timer: setTimeout(() => flushEnd(env), 1000).unref() };
-    if (env.dead) flushEnd(env);
+    platform(env, `END RequestId: ${requestId}`, requestId);
+    platform(env, reportLine(env, requestId, durationMs, initDurationMs, status), requestId);
+    if (env.logRequestId === requestId) env.logRequestId = undefined;
     release(env);
     const base: InvokeCommon = { requestId, environmentId: env.id, durationMs, ...(initDurationMs !== undefined ? { initDurationMs } : {}) };
     if (outcome.ok) return { ok: true, value: outcome.value, ...base };
