@@ -22,6 +22,7 @@ import { createLanes } from './lanes.js';
 import type { RetryBackoffOptions } from './retry-backoff.js';
 import { createRetryBackoffStep, type RetryBackoffReport } from './retry-backoff-sqs.js';
 import { validateBody, type StandardSchemaV1 } from './standard-schema.js';
+import type { HandlerBaseOptions } from './handler-options.js';
 
 /** What the handler needs of the Lambda context (tests and local runners may pass just this). */
 export type LambdaContextLike = Pick<Context, 'getRemainingTimeInMillis'> & Partial<Context>;
@@ -60,7 +61,7 @@ export interface ConsumerRecordContext<TBody = string, TState = Record<string, u
 /** The record context hooks receive: the body is undefined when parsing or validation failed. */
 export type HookContext<TBody, TState> = Omit<ConsumerRecordContext<TBody, TState>, 'body'> & { readonly body: TBody | undefined };
 
-export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, TState> {
+export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, TState> extends HandlerBaseOptions<SQSRecord, TState, BatchReport> {
   /**
    * Processes one record. Resolve: done. Throw `PermanentError(class, reason)` (retrying cannot help: the
    * message goes to the DLQ now, with its reason) or `RetryableError(class, reason)` (SQS delivers it
@@ -99,8 +100,6 @@ export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, 
    *   failed message again after the queue's visibility timeout
    */
   readonly retryBackoff?: RetryBackoffOptions;
-  /** Creates `ctx.state` for each record. @default () => ({}) */
-  readonly createState?: (record: SQSRecord) => TState;
   /**
    * Application attributes of a dead-lettered message (a job id, a tenant), next to the runtime's
    * ErrorClass, ErrorKind, ErrorReason, FirstFailureAt, SourceMessageId and ReceiveCount: at most
@@ -113,25 +112,6 @@ export interface ConsumerHandlerOptions<S extends StandardSchemaV1 | undefined, 
    * @default - none
    */
   readonly onDeadLettered?: (record: SQSRecord, failure: ClassifiedFailure, ctx: HookContext<BodyOf<S>, TState>) => Promise<void>;
-  /**
-   * Runs at the end of each invocation, before its metrics are published: add your own aggregates.
-   * @default - none
-   */
-  readonly onBatchEnd?: (report: BatchReport, invocation: { readonly metrics: BatchMetrics; readonly logger: Logger; readonly requests: RequestCounter }) => void;
-  /** SDK clients (dead-lettering uses `sqs`, idempotency `dynamodb`). @default createHandlerClients(env) */
-  readonly clients?: HandlerClients;
-  /** @default new Logger({ serviceName }) */
-  readonly logger?: Logger;
-  /** @default new Metrics({ namespace: POWERTOOLS_METRICS_NAMESPACE ?? 'Floodgate', serviceName }) */
-  readonly metrics?: Metrics;
-  /** Service name of the default logger and metrics. @default POWERTOOLS_SERVICE_NAME, else 'floodgate-consumer' */
-  readonly serviceName?: string;
-  /** Where the construct's settings are read (CONSUMER_ENV). @default process.env */
-  readonly env?: Record<string, string | undefined>;
-  /** Records started at once. @default io lane + cpu lane sizes */
-  readonly recordConcurrency?: number;
-  /** Clock (tests). @default Date.now */
-  readonly now?: () => number;
 }
 
 /** One invocation's full result: the response Lambda gets, and what happened (tests, local runners). */

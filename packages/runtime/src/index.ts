@@ -18,6 +18,7 @@ export {
   type RecordFields,
 } from './consumer-handler.js';
 export type { ConsumerIdempotencyOptions, RecordIdempotency } from './consumer-idempotency.js';
+export type { HandlerBaseOptions } from './handler-options.js';
 export { BatchMetrics } from './batch-metrics.js';
 export { validateBody, formatIssuePath, type StandardSchemaV1 } from './standard-schema.js';
 export { createGroupPlanner, isFifoBatch, messageGroupOf, type GroupPlanner } from './fifo-groups.js';

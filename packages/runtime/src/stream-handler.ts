@@ -22,6 +22,7 @@ import { runBatch, type BatchReport, type RecordContext } from './batch.js';
 import { readRuntimeConfig, type RuntimeConfig } from './config.js';
 import type { LambdaContextLike, RecordFields } from './consumer-handler.js';
 import { planDeadline } from './deadline.js';
+import type { HandlerBaseOptions } from './handler-options.js';
 import { createLanes } from './lanes.js';
 import { sendStreamFailure, streamFailureMessage } from './stream-dead-letter.js';
 import { checkpointResponse, createStreamPlanner } from './stream-planner.js';
@@ -44,7 +45,7 @@ export interface StreamRecordContext<TState = Record<string, unknown>> extends R
   readonly metrics: BatchMetrics;
 }
 
-export interface StreamHandlerOptions<R extends StreamRecord, TState> {
+export interface StreamHandlerOptions<R extends StreamRecord, TState> extends HandlerBaseOptions<R, TState, StreamBatchReport> {
   /**
    * Processes one record. Resolve: done. Throw `PermanentError(class, reason)` (sent to the on-failure
    * queue, the shard goes on) or `RetryableError(class, reason)` (the batch checkpoints before it and
@@ -56,24 +57,6 @@ export interface StreamHandlerOptions<R extends StreamRecord, TState> {
    * @default Kinesis `partitionKey`; DynamoDB the item's primary key (`dynamodb.Keys`)
    */
   readonly partitionKey?: (record: R) => string;
-  /** Creates `ctx.state` for each record. @default () => ({}) */
-  readonly createState?: (record: R) => TState;
-  /** Runs at the end of each invocation, before its metrics are published. @default - none */
-  readonly onBatchEnd?: (report: StreamBatchReport, invocation: { readonly metrics: BatchMetrics; readonly logger: Logger; readonly requests: RequestCounter }) => void;
-  /** SDK clients (the on-failure queue uses `sqs`). @default createHandlerClients(env) */
-  readonly clients?: HandlerClients;
-  /** @default new Logger({ serviceName }) */
-  readonly logger?: Logger;
-  /** @default new Metrics({ namespace: POWERTOOLS_METRICS_NAMESPACE ?? 'Floodgate', serviceName }) */
-  readonly metrics?: Metrics;
-  /** @default POWERTOOLS_SERVICE_NAME, else 'floodgate-stream-consumer' */
-  readonly serviceName?: string;
-  /** Where the construct's settings are read (CONSUMER_ENV; FLOODGATE_DLQ_URL is the on-failure queue). @default process.env */
-  readonly env?: Record<string, string | undefined>;
-  /** Records started at once. @default io lane + cpu lane sizes */
-  readonly recordConcurrency?: number;
-  /** Clock (tests). @default Date.now */
-  readonly now?: () => number;
 }
 
 /** The batch report, with outcome ids = sequence numbers in ascending order, and the checkpoint. */
