@@ -110,6 +110,21 @@ function renderQueues(queues) {
   return table(['queue', 'visible', 'in flight', 'delayed', 'dead-lettered', ''], rows);
 }
 
+/** A structured (JSON) log line in short: level, message, and an error's class and reason when it names one. */
+function shortLine(l) {
+  const time = l.time.slice(11, 23);
+  if (!l.message.startsWith('{')) return `${time} ${l.message}`;
+  try {
+    const j = JSON.parse(l.message);
+    const error = j.errorClass ?? j.errorType;
+    const reason = j.errorReason ?? j.errorMessage;
+    if (typeof j.message !== 'string' && error === undefined) return `${time} ${l.message}`;
+    return `${time} ${j.level ?? ''} ${j.message ?? ''}${error !== undefined ? ` ${error}` : ''}${reason !== undefined ? `: ${reason}` : ''}`.replace(/\s+/g, ' ');
+  } catch {
+    return `${time} ${l.message}`;
+  }
+}
+
 function renderFunctions(functions) {
   return table(
     ['function', 'in flight / cap', 'invocations', 'errors', 'timeouts', 'recent errors and log tail'],
@@ -125,7 +140,7 @@ function renderFunctions(functions) {
         el(
           'td',
           {},
-          f.recentErrors.length ? el('pre', { class: 'errors', 'data-field': 'recentErrors' }, f.recentErrors.map((l) => `${l.time.slice(11, 23)} ${l.message}`).join('\n')) : el('small', { class: 'empty' }, 'no recent errors'),
+          f.recentErrors.length ? el('pre', { class: 'errors', 'data-field': 'recentErrors' }, f.recentErrors.map(shortLine).join('\n')) : el('small', { class: 'empty' }, 'no recent errors'),
           el('details', { open: openLogs.has(f.name), ontoggle: (e) => (e.target.open ? openLogs.add(f.name) : openLogs.delete(f.name)) }, el('summary', {}, `log tail (${f.logTail.length} lines)`), el('pre', { class: 'log' }, f.logTail.map((l) => `${l.time.slice(11, 23)} ${l.message}`).join('\n'))),
         ),
       ),
