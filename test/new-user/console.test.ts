@@ -195,6 +195,9 @@ describe('orders-esm on `floodgate-local up --port`, seen through the console an
         await page.screenshot({ path: join(OUTPUT_DIR, 'console-after-redrive.png'), fullPage: true });
         expect(pageErrors).toEqual([]);
 
+        // `up` says where the console is.
+        expect(local.output()).toContain(`console: ${printed}/_floodgate/ (loopback only)`);
+
         // Loopback only: a foreign Host (DNS rebinding) and a change without the console's header are refused.
         expect((await rawRequest(port, 'GET', '/_floodgate/console/state', { host: `rebound.example:${port}` })).status).toBe(403);
         const noHeader = await rawRequest(port, 'POST', `/_floodgate/console/queues/${dlqName}/redrive`, { host: `localhost:${port}` });
