@@ -87,7 +87,7 @@ function renderQueues(queues) {
               'div',
               { class: 'messages' },
               table(
-                ['message', 'ErrorClass', 'ErrorReason', 'receives', 'sent', 'body'],
+                ['message', 'ErrorClass', 'ErrorReason', 'receives', 'dead-lettered at', 'body'],
                 q.messages.map((m) =>
                   el(
                     'tr',
@@ -95,7 +95,8 @@ function renderQueues(queues) {
                     el('td', {}, el('code', {}, m.messageId)),
                     el('td', { 'data-field': 'errorClass' }, m.errorClass ?? '–'),
                     el('td', { 'data-field': 'errorReason', class: 'reason' }, m.errorReason ?? (Object.keys(m.attributes).length ? Object.entries(m.attributes).map(([k, v]) => `${k}=${v}`).join(', ') : '(no reason: dead-lettered by maxReceiveCount)')),
-                    el('td', { class: 'n' }, String(m.receiveCount)),
+                    // The runtime's ReceiveCount (receives/maxReceiveCount when it dead-lettered the message), else the DLQ's own count.
+                    el('td', { class: 'n' }, m.attributes.ReceiveCount ?? String(m.receiveCount)),
                     el('td', {}, m.sentAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')),
                     el('td', {}, el('code', {}, m.body)),
                   ),
