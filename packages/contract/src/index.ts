@@ -43,6 +43,12 @@ export const CONSUMER_ENV = {
   visibilityTimeoutSeconds: 'FLOODGATE_VISIBILITY_TIMEOUT_SECONDS',
 } as const;
 
+/**
+ * The message attributes the runtime writes on every message it dead-letters (@floodgate/runtime's
+ * deadLetterMessage); the local stack's console shows ErrorClass and ErrorReason of a dead-lettered message.
+ */
+export const DLQ_ATTRIBUTES = ['ErrorClass', 'ErrorKind', 'ErrorReason', 'FirstFailureAt', 'SourceMessageId', 'ReceiveCount'] as const;
+
 /** Key and TTL attribute names of the idempotency and lock tables; TTL attributes hold epoch SECONDS. */
 export const TABLE_ATTRIBUTES = {
   idempotency: { partitionKey: 'id', ttl: 'expiresAt' },

@@ -38,7 +38,7 @@ describe('routing (pure)', () => {
   });
 
   it('claims unsigned SQS query-protocol requests by Action= (not CloudFormation\'s, which names its Version)', () => {
-    const sqs = sqsService({ region: 'us-east-1', upstreams: { sqs: 'http://x' }, url: () => '', stack: () => undefined })!;
+    const sqs = sqsService({ region: 'us-east-1', upstreams: { sqs: 'http://x' }, url: () => '', stack: () => undefined, signingNames: () => [] })!;
     const req = (action?: string, version?: string) => ({ method: 'POST', path: '/', query: new URLSearchParams(), headers: {}, ...(action ? { action } : {}), ...(version ? { version } : {}) });
     expect(sqs.claims!(req('SendMessage', '2012-11-05'))).toBe(true);
     expect(sqs.claims!(req('DescribeStacks', '2010-05-15'))).toBe(false);

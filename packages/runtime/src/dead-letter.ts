@@ -8,12 +8,13 @@
 import { createHash } from 'node:crypto';
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { DLQ_ATTRIBUTES } from '@floodgate/contract';
 import type { ClassifiedFailure } from './errors.js';
 
 /** SQS allows at most 10 message attributes; ours come first, the app's next, the original ones fill the rest. */
 export const MAX_MESSAGE_ATTRIBUTES = 10;
-/** The attributes the runtime writes on every dead-lettered message. */
-export const DLQ_ATTRIBUTES = ['ErrorClass', 'ErrorKind', 'ErrorReason', 'FirstFailureAt', 'SourceMessageId', 'ReceiveCount'] as const;
+/** The attributes the runtime writes on every dead-lettered message (defined once in @floodgate/contract). */
+export { DLQ_ATTRIBUTES };
 /** How many attributes an application may add (`extraAttributes`) next to the runtime's. */
 export const MAX_EXTRA_DLQ_ATTRIBUTES = MAX_MESSAGE_ATTRIBUTES - DLQ_ATTRIBUTES.length;
 

@@ -26,7 +26,8 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      deploy even if the template has resources the local stack cannot emulate
                      (topics, rules, custom resources, ...): each is named in a warning saying what
                      will not happen; without it they are refused before anything is created
-  --port N           port of the endpoint (default: a free port)
+  --port N           port of the endpoint (default: a free port); --port 4566 is LocalStack's, where its
+                     tools look (GET /_localstack/health answers in LocalStack's format)
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
                      (when the optional @cloud-copilot/iam-simulate is installed)

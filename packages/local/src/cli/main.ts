@@ -147,6 +147,7 @@ async function up(args: UpArgs): Promise<number> {
       say(`functions: ${summary.functions.map((f) => f.functionName).join(', ') || 'none'}; mappings: ${summary.mappings.map((m) => `${m.logicalId} -> ${m.functionName}`).join(', ') || 'none'}`);
       const ev = stack.stats().events;
       if (ev.rules.length + ev.schedules.length > 0) say(`events: ${ev.rules.length} rule(s) (${ev.rules.filter((r) => r.nextFire).length} scheduled), ${ev.schedules.length} Scheduler schedule(s); fire one now: floodgate-local fire NAME`);
+      say(`console: ${summary.endpoint}/_floodgate/ (loopback only); LocalStack-style health: ${summary.endpoint}/_localstack/health`);
       say(`export AWS_ENDPOINT_URL=${summary.endpoint} AWS_REGION=${summary.region} AWS_ACCESS_KEY_ID=${summary.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${summary.credentials.secretAccessKey}`);
     }
     if (args.keep) {

@@ -56,13 +56,14 @@ function plainError(res: ServerResponse, err: GatewayError): void {
 export async function startGateway(options: StartGatewayOptions): Promise<Gateway> {
   let url = '';
   let attached: AttachedStack | undefined;
+  const services: GatewayService[] = [];
   const context: GatewayContext = {
     region: options.region,
     upstreams: options.upstreams,
     url: () => url,
     stack: () => attached,
+    signingNames: () => [...new Set(services.flatMap((s) => s.signingNames))],
   };
-  const services: GatewayService[] = [];
   const add = (factory: GatewayServiceFactory, first: boolean): void => {
     const s = factory(context);
     if (s) first ? services.unshift(s) : services.push(s);
@@ -122,9 +123,14 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
       const served = services.flatMap((s) => s.signingNames).join(', ');
       return plainError(res, { status: 400, code: 'UnknownService', message: `This endpoint does not serve "${scope?.service ?? '?'}" (it serves: ${served})` });
     }
-    for (const authorize of authorizers) {
-      const refusal = await authorize(request, context);
+    if (service.authorize) {
+      const refusal = service.authorize(request);
       if (refusal) return service.error(request, res, refusal);
+    } else {
+      for (const authorize of authorizers) {
+        const refusal = await authorize(request, context);
+        if (refusal) return service.error(request, res, refusal);
+      }
     }
     await service.handle(request, res);
   };

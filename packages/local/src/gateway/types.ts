@@ -69,6 +69,11 @@ export interface GatewayService {
   handle(req: GatewayRequest, res: ServerResponse): Promise<void>;
   /** Writes `err` in this service's protocol. */
   error(req: GatewayRequest, res: ServerResponse, err: GatewayError): void;
+  /**
+   * For a route that is not an AWS API (the console, the health check): the service checks its callers
+   * itself, INSTEAD of the gateway's authorizers (a browser cannot sign with SigV4). Undefined lets it through.
+   */
+  authorize?(req: GatewayRequest): GatewayError | undefined;
 }
 
 /** What fallback routing sees of an unsigned request. */
@@ -128,6 +133,8 @@ export interface GatewayContext {
   url(): string;
   /** The local stack attached to this gateway (Lambda and CloudFormation APIs answer from it). */
   stack(): AttachedStack | undefined;
+  /** The SigV4 signing names served now (`sqs`, `s3`, `lambda`, ...). */
+  signingNames(): string[];
 }
 
 /** Builds a service for a gateway; returns undefined when the service does not apply (e.g. no upstream). */

@@ -3,6 +3,7 @@
  * Adding a service: one file here exporting a GatewayServiceFactory, and one entry in this list.
  */
 import type { GatewayServiceFactory } from '../gateway/types.js';
+import { consoleService } from '../console/service.js';
 import { cloudformationService } from './cloudformation/handler.js';
 import { eventsService } from './events/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
@@ -12,4 +13,5 @@ import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];
+// The console (and the health route) first: it claims only its own unsigned paths, which would otherwise fall to S3.
+export const SERVICES: readonly GatewayServiceFactory[] = [consoleService, dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];

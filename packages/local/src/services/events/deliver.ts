@@ -42,11 +42,16 @@ class NodeSha256 {
 }
 
 /** A SigV4-signed POST to the endpoint (the `fire` CLI and the deliveries use it). */
-export async function signedPost(endpoint: string, region: string, credentials: Credentials, service: string, path: string, headers: Record<string, string>, body: string): Promise<Response> {
+export function signedPost(endpoint: string, region: string, credentials: Credentials, service: string, path: string, headers: Record<string, string>, body: string): Promise<Response> {
+  return signedRequest(endpoint, region, credentials, service, 'POST', path, headers, body);
+}
+
+/** A SigV4-signed request to the endpoint (the console calls the Lambda API's PUT with it). */
+export async function signedRequest(endpoint: string, region: string, credentials: Credentials, service: string, method: string, path: string, headers: Record<string, string>, body: string): Promise<Response> {
   const url = new URL(endpoint);
   const signer = new SignatureV4({ service, region, credentials, sha256: NodeSha256 as never });
-  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, headers: { ...headers, host: url.host }, body });
-  return fetch(`${endpoint.replace(/\/$/, '')}${path}`, { method: 'POST', headers: signed.headers as Record<string, string>, body });
+  const signed = await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path, headers: { ...headers, host: url.host }, body });
+  return fetch(`${endpoint.replace(/\/$/, '')}${path}`, { method, headers: signed.headers as Record<string, string>, ...(method === 'GET' || method === 'HEAD' ? {} : { body }) });
 }
 
 export interface DeliveryTarget {
