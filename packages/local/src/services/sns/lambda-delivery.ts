@@ -28,6 +28,8 @@ export interface PublishedMessage {
   /** ISO-8601 with milliseconds, as SNS writes it. */
   readonly timestamp: string;
   readonly messageGroupId?: string;
+  /** FIFO topics: the MessageDeduplicationId given (or derived from the body with ContentBasedDeduplication). */
+  readonly messageDeduplicationId?: string;
 }
 
 export interface SnsSubscriptionView {
@@ -62,7 +64,8 @@ export function parsePublishForm(form: URLSearchParams, ids: ReadonlyMap<string,
     if (!messageId) return [];
     const subject = form.get('Subject');
     const group = form.get('MessageGroupId');
-    return [{ topicArn, messageId, message: form.get('Message') ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, ''), timestamp, ...(group !== null ? { messageGroupId: group } : {}) }];
+    const dedup = form.get('MessageDeduplicationId');
+    return [{ topicArn, messageId, message: form.get('Message') ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, ''), timestamp, ...(group !== null ? { messageGroupId: group } : {}), ...(dedup !== null ? { messageDeduplicationId: dedup } : {}) }];
   }
   const out: PublishedMessage[] = [];
   for (let i = 1; form.has(`PublishBatchRequestEntries.member.${i}.Id`); i++) {
@@ -71,7 +74,8 @@ export function parsePublishForm(form: URLSearchParams, ids: ReadonlyMap<string,
     if (!messageId) continue; // a failed entry
     const subject = form.get(`${at}Subject`);
     const group = form.get(`${at}MessageGroupId`);
-    out.push({ topicArn, messageId, message: form.get(`${at}Message`) ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, at), timestamp, ...(group !== null ? { messageGroupId: group } : {}) });
+    const dedup = form.get(`${at}MessageDeduplicationId`);
+    out.push({ topicArn, messageId, message: form.get(`${at}Message`) ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, at), timestamp, ...(group !== null ? { messageGroupId: group } : {}), ...(dedup !== null ? { messageDeduplicationId: dedup } : {}) });
   }
   return out;
 }
