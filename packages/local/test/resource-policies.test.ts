@@ -9,7 +9,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutBucketNotificationConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,33 @@ describe('S3 notifications', () => {
       expect(open.deliveryFailures().deniedDeliveries).toBe(0);
     } finally {
       await open.stop({ destroy: true });
+    }
+  });
+});
+
+describe('S3: a missing key and s3:ListBucket (issue 23 part 3)', () => {
+  const client = (logicalPrefix: string) => {
+    const fn = stack.deployment.functions.find((f) => f.logicalId.startsWith(logicalPrefix))!;
+    return new S3Client({ region: stack.region, endpoint: stack.endpoint, forcePathStyle: true, credentials: stack.functionCredentials(fn.logicalId)!, maxAttempts: 1 });
+  };
+  const status = (p: Promise<unknown>) => p.then(() => 200, (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => `${e.$metadata?.httpStatusCode} ${e.name}`);
+
+  it('HEAD and GET of a missing key: 403 AccessDenied without s3:ListBucket, 404 with it; an existing key is 200 for both', async () => {
+    const Bucket = out('BucketName');
+    await stack.clients.s3.send(new PutObjectCommand({ Bucket, Key: 'present.txt', Body: 'x' }));
+    const noList = client('ReaderNoList');
+    const withList = client('ReaderWithList');
+    try {
+      // HEAD answers have no body: the SDK sees the status only (as from S3).
+      expect(await status(noList.send(new HeadObjectCommand({ Bucket, Key: 'absent.txt' })))).toMatch(/^403 /);
+      expect(await status(noList.send(new GetObjectCommand({ Bucket, Key: 'absent.txt' })))).toBe('403 AccessDenied');
+      expect(await status(withList.send(new HeadObjectCommand({ Bucket, Key: 'absent.txt' })))).toBe('404 NotFound');
+      expect(await status(withList.send(new GetObjectCommand({ Bucket, Key: 'absent.txt' })))).toBe('404 NoSuchKey');
+      expect(await status(noList.send(new HeadObjectCommand({ Bucket, Key: 'present.txt' })))).toBe(200);
+      expect(await status(noList.send(new GetObjectCommand({ Bucket, Key: 'present.txt' })))).toBe(200);
+    } finally {
+      noList.destroy();
+      withList.destroy();
     }
   });
 });
