@@ -12,7 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { escapeXml } from './protocol-errors.js';
 import { credentialScope, isFormEncoded, normalizeHeaders } from './route.js';
 import { SERVICES } from '../services/handlers.js';
-import type { DeliveryGate } from './deliveries.js';
+import type { DeliveryGate } from '../core/delivery-gate.js';
 import type { AttachedStack, GatewayAuthorizer, GatewayContext, GatewayError, GatewayRequest, GatewayService, GatewayServiceFactory, UnsignedRequest, Upstreams } from './types.js';
 
 export interface StartGatewayOptions {

@@ -13,7 +13,7 @@ import type { LogStore } from '../services/logs/store.js';
 import type { EventsRuntime, FireResult } from '../services/events/bus-runtime.js';
 import type { AsyncInvokeConfigs } from '../services/lambda/async-invoke-config.js';
 import type { FunctionConcurrency } from '../services/lambda/function-concurrency.js';
-import type { DeliveryGate } from './deliveries.js';
+import type { DeliveryGate } from '../core/delivery-gate.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {

@@ -7,7 +7,7 @@
  * (`fire`). Rules deliver as EventBridge does, as a service: resource policies on targets are not
  * evaluated locally.
  */
-import { deliveryAction, type DeliveryGate } from '../../gateway/deliveries.js';
+import { deliveryAction, type DeliveryGate } from '../../core/delivery-gate.js';
 import type { RecordedResource } from '../../core/deployment/provisioner.js';
 import { compileEventPattern } from '../../core/event-pattern.js';
 import type { Credentials } from './deliver.js';

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { upstreamCall } from '../../gateway/forward.js';
 import type { GatewayContext } from '../../gateway/types.js';
 import { publishToTopic, sqsJson, SNS_API_VERSION } from '../sns/handler.js';
-import { deliveryAction } from '../../gateway/deliveries.js';
+import { deliveryAction } from '../../core/delivery-gate.js';
 import { matchingTargets, NotificationConfigurationError, s3EventRecord, s3TestEvent, type BucketNotificationConfiguration, type NotificationTarget, type ObjectEvent } from './notifications.js';
 
 export interface NotificationDispatcher {

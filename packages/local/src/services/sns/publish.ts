@@ -17,7 +17,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { upstreamCall, type UpstreamResponse } from '../../gateway/forward.js';
-import type { DeliveryGate } from '../../gateway/deliveries.js';
+import type { DeliveryGate } from '../../core/delivery-gate.js';
 import { escapeXml } from '../../gateway/protocol-errors.js';
 import type { AttachedStack } from '../../gateway/types.js';
 import type { AsyncInvoker } from '../lambda/async-invoke.js';
