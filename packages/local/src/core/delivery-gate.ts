@@ -40,8 +40,12 @@ export interface DeliveryFailures {
 export type DeliveryDecision = { readonly allowed: true } | { readonly allowed: false; readonly message: string };
 
 export interface DeliveryGate {
-  /** Whether the destination's resource policy lets the service deliver. Denials are recorded. */
-  authorize(d: ServiceDelivery): Promise<DeliveryDecision>;
+  /**
+   * Whether the destination's resource policy lets the service deliver. Denials are recorded. With
+   * `exists`, a destination that does not exist is not a denial (allowed here: the delivery itself then
+   * fails as not found, as on AWS).
+   */
+  authorize(d: ServiceDelivery, options?: { readonly exists?: (arn: string) => Promise<boolean> }): Promise<DeliveryDecision>;
   /** Counts an SNS notification that was not delivered (and whether its subscription's DLQ took it). */
   notificationFailed(topicArn: string, redrivenToDlq: boolean): void;
   /** Denials and SNS counts (EventBridge's are the rules' own stats, merged in by the stack). */

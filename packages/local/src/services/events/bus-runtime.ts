@@ -10,7 +10,7 @@
 import { deliveryAction, type DeliveryGate } from '../../core/delivery-gate.js';
 import type { RecordedResource } from '../../core/deployment/provisioner.js';
 import { compileEventPattern } from '../../core/event-pattern.js';
-import type { Credentials } from './deliver.js';
+import { destinationExists, type Credentials } from './deliver.js';
 import { PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES, entrySize, scheduledEvent, targetInput, toEnvelope, type EventEnvelope, type PutEventsEntry } from './event.js';
 import { parseScheduleExpression, type Schedule } from './schedule-expression.js';
 import { createTargetDispatcher, newStats, type DeliveryOutcome, type DispatchStats, type TargetDispatcher, type TargetSpec } from './target-dispatch.js';
@@ -128,10 +128,13 @@ export interface EventsRuntimeOptions {
   readonly deliveries?: DeliveryGate;
 }
 
-/** EventBridge as the caller of a rule's target (or dead-letter queue): the destination's policy decides. */
-function ruleAuthorizer(gate: DeliveryGate, ruleArn: string): (arn: string) => Promise<string | undefined> {
+/**
+ * EventBridge as the caller of a rule's target (or dead-letter queue): the destination's policy decides.
+ * A destination that does not exist is not a denial: the delivery then fails as not found.
+ */
+function ruleAuthorizer(gate: DeliveryGate, ruleArn: string, exists: (arn: string) => Promise<boolean>): (arn: string) => Promise<string | undefined> {
   return async (arn) => {
-    const d = await gate.authorize({ service: 'events.amazonaws.com', action: deliveryAction(arn), resource: arn, sourceArn: ruleArn });
+    const d = await gate.authorize({ service: 'events.amazonaws.com', action: deliveryAction(arn), resource: arn, sourceArn: ruleArn }, { exists });
     return d.allowed ? undefined : d.message;
   };
 }
@@ -185,7 +188,7 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
           stats: rule.stats,
           dlqBody: JSON.stringify(event),
           dlqAttributes: { RULE_ARN: rule.arn },
-          ...(options.deliveries ? { authorize: ruleAuthorizer(options.deliveries, rule.arn) } : {}),
+          ...(options.deliveries ? { authorize: ruleAuthorizer(options.deliveries, rule.arn, (arn) => destinationExists(options.endpoint(), region, options.credentials, arn)) } : {}),
           eventTime: Date.parse(event.time) || Date.now(),
         });
         return { id: t.Id, arn: t.Arn, outcome };

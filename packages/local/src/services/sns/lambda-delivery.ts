@@ -1,8 +1,8 @@
 /**
- * SNS → Lambda: fauxqs delivers `sqs` subscriptions itself but not `lambda` ones, so the gateway's SNS
- * service delivers those after a successful Publish / PublishBatch: each `lambda` subscription of the
- * topic whose filter policy matches gets the SNS event (Records[].Sns, as Lambda receives it) through
- * the function's asynchronous event queue (services/lambda/async-invoke.ts).
+ * SNS → Lambda, the pure parts: the published messages of a Publish / PublishBatch form, the SNS event
+ * Lambda receives (Records[].Sns) and the subscriptions' filter policies. The delivering part is
+ * publish.ts (the gateway's SNS data plane), through the function's asynchronous event queue
+ * (services/lambda/async-invoke.ts).
  *
  * Filter policies are matched by the one event-pattern matcher (core/event-pattern.ts),
  * on the message attributes (String as a string, Number as a number, String.Array as its list) or, with
