@@ -14,7 +14,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../src/stack';
-import { summarize } from '../src/cli/summary';
+import { deliveryFailureLines, summarize } from '../src/cli/summary';
 import { localEndpoints } from '../../../test/support/local-env';
 import { POLICIES_STACK, POLICY_LESS_NOTIFICATION_STACK, synthPoliciesApp } from './fixtures/policies-app';
 
@@ -93,6 +93,10 @@ describe('SNS', () => {
     // The same counts in the stats and in the `up` summary.
     expect(stack.stats().deliveryFailures.sns).toEqual(failures.sns);
     expect(summarize(stack).deliveryFailures?.sns).toEqual(failures.sns);
+    // What `up` prints when it stops.
+    const lines = deliveryFailureLines(stack).join('\n');
+    expect(lines).toMatch(/^deliveries: \d+ denied by the destination's resource policy/);
+    expect(lines).toContain(`sns: ${topicArn}: NumberOfNotificationsFailed=2 NumberOfNotificationsRedrivenToDlq=0`);
   });
 
   it("a function's permission is for its SourceArn: the topic it names delivers", async () => {
