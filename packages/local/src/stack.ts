@@ -35,6 +35,7 @@ import { createDestinationSender } from './services/lambda/async-destinations.js
 import { EVENT_INVOKE_CONFIG_TYPE } from './services/lambda/event-invoke-config.js';
 import { FunctionConcurrency, withFunctionConcurrency } from './services/lambda/function-concurrency.js';
 import { UnsupportedResourceError } from './core/deployment/errors.js';
+import { createDeliveryGate, type DeliveryFailures } from './gateway/deliveries.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -137,6 +138,8 @@ export interface LocalStackStats {
   readonly maxConcurrentExecutions: number;
   /** EventBridge rules and Scheduler schedules: matches, invocations, FailedInvocations, dead-lettered. */
   readonly events: { readonly rules: readonly RuleStats[]; readonly schedules: readonly ScheduleStats[] };
+  /** Service-to-service deliveries that failed: denied by a resource policy, SNS NumberOfNotificationsFailed, EventBridge FailedInvocations. */
+  readonly deliveryFailures: DeliveryFailures;
 }
 
 export interface LocalStack {
@@ -191,6 +194,12 @@ export interface LocalStack {
   /** Puts events on a bus (`default` or a custom bus name/ARN), as PutEvents does: e.g. a Lambda destination. */
   putEvents(bus: string, entries: readonly PutEventsEntry[]): PutEventsResult;
   stats(): LocalStackStats;
+  /**
+   * Deliveries between services that did not happen, named after AWS's metrics: those a queue policy,
+   * topic policy or Lambda permission refused (`deniedDeliveries`, and the latest in `denied`), SNS's
+   * NumberOfNotificationsFailed per topic, EventBridge's FailedInvocations per rule.
+   */
+  deliveryFailures(): DeliveryFailures;
   /** Starts the event source runners (when created with startRunners: false). */
   startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
@@ -225,8 +234,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The account that the target writes into its ARNs (an external endpoint has its own: moto's is
   // 123456789012); requests are matched against policies in that account.
   let targetAccount = LOCAL_ACCOUNT_ID;
+  // While deploying, resource policies apply as they are created (an S3 notification is validated when
+  // it is put): the policies of the deployment so far, read again when a resource was added.
+  let deploying: LocalDeployment | undefined;
+  let deployingPolicies: { size: number; index: PolicyIndex } | undefined;
+  const currentPolicies = (): PolicyIndex | undefined => {
+    const d = deploying;
+    if (d === undefined) return policies;
+    if (deployingPolicies?.size !== d.resources.size) deployingPolicies = { size: d.resources.size, index: readPolicies(d.model, d.resolve, (id) => d.resources.get(id)) };
+    return deployingPolicies.index;
+  };
+  const deliveries = createDeliveryGate({ iam: iamEnforced, policies: currentPolicies, accountId: () => targetAccount });
   try {
     gateway = await startGateway({
+      deliveries,
       ...(options.port !== undefined ? { port: options.port } : {}),
       upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
       region: upstream.region,
@@ -298,6 +319,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
+      onProgress: (d) => {
+        deploying = d;
+      },
       lambda: {
         endpoint: endpoints.endpoint,
         async invoke(fn, event, sofar) {
@@ -314,6 +338,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     });
     detachDeploying?.();
+    deploying = undefined;
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
@@ -427,6 +452,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       endpoint: () => gateway.url,
       credentials: LOCAL_CREDENTIALS,
       recorded: deployment.recorded,
+      deliveries,
       log,
       ...(options.eventRetryBaseMs !== undefined ? { retryBaseMs: options.eventRetryBaseMs } : {}),
       ...(options.scheduleTimers === false ? { timers: false } : {}),
@@ -484,6 +510,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const p of streamPollers.values()) p.start();
     }
 
+    const deliveryFailures = (): DeliveryFailures => ({
+      ...deliveries.snapshot(),
+      events: events
+        .stats()
+        .filter((r) => r.failedInvocations > 0 || r.deadLetterInvocations > 0)
+        .map((r) => ({ ruleArn: r.arn, FailedInvocations: r.failedInvocations, DeadLetterInvocations: r.deadLetterInvocations })),
+    });
     let stopped = false;
     let detach = (): void => undefined;
     const local: LocalStack = {
@@ -533,8 +566,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           functions: [...hosts.values()].map((h) => h.stats()),
           maxConcurrentExecutions: runnerStats.reduce((m, r) => Math.max(m, r.maxConcurrentExecutions), 0),
           events: { rules: events.stats(), schedules: scheduler.stats() },
+          deliveryFailures: deliveryFailures(),
         };
       },
+      deliveryFailures,
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;

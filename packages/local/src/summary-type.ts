@@ -14,6 +14,17 @@ export interface LocalStackSummary {
   readonly apiUrl?: string;
   readonly functions: ReadonlyArray<{ logicalId: string; functionName: string; handler: string; timeoutSeconds: number; memoryMb: number; reservedConcurrency?: number }>;
   readonly mappings: ReadonlyArray<{ logicalId: string; functionName: string; queueUrl: string; queueArn: string; batchSize: number; maximumBatchingWindowSeconds: number; maximumConcurrency?: number; enabled: boolean }>;
+  /**
+   * Service-to-service deliveries that did not happen (the same view as `LocalStack.deliveryFailures()`):
+   * those a queue policy, topic policy or Lambda permission refused, and per topic / rule the counts named
+   * after AWS's metrics (SNS NumberOfNotificationsFailed, EventBridge FailedInvocations).
+   */
+  readonly deliveryFailures?: {
+    readonly deniedDeliveries: number;
+    readonly denied: ReadonlyArray<{ time: string; service: string; action: string; resource: string; sourceArn: string; sourceAccount?: string; message: string }>;
+    readonly sns: ReadonlyArray<{ topicArn: string; NumberOfNotificationsFailed: number; NumberOfNotificationsRedrivenToDlq: number }>;
+    readonly events: ReadonlyArray<{ ruleArn: string; FailedInvocations: number; DeadLetterInvocations: number }>;
+  };
   /** PID of the process serving the stack (the CLI). */
   readonly pid: number;
 }

@@ -5,7 +5,7 @@
  * lands on OnSuccess; MaximumRetryAttempts 0 with a Lambda destination; an event older than
  * MaximumEventAgeInSeconds goes to OnFailure as EventAgeExceeded; DeadLetterConfig gets the event with
  * RequestID / ErrorCode / ErrorMessage; a destination the role may not use is denied (IAM applies);
- * reserved concurrency 1 shared by an SQS mapping and asynchronous invokes runs everything, never two at
+ * reserved concurrency 1 shared by two SQS mappings and asynchronous invokes runs everything, never two at
  * once; the event-invoke-config API.
  */
 import { mkdtempSync } from 'node:fs';
@@ -151,14 +151,15 @@ describe('InvocationType Event with EventInvokeConfig destinations (AWS CLI)', (
   });
 });
 
-describe('reserved concurrency shared by the SQS mapping and the event queue', () => {
-  it('reserved concurrency 1: every event and message runs, never two at once', async () => {
+describe('reserved concurrency shared by the SQS mappings and the event queue', () => {
+  it('reserved concurrency 1 over two SQS mappings and Invoke Event: every event and message runs, never two at once', async () => {
     const fn = out('ThrottledName');
     const tags = ['t1', 't2', 't3', 't4'];
     await Promise.all(tags.map((tag) => invokeEvent(fn, { tag, sleepMs: 300 })));
     for (const body of ['m1', 'm2', 'm3']) await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: out('FeedUrl'), MessageBody: body }));
-    const all = [...tags, 'm1', 'm2', 'm3'];
-    await until(() => all.every((t) => lines.some((l) => l.json.done === t)), 30_000, 'all seven runs');
+    for (const body of ['n1', 'n2', 'n3']) await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: out('Feed2Url'), MessageBody: body }));
+    const all = [...tags, 'm1', 'm2', 'm3', 'n1', 'n2', 'n3'];
+    await until(() => all.every((t) => lines.some((l) => l.json.done === t)), 40_000, 'all ten runs');
     const spans = all.map((t) => [lines.find((l) => l.json.attempt === t)!.json.t as number, lines.find((l) => l.json.done === t)!.json.t as number] as const).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
     expect(stack.functionConcurrency.get(idOf('ThrottledName'))!.maxInUse).toBe(1);
@@ -166,7 +167,7 @@ describe('reserved concurrency shared by the SQS mapping and the event queue', (
     expect(stats.succeeded).toBe(4);
     expect(stats.failed).toBe(0);
     expect(stats.throttles).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it('a synchronous Invoke over the reserved concurrency is throttled (429 TooManyRequestsException)', async () => {
     const fn = out('ThrottledName');

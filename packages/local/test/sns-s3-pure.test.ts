@@ -5,6 +5,7 @@ import type { InvokeResult } from '../src/lambda-host/index';
 import { eventKey, eventMatches, fromApiShape, fromTemplateShape, matchingTargets, notificationXml, NotificationConfigurationError, parseNotificationXml, s3EventRecord, toApiShape } from '../src/services/s3/notifications';
 import { mergeUnmanaged } from '../src/services/s3/bucket-notifications';
 import { filterPolicyMatches, parsePublishForm, publishedIds, snsLambdaEvent, type PublishedMessage } from '../src/services/sns/lambda-delivery';
+import { checkPublishEntries, snsEnvelope } from '../src/services/sns/publish';
 import { snsAuthorizations } from '../src/gateway/iam/actions';
 import { evaluate, type Caller } from '../src/gateway/iam/evaluate';
 import type { PolicyIndex } from '../src/gateway/iam/policies';
@@ -166,5 +167,41 @@ describe('SNS → Lambda', () => {
     const denied = await evaluate(caller, { action: 'sns:Publish', resource: `${topic}-other` }, opts);
     expect(denied).toMatchObject({ allowed: false, reason: 'implicit' });
     expect(denied.allowed === false && denied.message).toContain('is not authorized to perform: sns:Publish on resource: arn:aws:sns:us-east-1:000000000000:orders-other');
+  });
+});
+
+describe('SNS data plane (publish.ts)', () => {
+  const std = { fifo: false, contentBasedDeduplication: false };
+  it('checks each entry as SNS does: a message, its size with attributes, FIFO group and deduplication', () => {
+    const one = (q: Record<string, string>, topic = std) => checkPublishEntries(new URLSearchParams({ Action: 'Publish', ...q }), topic);
+    expect(one({ Message: 'hi' })).toEqual([{ id: '' }]);
+    expect(one({})[0]!.refused).toEqual({ code: 'InvalidParameter', message: 'Invalid parameter: Message is required' });
+    expect(one({ Message: 'x'.repeat(262_140), 'MessageAttributes.entry.1.Name': 'abc', 'MessageAttributes.entry.1.Value.DataType': 'String', 'MessageAttributes.entry.1.Value.StringValue': 'v' })[0]!.refused?.message).toMatch(/Message too long/);
+    expect(one({ Message: 'x'.repeat(262_144) })).toEqual([{ id: '' }]);
+    const fifo = { fifo: true, contentBasedDeduplication: false };
+    expect(one({ Message: 'm' }, fifo)[0]!.refused?.message).toMatch(/MessageGroupId parameter is required/);
+    expect(one({ Message: 'm', MessageGroupId: 'g' }, fifo)[0]!.refused?.message).toMatch(/ContentBasedDeduplication/);
+    expect(one({ Message: 'm', MessageGroupId: 'g', MessageDeduplicationId: 'd' }, fifo)).toEqual([{ id: '' }]);
+    expect(one({ Message: 'm', MessageGroupId: 'g' }, { fifo: true, contentBasedDeduplication: true })).toEqual([{ id: '', dedup: '62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a' }]);
+    const batch = checkPublishEntries(new URLSearchParams({ Action: 'PublishBatch', 'PublishBatchRequestEntries.member.1.Id': 'a', 'PublishBatchRequestEntries.member.1.Message': 'A', 'PublishBatchRequestEntries.member.2.Id': 'b' }), std);
+    expect(batch.map((e) => [e.id, e.refused?.code])).toEqual([['a', undefined], ['b', 'InvalidParameter']]);
+  });
+
+  it('the envelope an sqs subscription receives: Subject and MessageAttributes only when given', () => {
+    const m: PublishedMessage = { topicArn: 'arn:aws:sns:eu-west-1:000000000000:t', messageId: 'id-1', message: 'hi', messageAttributes: { c: { DataType: 'String', StringValue: 'red' } }, timestamp: '1970-01-01T00:00:00.000Z' };
+    expect(JSON.parse(snsEnvelope('arn:aws:sns:eu-west-1:000000000000:t:s1', m))).toEqual({
+      Type: 'Notification',
+      MessageId: 'id-1',
+      TopicArn: 'arn:aws:sns:eu-west-1:000000000000:t',
+      Message: 'hi',
+      Timestamp: '1970-01-01T00:00:00.000Z',
+      SignatureVersion: '1',
+      Signature: 'EXAMPLE',
+      SigningCertURL: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem',
+      UnsubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:000000000000:t:s1',
+      MessageAttributes: { c: { Type: 'String', Value: 'red' } },
+    });
+    expect(JSON.parse(snsEnvelope('s', { ...m, subject: 'S', messageAttributes: {} }))).toMatchObject({ Subject: 'S' });
+    expect(JSON.parse(snsEnvelope('s', { ...m, messageAttributes: {} })).MessageAttributes).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@ import type { LogEntry } from '../lambda-host/index.js';
 import { USAGE, UsageError, parseCli, type FireArgs, type UpArgs } from './args.js';
 import { signedPost } from '../services/events/deliver.js';
 import { LOCAL_CREDENTIALS } from '../core/identity.js';
-import { summarize } from './summary.js';
+import { deliveryFailureLines, summarize } from './summary.js';
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
@@ -164,7 +164,7 @@ async function up(args: UpArgs): Promise<number> {
     return 0;
   } finally {
     // What EventBridge and Scheduler delivered, and what failed (FailedInvocations), before stopping.
-    if (stack) for (const line of eventLines(stack)) say(line);
+    if (stack) for (const line of [...eventLines(stack), ...deliveryFailureLines(stack)]) say(line);
     await stack?.stop();
     if (args.stopOnStdinClose) process.stdin.destroy();
     process.off('SIGINT', onSignal);

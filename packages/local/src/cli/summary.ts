@@ -35,6 +35,23 @@ export function summarize(stack: LocalStack, extra: { outputsFile?: string; upst
       ...(m.maximumConcurrency !== undefined ? { maximumConcurrency: m.maximumConcurrency } : {}),
       enabled: m.enabled,
     })),
+    deliveryFailures: stack.deliveryFailures(),
     pid: process.pid,
   };
+}
+
+/**
+ * What `up` says when it stops about deliveries between services that did not happen: the count a
+ * resource policy refused, with the latest refusals, and SNS's NumberOfNotificationsFailed per topic
+ * (EventBridge's FailedInvocations are in the rules' line). Nothing when there were none.
+ */
+export function deliveryFailureLines(stack: Pick<LocalStack, 'deliveryFailures'>): string[] {
+  const f = stack.deliveryFailures();
+  const lines: string[] = [];
+  if (f.deniedDeliveries > 0) {
+    lines.push(`deliveries: ${f.deniedDeliveries} denied by the destination's resource policy (queue policy, topic policy or Lambda permission; --no-iam turns this off)`);
+    for (const d of f.denied.slice(-5)) lines.push(`  denied: ${d.service} ${d.action} on ${d.resource} from ${d.sourceArn}`);
+  }
+  for (const t of f.sns) lines.push(`sns: ${t.topicArn}: NumberOfNotificationsFailed=${t.NumberOfNotificationsFailed} NumberOfNotificationsRedrivenToDlq=${t.NumberOfNotificationsRedrivenToDlq}`);
+  return lines;
 }

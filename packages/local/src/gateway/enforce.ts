@@ -4,6 +4,9 @@
  * credentials), then, unless IAM is off, authorized (iam/: the request's actions and resources, evaluated
  * against the caller's role policies and the resource's policy). A refusal is the service's own error.
  *
+ * S3 answers a GET or HEAD of a missing key with 403 AccessDenied, not 404, when the caller lacks
+ * s3:ListBucket on the bucket (services/s3/missing-key.ts).
+ *
  * With IAM off (`floodgate-local up --no-iam`, `startLocalStack({ iam: false })`) signed callers are not
  * restricted; authentication still holds, and an unsigned request is still allowed only where a resource
  * policy makes the resource public.
@@ -11,6 +14,7 @@
 import { authenticate, refusalError, type CredentialStore } from './auth/index.js';
 import { authorizationsFor, evaluateAll, UnmappedRequestError, type PolicyIndex, type ServiceName } from './iam/index.js';
 import type { GatewayAuthorizer, GatewayError, GatewayRequest } from './types.js';
+import { missingKeyNeedsListBucket, objectExists } from '../services/s3/missing-key.js';
 
 export interface EnforcementOptions {
   readonly store: CredentialStore;
@@ -45,7 +49,7 @@ function streamsBody(req: GatewayRequest): boolean {
 export function createEnforcement(options: EnforcementOptions): GatewayAuthorizer {
   const iam = options.iam ?? true;
   const accountOf = (): string => (typeof options.accountId === 'function' ? options.accountId() : options.accountId);
-  return async (req) => {
+  return async (req, ctx) => {
     const refuse = (principal: string, error: GatewayError): GatewayError => {
       options.onRefusal?.({ service: req.service, ...(req.operation ? { operation: req.operation } : {}), principal, error });
       return error;
@@ -75,7 +79,14 @@ export function createEnforcement(options: EnforcementOptions): GatewayAuthorize
       return refuse(who, refusalError(req.service, { code: 'AccessDenied', message: `User: ${who} is not authorized to perform this request: ${err.message}` }));
     }
     const decision = await evaluateAll(caller, authorizations, { index, accountId: accountOf(), service: req.service });
-    if (decision.allowed) return undefined;
+    if (decision.allowed) {
+      // S3: a missing key is 404 only for a caller that may list the bucket; otherwise 403.
+      const missing = req.service === 's3' && ctx.upstreams.s3 ? missingKeyNeedsListBucket(req.method.toUpperCase(), authorizations) : undefined;
+      if (missing && !(await evaluateAll(caller, [missing.check], { index, accountId: accountOf(), service: 's3' })).allowed && !(await objectExists(ctx.upstreams.s3!, missing.bucket, missing.key))) {
+        return refuse(who, refusalError('s3', { code: 'AccessDenied', message: 'Access Denied' }));
+      }
+      return undefined;
+    }
     // S3 answers an anonymous denial with a bare "Access Denied".
     const message = caller.kind === 'anonymous' && req.service === 's3' ? 'Access Denied' : decision.message;
     return refuse(who, refusalError(req.service, { code: 'AccessDenied', message }));

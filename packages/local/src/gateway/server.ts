@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { escapeXml } from './protocol-errors.js';
 import { credentialScope, isFormEncoded, normalizeHeaders } from './route.js';
 import { SERVICES } from '../services/handlers.js';
+import type { DeliveryGate } from '../core/delivery-gate.js';
 import type { AttachedStack, GatewayAuthorizer, GatewayContext, GatewayError, GatewayRequest, GatewayService, GatewayServiceFactory, UnsignedRequest, Upstreams } from './types.js';
 
 export interface StartGatewayOptions {
@@ -24,6 +25,8 @@ export interface StartGatewayOptions {
   readonly port?: number;
   /** Service factories. @default SERVICES (services/index.ts) */
   readonly services?: readonly GatewayServiceFactory[];
+  /** The resource policies' gate for the services' own deliveries (SNS, S3 notifications). */
+  readonly deliveries?: DeliveryGate;
   /** Run before every service, in order; the first refusal wins. */
   readonly authorizers?: readonly GatewayAuthorizer[];
   /** One line per request, for debugging. */
@@ -63,6 +66,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
     url: () => url,
     stack: () => attached,
     signingNames: () => [...new Set(services.flatMap((s) => s.signingNames))],
+    ...(options.deliveries ? { deliveries: options.deliveries } : {}),
   };
   const add = (factory: GatewayServiceFactory, first: boolean): void => {
     const s = factory(context);

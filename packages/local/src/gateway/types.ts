@@ -13,6 +13,7 @@ import type { LogStore } from '../services/logs/store.js';
 import type { EventsRuntime, FireResult } from '../services/events/bus-runtime.js';
 import type { AsyncInvokeConfigs } from '../services/lambda/async-invoke-config.js';
 import type { FunctionConcurrency } from '../services/lambda/function-concurrency.js';
+import type { DeliveryGate } from '../core/delivery-gate.js';
 
 /** The SigV4 credential scope of a request (Authorization header, or X-Amz-Credential when presigned). */
 export interface CredentialScope {
@@ -135,6 +136,11 @@ export interface GatewayContext {
   stack(): AttachedStack | undefined;
   /** The SigV4 signing names served now (`sqs`, `s3`, `lambda`, ...). */
   signingNames(): string[];
+  /**
+   * The resource policies' gate for service-to-service deliveries (SNS, S3 notifications); absent on a
+   * gateway without a stack's policies (every delivery then goes through).
+   */
+  readonly deliveries?: DeliveryGate;
 }
 
 /** Builds a service for a gateway; returns undefined when the service does not apply (e.g. no upstream). */

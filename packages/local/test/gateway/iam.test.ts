@@ -97,6 +97,7 @@ function physicalFor(template: CfnTemplate): Map<string, PhysicalResource> {
       : r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable' ? `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`
       : r.Type === 'AWS::SQS::Queue' ? `arn:aws:sqs:us-east-1:000000000000:${name}`
       : r.Type === 'AWS::Logs::LogGroup' ? `arn:aws:logs:us-east-1:000000000000:log-group:${name}:*`
+      : r.Type === 'AWS::Lambda::Function' ? `arn:aws:lambda:us-east-1:000000000000:function:${name}`
       : `arn:aws:${svc}:us-east-1:000000000000:${name}`;
     m.set(id, { type: r.Type, ref: r.Type === 'AWS::S3::Bucket' ? name.toLowerCase() : name, attributes: { Arn } });
   }
@@ -183,5 +184,51 @@ describe('decisions against the reference template (image worker and job API rol
     expect(await evaluate({ kind: 'admin', accessKeyId: 'test', arn: 'arn:aws:iam::000000000000:root' }, { action: 'dynamodb:DeleteTable', resource: arn('JobsTable') }, opts('dynamodb'))).toEqual({ allowed: true });
     const d = await evaluateAll(worker(), [{ action: 's3:PutObject', resource: `${arn('RenditionsBucketF')}/renditions/x` }, { action: 's3:GetObject', resource: `${arn('RenditionsBucketF')}/renditions/y` }], opts('s3'));
     expect(d).toMatchObject({ allowed: false, authorization: { action: 's3:GetObject' } });
+  });
+});
+
+describe('service principals: the resource policies of service-to-service deliveries', () => {
+  // As CDK writes them: SqsSubscription's queue policy, and LambdaDestination's permission for a bucket.
+  const template: CfnTemplate = {
+    Resources: {
+      Q: { Type: 'AWS::SQS::Queue' },
+      QP: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'Q' }],
+          PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'sns.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': ['Q', 'Arn'] }, Condition: { ArnEquals: { 'aws:SourceArn': 'arn:aws:sns:us-east-1:000000000000:orders' } } }] },
+        },
+      },
+      R: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {} } },
+      F: { Type: 'AWS::Lambda::Function', Properties: { Role: { 'Fn::GetAtt': ['R', 'Arn'] } } },
+      P: { Type: 'AWS::Lambda::Permission', Properties: { Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': ['F', 'Arn'] }, Principal: 's3.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' }, SourceArn: 'arn:aws:s3:::uploads' } },
+    },
+  } as unknown as CfnTemplate;
+  const { index, physical } = policyIndexOf(template);
+  const queue = physical.get('Q')!.attributes.Arn!;
+  const fn = physical.get('F')!.attributes.Arn!;
+  const topic = 'arn:aws:sns:us-east-1:000000000000:orders';
+  const opts = (service: string) => ({ index, accountId: '000000000000', service });
+  const svc = (service: string, sourceArn: string, sourceAccount = '000000000000'): Caller => ({ kind: 'service', service, sourceArn, sourceAccount });
+
+  it('a Lambda::Permission is a statement of the function policy, with SourceArn and SourceAccount as conditions', () => {
+    expect(index.resourcePolicies.get(fn)).toEqual({
+      Version: '2012-10-17',
+      Id: 'default',
+      Statement: [{ Sid: 'P', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'lambda:InvokeFunction', Resource: fn, Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::uploads' }, StringEquals: { 'aws:SourceAccount': '000000000000' } } }],
+    });
+  });
+
+  it('allows the service, source and account the policy names; denies another source, account or service', async () => {
+    const send = { action: 'sqs:SendMessage', resource: queue };
+    expect(await evaluate(svc('sns.amazonaws.com', topic), send, opts('sqs'))).toEqual({ allowed: true });
+    expect(await evaluate(svc('sns.amazonaws.com', `${topic}-other`), send, opts('sqs'))).toMatchObject({ allowed: false, message: `User: sns.amazonaws.com is not authorized to perform: sqs:sendmessage on resource: ${queue} because no resource-based policy allows the sqs:sendmessage action` });
+    expect(await evaluate(svc('events.amazonaws.com', topic), send, opts('sqs'))).toMatchObject({ allowed: false });
+    const invoke = { action: 'lambda:InvokeFunction', resource: fn };
+    expect(await evaluate(svc('s3.amazonaws.com', 'arn:aws:s3:::uploads'), invoke, opts('lambda'))).toEqual({ allowed: true });
+    expect(await evaluate(svc('s3.amazonaws.com', 'arn:aws:s3:::uploads', '111122223333'), invoke, opts('lambda'))).toMatchObject({ allowed: false });
+    expect(await evaluate(svc('sns.amazonaws.com', topic), invoke, opts('lambda'))).toMatchObject({ allowed: false });
+    // No policy at all: nothing allows a service.
+    expect(await evaluate(svc('sns.amazonaws.com', topic), { action: 'sns:Publish', resource: topic }, opts('sns'))).toMatchObject({ allowed: false });
   });
 });

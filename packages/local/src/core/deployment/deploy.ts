@@ -85,6 +85,8 @@ export interface DeployOptions {
   readonly allowUnsupported?: boolean;
   /** Runs the stack's functions during the deployment (custom resources); without it they are refused. */
   readonly lambda?: DeployLambdaHost;
+  /** The deployment so far, after each resource is created (resource policies apply while deploying). */
+  readonly onProgress?: (deployment: LocalDeployment) => void;
 }
 
 /** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
@@ -225,6 +227,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
       if (result.recorded) recorded.push(result.recorded);
       if (result.destroy) undo.push(result.destroy);
       if (result.teardown) teardowns.push({ logicalId, run: result.teardown });
+      options.onProgress?.(deployment);
     }
   } catch (err) {
     // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete).

@@ -34,7 +34,21 @@ export const IAM_NOT_INSTALLED_MESSAGE =
   'iam: NOT enforced: @cloud-copilot/iam-simulate is not installed, so function calls are not checked against their roles. ' +
   'To enforce IAM: npm i -D @cloud-copilot/iam-simulate';
 
-export type Caller = LocalPrincipal | { readonly kind: 'anonymous' };
+/**
+ * An AWS service delivering on a resource's behalf (SNS to a queue, S3 to a topic, EventBridge to a
+ * function): allowed only by the destination's resource policy, with the source's ARN and account as the
+ * conditions AWS evaluates (aws:SourceArn, aws:SourceAccount; aws:SourceOwner, which older SNS
+ * policies use).
+ */
+export interface ServiceCaller {
+  readonly kind: 'service';
+  /** The service principal, e.g. `sns.amazonaws.com`. */
+  readonly service: string;
+  readonly sourceArn?: string;
+  readonly sourceAccount?: string;
+}
+
+export type Caller = LocalPrincipal | { readonly kind: 'anonymous' } | ServiceCaller;
 
 export type Decision =
   | { readonly allowed: true }
@@ -58,6 +72,14 @@ function contextFor(caller: Caller, a: Authorization, accountId: string, now: Da
     'aws:SourceIp': '127.0.0.1',
     ...a.context,
   };
+  if (caller.kind === 'service') {
+    ctx['aws:PrincipalServiceName'] = caller.service;
+    if (caller.sourceArn !== undefined) ctx['aws:SourceArn'] = caller.sourceArn;
+    if (caller.sourceAccount !== undefined) {
+      ctx['aws:SourceAccount'] = caller.sourceAccount;
+      ctx['aws:SourceOwner'] = caller.sourceAccount;
+    }
+  }
   if (caller.kind === 'role') {
     ctx['aws:PrincipalArn'] = caller.roleArn;
     ctx['aws:PrincipalAccount'] = accountId;
@@ -69,13 +91,13 @@ function contextFor(caller: Caller, a: Authorization, accountId: string, now: Da
 
 /** AWS's AccessDenied message: who, which action, which resource, and why. */
 export function denialMessage(caller: Caller, a: Authorization, reason: DenialReason, service: string): string {
-  const who = caller.kind === 'anonymous' ? 'anonymous' : caller.arn;
+  const who = caller.kind === 'anonymous' ? 'anonymous' : caller.kind === 'service' ? caller.service : caller.arn;
   const action = service === 'sqs' ? a.action.toLowerCase() : a.action;
   const resource = service === 's3' ? `"${a.resource}"` : a.resource;
   const why =
     reason === 'explicit-identity' ? 'with an explicit deny in an identity-based policy'
     : reason === 'explicit-resource' ? 'with an explicit deny in a resource-based policy'
-    : caller.kind === 'anonymous' ? `because no resource-based policy allows the ${action} action`
+    : caller.kind === 'anonymous' || caller.kind === 'service' ? `because no resource-based policy allows the ${action} action`
     : `because no identity-based policy allows the ${action} action`;
   return `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
 }
@@ -92,7 +114,7 @@ export async function evaluate(caller: Caller, a: Authorization, options: Evalua
   const identityPolicies = caller.kind === 'role' ? (options.index.rolePolicies.get(caller.roleLogicalId) ?? []).map((p) => ({ name: p.name, policy: p.policy })) : [];
   const simulation: Simulation = {
     request: {
-      principal: caller.kind === 'anonymous' ? anonymousPrincipal : caller.arn,
+      principal: caller.kind === 'anonymous' ? anonymousPrincipal : caller.kind === 'service' ? caller.service : caller.arn,
       action: a.action,
       resource: { resource: a.resource, accountId: options.accountId },
       contextVariables: contextFor(caller, a, options.accountId, now),

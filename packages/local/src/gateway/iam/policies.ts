@@ -2,7 +2,8 @@
  * The policies the local IAM evaluation uses, read from the deployed template: each execution role's
  * identity policies (inline `Policies`, `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` attached to it,
  * and the AWS-managed policies in managed-policies.ts), each function's role, and the resource policies
- * (`AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, `AWS::SNS::TopicPolicy`, a table's `ResourcePolicy`). Documents are resolved
+ * (`AWS::S3::BucketPolicy`, `AWS::SQS::QueuePolicy`, `AWS::SNS::TopicPolicy`, a function's
+ * `AWS::Lambda::Permission`s, a table's `ResourcePolicy`). Documents are resolved
  * with the deployment's intrinsics, so their ARNs are the local physical ones.
  */
 import type { CfnTemplate } from '../../core/deployment/assembly.js';
@@ -76,6 +77,17 @@ export function readPolicies(
     else attach(roleId, { name: arn, policy: doc });
   };
 
+  // A Lambda::Permission's FunctionName: a Ref (name) or GetAtt Arn of a function here, or a name/ARN.
+  const functionArnOf = (v: unknown, where: string): string | undefined => {
+    const ref = referencedLogicalId(v);
+    if (ref !== undefined && model.get(ref)?.type === 'AWS::Lambda::Function') return physical(ref)?.attributes.Arn;
+    const name = resolved(`${where}.FunctionName`, v);
+    if (typeof name !== 'string') return undefined;
+    if (name.startsWith('arn:')) return name;
+    const fn = model.ofType('AWS::Lambda::Function').find((m) => physical(m.logicalId)?.ref === name);
+    return fn ? physical(fn.logicalId)?.attributes.Arn : undefined;
+  };
+
   for (const { logicalId: id, type, properties: p } of model.resources) {
     switch (type) {
       case 'AWS::IAM::Role': {
@@ -143,6 +155,21 @@ export function readPolicies(
         }
         break;
       }
+      case 'AWS::Lambda::Permission': {
+        // Each permission is one statement of the function's resource policy, as Lambda's GetPolicy shows it.
+        const fnArn = functionArnOf(p.FunctionName, id);
+        const principal = resolved(`${id}.Principal`, p.Principal);
+        if (fnArn === undefined || typeof principal !== 'string') break;
+        const statement = lambdaPermissionStatement(id, fnArn, principal, {
+          action: resolved(`${id}.Action`, p.Action),
+          sourceArn: p.SourceArn === undefined ? undefined : resolved(`${id}.SourceArn`, p.SourceArn),
+          sourceAccount: p.SourceAccount === undefined ? undefined : resolved(`${id}.SourceAccount`, p.SourceAccount),
+        });
+        const existing = resourcePolicies.get(fnArn) as { Statement: unknown[] } | undefined;
+        if (existing) existing.Statement.push(statement);
+        else resourcePolicies.set(fnArn, { Version: '2012-10-17', Id: 'default', Statement: [statement] });
+        break;
+      }
       case 'AWS::DynamoDB::Table': {
         const rp = (p.ResourcePolicy as { PolicyDocument?: unknown } | undefined)?.PolicyDocument;
         const arn = physical(id)?.attributes.Arn;
@@ -157,6 +184,22 @@ export function readPolicies(
     }
   }
   return { rolePolicies, functionRoles, resourcePolicies, warnings };
+}
+
+/**
+ * The statement AWS::Lambda::Permission adds to the function's policy: the principal (a service, an
+ * account, an ARN or `*`), the action, and SourceArn / SourceAccount as ArnLike / StringEquals conditions.
+ */
+export function lambdaPermissionStatement(sid: string, functionArn: string, principal: string, o: { action: unknown; sourceArn?: unknown; sourceAccount?: unknown }): Record<string, unknown> {
+  const Principal =
+    principal === '*' ? '*'
+    : /\.amazonaws\.com(\.cn)?$/.test(principal) ? { Service: principal }
+    : /^\d{12}$/.test(principal) ? { AWS: `arn:aws:iam::${principal}:root` }
+    : { AWS: principal };
+  const Condition: Record<string, Record<string, string>> = {};
+  if (typeof o.sourceArn === 'string') Condition.ArnLike = { 'aws:SourceArn': o.sourceArn };
+  if (typeof o.sourceAccount === 'string') Condition.StringEquals = { 'aws:SourceAccount': o.sourceAccount };
+  return { Sid: sid, Effect: 'Allow', Principal, Action: typeof o.action === 'string' ? o.action : 'lambda:InvokeFunction', Resource: functionArn, ...(Object.keys(Condition).length ? { Condition } : {}) };
 }
 
 /** The resource policy that governs `resource`: a bucket's for its objects, a table's for its indexes. */

@@ -7,9 +7,10 @@
  * (`fire`). Rules deliver as EventBridge does, as a service: resource policies on targets are not
  * evaluated locally.
  */
+import { deliveryAction, type DeliveryGate } from '../../core/delivery-gate.js';
 import type { RecordedResource } from '../../core/deployment/provisioner.js';
 import { compileEventPattern } from '../../core/event-pattern.js';
-import type { Credentials } from './deliver.js';
+import { destinationExists, type Credentials } from './deliver.js';
 import { PUT_EVENTS_MAX_BYTES, PUT_EVENTS_MAX_ENTRIES, entrySize, scheduledEvent, targetInput, toEnvelope, type EventEnvelope, type PutEventsEntry } from './event.js';
 import { parseScheduleExpression, type Schedule } from './schedule-expression.js';
 import { createTargetDispatcher, newStats, type DeliveryOutcome, type DispatchStats, type TargetDispatcher, type TargetSpec } from './target-dispatch.js';
@@ -71,6 +72,7 @@ export interface FireResult {
 
 export interface RuleStats {
   readonly name: string;
+  readonly arn: string;
   readonly bus: string;
   readonly state: string;
   readonly matchedEvents: number;
@@ -119,6 +121,22 @@ export interface EventsRuntimeOptions {
   readonly log: (line: string) => void;
   /** Start the schedule timers. @default true */
   readonly timers?: boolean;
+  /**
+   * The targets' resource policies (queue and topic policies, the functions' Lambda permissions): a
+   * rule delivers as `events.amazonaws.com` with the rule's ARN as aws:SourceArn. @default none: all allowed
+   */
+  readonly deliveries?: DeliveryGate;
+}
+
+/**
+ * EventBridge as the caller of a rule's target (or dead-letter queue): the destination's policy decides.
+ * A destination that does not exist is not a denial: the delivery then fails as not found.
+ */
+function ruleAuthorizer(gate: DeliveryGate, ruleArn: string, exists: (arn: string) => Promise<boolean>): (arn: string) => Promise<string | undefined> {
+  return async (arn) => {
+    const d = await gate.authorize({ service: 'events.amazonaws.com', action: deliveryAction(arn), resource: arn, sourceArn: ruleArn }, { exists });
+    return d.allowed ? undefined : d.message;
+  };
 }
 
 const RULE_NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
@@ -170,6 +188,7 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
           stats: rule.stats,
           dlqBody: JSON.stringify(event),
           dlqAttributes: { RULE_ARN: rule.arn },
+          ...(options.deliveries ? { authorize: ruleAuthorizer(options.deliveries, rule.arn, (arn) => destinationExists(options.endpoint(), region, options.credentials, arn)) } : {}),
           eventTime: Date.parse(event.time) || Date.now(),
         });
         return { id: t.Id, arn: t.Arn, outcome };
@@ -306,6 +325,7 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
     stats: () =>
       [...rules.values()].map((r) => ({
         name: r.name,
+        arn: r.arn,
         bus: r.bus,
         state: r.state,
         matchedEvents: r.stats.matchedEvents,

@@ -116,3 +116,25 @@ export async function deliver(endpoint: string, region: string, credentials: Cre
   code ||= `HTTP${res.status}`;
   throw new DeliveryError(code, message || `${service} answered ${res.status}`, res.status >= 500 || res.status === 429 || !PERMANENT.test(code));
 }
+
+/**
+ * Whether a target exists (GetQueueUrl, GetTopicAttributes, or a DryRun Invoke through the endpoint):
+ * a target that does not exist fails as not found, before its resource policy is asked.
+ */
+export async function destinationExists(endpoint: string, region: string, credentials: Credentials, arn: string): Promise<boolean> {
+  const [, , service, , account = '', resource = ''] = arn.split(':');
+  let res: Response;
+  try {
+    if (service === 'sqs') {
+      res = await signedPost(endpoint, region, credentials, 'sqs', '/', { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.GetQueueUrl' }, JSON.stringify({ QueueName: resource, QueueOwnerAWSAccountId: account }));
+    } else if (service === 'sns') {
+      res = await signedPost(endpoint, region, credentials, 'sns', '/', { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, new URLSearchParams({ Action: 'GetTopicAttributes', Version: '2010-03-31', TopicArn: arn }).toString());
+    } else if (service === 'lambda') {
+      res = await signedPost(endpoint, region, credentials, 'lambda', `/2015-03-31/functions/${encodeURIComponent(arn)}/invocations`, { 'content-type': 'application/json', 'x-amz-invocation-type': 'DryRun' }, '{}');
+    } else return false;
+  } catch {
+    return true; // the endpoint did not answer: let the delivery report it
+  }
+  await res.arrayBuffer();
+  return res.status < 300;
+}

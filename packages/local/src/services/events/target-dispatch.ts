@@ -36,7 +36,20 @@ export interface TargetDispatcher {
    * with the outcome after the last attempt. `dlqBody` is what the DLQ receives, `dlqAttributes` the
    * caller's own attributes (RULE_ARN or SCHEDULE_ARN, ...).
    */
-  send(target: TargetSpec, payload: string, options: { credentials: Credentials; stats: DispatchStats; dlqBody: string; dlqAttributes: Record<string, string>; dlqCredentials?: Credentials; eventTime?: number }): Promise<DeliveryOutcome>;
+  send(
+    target: TargetSpec,
+    payload: string,
+    options: {
+      credentials: Credentials;
+      stats: DispatchStats;
+      dlqBody: string;
+      dlqAttributes: Record<string, string>;
+      dlqCredentials?: Credentials;
+      eventTime?: number;
+      /** The destination's resource policy (target, then dead-letter queue): a denial message, or undefined. */
+      authorize?: (arn: string) => Promise<string | undefined>;
+    },
+  ): Promise<DeliveryOutcome>;
   /** Resolves when nothing is being delivered or waiting for a retry. */
   idle(): Promise<void>;
   stop(): void;
@@ -78,6 +91,9 @@ export function createTargetDispatcher(options: { endpoint: () => string; region
           o.stats.invocations++;
           let err: DeliveryError;
           try {
+            const denied = await o.authorize?.(target.arn);
+            // AWS does not retry a target whose policy refuses EventBridge (a permanent error).
+            if (denied !== undefined) throw new DeliveryError('AccessDenied', denied, false);
             await deliver(options.endpoint(), options.region, o.credentials, target, payload);
             return { status: 'delivered', attempts };
           } catch (e) {
@@ -94,6 +110,8 @@ export function createTargetDispatcher(options: { endpoint: () => string; region
           const attrs: Record<string, string> = { ERROR_CODE: err.code, ERROR_MESSAGE: err.message, ...o.dlqAttributes, TARGET_ARN: target.arn, RETRY_ATTEMPTS: String(attempts - 1), ...(exhausted ? { EXHAUSTED_RETRY_CONDITION: exhausted } : {}) };
           if (target.deadLetterArn) {
             try {
+              const dlqDenied = await o.authorize?.(target.deadLetterArn);
+              if (dlqDenied !== undefined) throw new DeliveryError('AccessDenied', dlqDenied, false);
               await deliverToDlq(options.endpoint(), options.region, o.dlqCredentials ?? o.credentials, target.deadLetterArn, o.dlqBody, attrs);
               o.stats.deadLetterInvocations++;
               options.log(`events: target ${target.id} (${target.arn}) failed (${err.code}: ${err.message}); event sent to its dead-letter queue ${target.deadLetterArn}`);

@@ -8,13 +8,16 @@
  * event queue. A queue destination gets an `s3:TestEvent` message when it is configured.
  *
  * Destinations are checked when configured, as S3 does ("Unable to validate the following destination
- * configurations"): the queue or topic must exist, and S3 refuses FIFO queues. The destination's
- * resource policy (queue or topic policy allowing s3.amazonaws.com) is not evaluated here.
+ * configurations"): the queue or topic must exist, S3 refuses FIFO queues, and the destination's
+ * resource policy (queue policy, topic policy, the function's Lambda permissions) must let
+ * `s3.amazonaws.com` deliver from this bucket (gateway/deliveries.ts, with aws:SourceArn the bucket's
+ * ARN and aws:SourceAccount the account), with AWS's wording for each refusal.
  */
 import { randomUUID } from 'node:crypto';
 import { upstreamCall } from '../../gateway/forward.js';
 import type { GatewayContext } from '../../gateway/types.js';
 import { publishToTopic, sqsJson, SNS_API_VERSION } from '../sns/handler.js';
+import { deliveryAction } from '../../core/delivery-gate.js';
 import { matchingTargets, NotificationConfigurationError, s3EventRecord, s3TestEvent, type BucketNotificationConfiguration, type NotificationTarget, type ObjectEvent } from './notifications.js';
 
 export interface NotificationDispatcher {
@@ -45,7 +48,20 @@ export function createNotificationDispatcher(ctx: GatewayContext, log: (line: st
     await sqsJson(sqs!, 'SendMessage', { QueueUrl: await queueUrl(arn), MessageBody: JSON.stringify(body) });
   };
 
-  const checkDestination = async (t: NotificationTarget): Promise<string | undefined> => {
+  /** What S3 says of a destination whose policy does not let it deliver from the bucket. */
+  const POLICY_REFUSAL = {
+    queue: 'Permissions on the destination queue do not allow S3 to publish notifications from this bucket',
+    topic: 'Permissions on the destination topic do not allow S3 to publish notifications from this bucket',
+    lambda: 'Not authorized to invoke function',
+  } as const;
+  const checkDestination = async (bucket: string, t: NotificationTarget): Promise<string | undefined> => {
+    const missing = await checkExists(t);
+    if (missing !== undefined) return missing;
+    const decision = await ctx.deliveries?.authorize({ service: 's3.amazonaws.com', action: deliveryAction(t.arn), resource: t.arn, sourceArn: `arn:aws:s3:::${bucket}` });
+    if (decision && !decision.allowed) return t.kind === 'lambda' ? `${t.arn}: ${POLICY_REFUSAL.lambda} [${t.arn}]` : `${t.arn}: ${POLICY_REFUSAL[t.kind]}`;
+    return undefined;
+  };
+  const checkExists = async (t: NotificationTarget): Promise<string | undefined> => {
     if (t.kind === 'queue') {
       if (queueName(t.arn).endsWith('.fifo')) return `${t.arn}: FIFO queues are not supported as S3 notification destinations`;
       try {
@@ -84,7 +100,7 @@ export function createNotificationDispatcher(ctx: GatewayContext, log: (line: st
     get: (bucket) => configs.get(bucket),
     async put(bucket, config) {
       if (config.eventBridge) throw new NotificationConfigurationError('NotImplemented', 'EventBridge delivery of S3 events is not emulated by the local stack');
-      const problems = (await Promise.all(config.targets.map(checkDestination))).filter((p): p is string => p !== undefined);
+      const problems = (await Promise.all(config.targets.map((t) => checkDestination(bucket, t)))).filter((p): p is string => p !== undefined);
       if (problems.length) throw new NotificationConfigurationError('InvalidArgument', `Unable to validate the following destination configurations: ${problems.join('; ')}`);
       const before = new Set((configs.get(bucket)?.targets ?? []).filter((t) => t.kind === 'queue').map((t) => t.arn));
       if (config.targets.length === 0) configs.delete(bucket);

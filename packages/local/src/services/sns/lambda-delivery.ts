@@ -1,8 +1,8 @@
 /**
- * SNS → Lambda: fauxqs delivers `sqs` subscriptions itself but not `lambda` ones, so the gateway's SNS
- * service delivers those after a successful Publish / PublishBatch: each `lambda` subscription of the
- * topic whose filter policy matches gets the SNS event (Records[].Sns, as Lambda receives it) through
- * the function's asynchronous event queue (services/lambda/async-invoke.ts).
+ * SNS → Lambda, the pure parts: the published messages of a Publish / PublishBatch form, the SNS event
+ * Lambda receives (Records[].Sns) and the subscriptions' filter policies. The delivering part is
+ * publish.ts (the gateway's SNS data plane), through the function's asynchronous event queue
+ * (services/lambda/async-invoke.ts).
  *
  * Filter policies are matched by the one event-pattern matcher (core/event-pattern.ts),
  * on the message attributes (String as a string, Number as a number, String.Array as its list) or, with
@@ -28,6 +28,8 @@ export interface PublishedMessage {
   /** ISO-8601 with milliseconds, as SNS writes it. */
   readonly timestamp: string;
   readonly messageGroupId?: string;
+  /** FIFO topics: the MessageDeduplicationId given (or derived from the body with ContentBasedDeduplication). */
+  readonly messageDeduplicationId?: string;
 }
 
 export interface SnsSubscriptionView {
@@ -62,7 +64,8 @@ export function parsePublishForm(form: URLSearchParams, ids: ReadonlyMap<string,
     if (!messageId) return [];
     const subject = form.get('Subject');
     const group = form.get('MessageGroupId');
-    return [{ topicArn, messageId, message: form.get('Message') ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, ''), timestamp, ...(group !== null ? { messageGroupId: group } : {}) }];
+    const dedup = form.get('MessageDeduplicationId');
+    return [{ topicArn, messageId, message: form.get('Message') ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, ''), timestamp, ...(group !== null ? { messageGroupId: group } : {}), ...(dedup !== null ? { messageDeduplicationId: dedup } : {}) }];
   }
   const out: PublishedMessage[] = [];
   for (let i = 1; form.has(`PublishBatchRequestEntries.member.${i}.Id`); i++) {
@@ -71,7 +74,8 @@ export function parsePublishForm(form: URLSearchParams, ids: ReadonlyMap<string,
     if (!messageId) continue; // a failed entry
     const subject = form.get(`${at}Subject`);
     const group = form.get(`${at}MessageGroupId`);
-    out.push({ topicArn, messageId, message: form.get(`${at}Message`) ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, at), timestamp, ...(group !== null ? { messageGroupId: group } : {}) });
+    const dedup = form.get(`${at}MessageDeduplicationId`);
+    out.push({ topicArn, messageId, message: form.get(`${at}Message`) ?? '', ...(subject !== null ? { subject } : {}), messageAttributes: attributesAt(form, at), timestamp, ...(group !== null ? { messageGroupId: group } : {}), ...(dedup !== null ? { messageDeduplicationId: dedup } : {}) });
   }
   return out;
 }
