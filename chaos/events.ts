@@ -14,7 +14,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
-    'budget-seconds': { type: 'string', default: '300' },
+    'budget-seconds': { type: 'string', default: '540' },
   },
 });
 const events = Number(values.events);

@@ -51,11 +51,13 @@ export interface EventChaosOptions {
   readonly rates?: Partial<EventChaosRates>;
   /** Shared emulators (tests); otherwise the stack starts and stops its own. */
   readonly endpoints?: LocalEndpoints;
-  /** After this the verdict is taken on what is there. @default 300000 */
+  /** The app synthesized (synthEventPathsApp); otherwise synthesized here. */
+  readonly assemblyDir?: string;
+  /** From the start of the burst (the stack is up; elapsedMs counts from there too), after this the verdict is taken on what is there. @default 300000 */
   readonly timeBudgetMs?: number;
-  /** Local override of the consumer queues' visibility timeout (6 x 10 s in the template). @default 15 */
+  /** Local override of the consumer queues' visibility timeout (6 x 20 s in the template). @default 30 */
   readonly queueVisibilitySeconds?: number;
-  /** How long a paused holder sleeps. @default 8000 (most of the 10 s timeout) */
+  /** How long a paused holder sleeps. @default 16000 (most of the 20 s timeout: it resumes near its deadline) */
   readonly pauseMs?: number;
   /** Held and dropped responses between the consumers and DynamoDB; false = none. @default DEFAULT_NETWORK_RATES */
   readonly network?: Partial<NetworkRates> | false;
@@ -139,8 +141,20 @@ async function scanAll(dynamodb: DynamoDBClient, table: string): Promise<Record<
 
 const recordView = (i: Record<string, AttributeValue>): IdempotencyRecordView => ({ id: i.id?.S ?? '', status: i.status?.S ?? '', fence: Number(i.fence?.N ?? 0), completions: Number(i.completions?.N ?? 0) });
 
+/** Synthesizes app.ts (cached by the hash of the app, its handlers and the built packages). */
+export async function synthEventPathsApp(log: (line: string) => void = () => undefined): Promise<string> {
+  const { assemblyDir } = await synthesize({
+    app: 'npx tsx chaos/event-paths/app.ts',
+    outDir: '.floodgate/event-paths-chaos.out',
+    // What the app and its handlers are made of (not the run's own files): a changed run re-uses the assembly.
+    inputs: [...['app', 'paths', 'effect', 'queue-consumer', 'stream-consumer'].map((f) => `chaos/event-paths/${f}.ts`), 'packages/cdk/dist', 'packages/runtime/dist', 'package-lock.json'],
+    log,
+  });
+  return assemblyDir;
+}
+
 export async function runEventChaos(options: EventChaosOptions = {}): Promise<EventChaosResult> {
-  const started = Date.now();
+  let started = Date.now();
   const log = options.log ?? (() => undefined);
   const count = options.events ?? 1000;
   const seed = options.seed ?? 1;
@@ -151,7 +165,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     awsErrorRate: rates.awsErrorRate,
     crashRate: Number(crashRateFor(rates.killRate, FAULT_POINTS_PER_RECORD * TYPICAL_RECORDS_PER_INVOCATION).toFixed(5)),
     pauseRate: rates.pauseRate,
-    pauseMs: options.pauseMs ?? 8000,
+    pauseMs: options.pauseMs ?? 16_000,
   };
   const runId = `e${randomBytes(3).toString('hex')}`;
   const { events, duplicates } = planEvents(count, seed, runId, rates);
@@ -161,13 +175,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     return Number.isInteger(n) && n >= 0 && n < count ? n : undefined;
   };
 
-  const { assemblyDir } = await synthesize({
-    app: 'npx tsx chaos/event-paths/app.ts',
-    outDir: '.floodgate/event-paths-chaos.out',
-    // What the app and its handlers are made of (not the run's own files): a changed run re-uses the assembly.
-    inputs: [...['app', 'paths', 'effect', 'queue-consumer', 'stream-consumer'].map((f) => `chaos/event-paths/${f}.ts`), 'packages/cdk/dist', 'packages/runtime/dist', 'package-lock.json'],
-    log,
-  });
+  const assemblyDir = options.assemblyDir ?? (await synthEventPathsApp(log));
 
   const networkRates: NetworkRates | undefined = options.network === false ? undefined : { ...DEFAULT_NETWORK_RATES, ...options.network };
   let upstream = '';
@@ -223,7 +231,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     const queueUrls = Object.fromEntries(QUEUE_PATHS.map((p) => [p, out(OUT.queueUrl(p))])) as Record<QueuePath, string>;
     const dlqUrls = Object.fromEntries(QUEUE_PATHS.map((p) => [p, out(OUT.deadLetterQueueUrl(p))])) as Record<QueuePath, string>;
     const onFailureUrl = out(OUT.onFailureQueueUrl);
-    const visibility = options.queueVisibilitySeconds ?? 15;
+    const visibility = options.queueVisibilitySeconds ?? 30;
     for (const p of QUEUE_PATHS) {
       const before = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrls[p], AttributeNames: ['VisibilityTimeout'] }))).Attributes?.VisibilityTimeout;
       await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrls[p], Attributes: { VisibilityTimeout: String(visibility) } }));
@@ -260,6 +268,8 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     log(`chaos:events: ${count} events over ${EVENT_PATHS.join(', ')} (seed ${seed}), ${events.filter((e) => e.poison).length} poison, ${duplicates.size} published twice; faults ${JSON.stringify(faults)}`);
     const limit = pLimit(options.publishConcurrency ?? 16);
     const burstStart = Date.now();
+    // The budget is the run's, from the burst on: synthesis and the stack's start vary with the machine.
+    started = burstStart;
     await Promise.all(events.map((e) => limit(() => publish(e, false))));
     const burstPublishMs = Date.now() - burstStart;
     log(`chaos:events: burst of ${count} published in ${burstPublishMs} ms (pollers not started yet); starting the consumers`);
@@ -310,7 +320,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
         log('chaos:events: quiet for 20 s with nothing in flight: taking the verdict');
         break;
       }
-      await new Promise((r) => setTimeout(r, 2000));
+      await new Promise((r) => setTimeout(r, 3000));
     }
 
     await proxy?.idle(Math.max(5_000, budget - (Date.now() - started)));
