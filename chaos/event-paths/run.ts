@@ -139,6 +139,21 @@ async function scanAll(dynamodb: DynamoDBClient, table: string): Promise<Record<
   return out;
 }
 
+/**
+ * The structured object of a log line. The constructs' functions log in Lambda's JSON format, where a
+ * console.log(JSON.stringify(...)) (the fault points' lines, the effect's refusals) arrives as the string
+ * `message` of Lambda's own object: that string is the line's object.
+ */
+function structuredLine(j: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (typeof j?.message !== 'string' || !j.message.startsWith('{')) return j;
+  try {
+    const inner: unknown = JSON.parse(j.message);
+    return typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? (inner as Record<string, unknown>) : j;
+  } catch {
+    return j;
+  }
+}
+
 const recordView = (i: Record<string, AttributeValue>): IdempotencyRecordView => ({ id: i.id?.S ?? '', status: i.status?.S ?? '', fence: Number(i.fence?.N ?? 0), completions: Number(i.completions?.N ?? 0) });
 
 /** Synthesizes app.ts (cached by the hash of the app, its handlers and the built packages). */
@@ -204,7 +219,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
       },
       onLog: (entry) => {
         if (process.env.CHAOS_DEBUG) process.stderr.write(`[${entry.functionName}#${entry.environmentId}] ${entry.line}\n`);
-        const j = entry.json;
+        const j = structuredLine(entry.json);
         if (j === undefined) return;
         const ev = typeof j.event === 'string' ? j.event : typeof j.message === 'string' ? j.message : undefined;
         if (ev !== undefined && ev in logEvents) logEvents[ev]!++;
