@@ -3,6 +3,7 @@
  * Adding a service: one file here exporting a GatewayServiceFactory, and one entry in this list.
  */
 import type { GatewayServiceFactory } from '../gateway/types.js';
+import { controlService } from '../gateway/control.js';
 import { cloudformationService } from './cloudformation/handler.js';
 import { eventsService } from './events/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
@@ -12,4 +13,4 @@ import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [controlService, dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];

@@ -135,6 +135,11 @@ export interface ProvisionResult {
   /** Deletes what was created (destroy()). */
   readonly destroy?: () => Promise<void>;
   /**
+   * Empties what was created and keeps it (the reset: messages, items, objects); resolves with the
+   * number of items or objects deleted (0 where a whole store is purged at once).
+   */
+  readonly empty?: () => Promise<number>;
+  /**
    * What deleting the stack runs on the stack's own functions (a custom resource's Delete): run by
    * LocalDeployment.teardown() in reverse creation order while the Lambda host still runs, and on a
    * failed deployment's rollback.
