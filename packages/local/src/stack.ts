@@ -290,7 +290,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   cleanups.push(() => gateway.stop());
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
-  cleanups.push(async () => clients.destroy());
+  // The reset's requests go straight to the emulators when they are there (no gateway hop, no signature check).
+  const resetClients = endpoints.backends ? localClients({ ...endpoints, ...endpoints.backends, endpoint: endpoints.backends.sqs }) : clients;
+  cleanups.push(async () => {
+    clients.destroy();
+    if (resetClients !== clients) resetClients.destroy();
+  });
   const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
   const logListeners = new Set<(entry: LogEntry) => void>();
   if (options.onLog) logListeners.add(options.onLog);
@@ -599,7 +604,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         for (const i of asyncInvokers.values()) asyncEventsDropped += i.clear();
         // Each stream mapping is held while the tables are emptied, so that the deletes are not delivered.
         const pollers = [...streamPollers.values()];
-        const hold = (i: number): Promise<EmptyReport> => (i < pollers.length ? pollers[i]!.skip(() => hold(i + 1)) : deployment.empty());
+        const hold = (i: number): Promise<EmptyReport> => (i < pollers.length ? pollers[i]!.skip(() => hold(i + 1)) : deployment.empty(resetClients));
         const emptied = await hold(0);
         return { ...emptied, asyncEventsDropped, ms: performance.now() - started };
       },

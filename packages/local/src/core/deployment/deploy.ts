@@ -17,6 +17,7 @@ import { resourceName, type NameRules } from './values.js';
 import { deploymentModel, type DeploymentModel } from './model.js';
 import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
+import type { EmptyClients } from './provisioner.js';
 import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
@@ -59,9 +60,10 @@ export interface LocalDeployment {
   /**
    * Empties what this deployment created and keeps it (the reset): every queue's messages (in flight
    * and delayed too), every table's items, every bucket's objects. All at once; the first failure
-   * rejects after the others have settled.
+   * rejects after the others have settled. `clients`: where to send the requests (e.g. straight to the
+   * emulators); @default the deployment's own (through the endpoint).
    */
-  empty(): Promise<EmptyReport>;
+  empty(clients?: EmptyClients): Promise<EmptyReport>;
   /**
    * Runs what deleting the stack runs on its own functions (custom resources' Delete), in reverse
    * creation order, once; call it while the Lambda host still runs. Returns the failures (each is logged).
@@ -181,7 +183,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const streamMappings: DeployedStreamEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
-  const emptiers: Array<{ type: string; run: () => Promise<number> }> = [];
+  const emptiers: Array<{ type: string; run: (c: EmptyClients) => Promise<number> }> = [];
   const names = new Map<string, string>();
   const teardowns: Array<{ logicalId: string; run: () => Promise<void> }> = [];
   const teardown = async (): Promise<Error[]> => {
@@ -216,8 +218,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     names,
     resolve,
     teardown,
-    async empty() {
-      const results = await Promise.allSettled(emptiers.map((e) => e.run()));
+    async empty(through: EmptyClients = clients) {
+      const results = await Promise.allSettled(emptiers.map((e) => e.run(through)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const resources: Record<string, number> = {};

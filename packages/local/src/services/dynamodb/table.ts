@@ -72,7 +72,8 @@ export const dynamodbTable: Provisioner = {
     return {
       physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, ...(streamArn ? { StreamArn: streamArn } : {}), TableId: TableName } },
       destroy: async () => void (await clients.dynamodb.send(new DeleteTableCommand({ TableName }))),
-      empty: () => emptyTable(clients.dynamodb, TableName),
+      // The key names from the template (what the table was created with): no DescribeTable on each reset.
+      empty: (c) => emptyTable(c.dynamodb, TableName, (props.KeySchema as KeySchemaElement[]).map((k) => k.AttributeName!)),
     };
   },
 };

@@ -50,7 +50,7 @@ export const s3Bucket: Provisioner = {
         await emptyBucket(clients.s3, Bucket);
         await clients.s3.send(new DeleteBucketCommand({ Bucket }));
       },
-      empty: () => emptyBucket(clients.s3, Bucket),
+      empty: (c) => emptyBucket(c.s3, Bucket),
     };
   },
 };
@@ -61,8 +61,8 @@ export async function emptyBucket(s3: S3Client, Bucket: string): Promise<number>
   for (;;) {
     const page = await s3.send(new ListObjectsV2Command({ Bucket, MaxKeys: 1000 }));
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return deleted;
-    await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
+    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
     deleted += keys.length;
+    if (keys.length === 0 || !page.IsTruncated) return deleted;
   }
 }

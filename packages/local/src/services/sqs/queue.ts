@@ -29,7 +29,7 @@ export const sqsQueue: Provisioner = {
     return {
       physical: { type: 'AWS::SQS::Queue', ref: QueueUrl, attributes: { Arn: QueueArn, QueueName, QueueUrl } },
       destroy: async () => void (await clients.sqs.send(new DeleteQueueCommand({ QueueUrl }))),
-      empty: async () => (await clients.sqs.send(new PurgeQueueCommand({ QueueUrl })), 0),
+      empty: async (c) => (await c.sqs.send(new PurgeQueueCommand({ QueueUrl })), 0),
     };
   },
 };
