@@ -7,7 +7,7 @@
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
 import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type EmptyReport, type LocalDeployment } from './core/deployment/deploy.js';
-import { DataDirError, lockDataDir, readDeploymentState, writeDeploymentState } from './core/deployment/state.js';
+import { DataDirError, deleteDeploymentState, lockDataDir, readDeploymentState, writeDeploymentState } from './core/deployment/state.js';
 import { resolve as resolvePath } from 'node:path';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './core/clients.js';
@@ -620,7 +620,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
         const [gatewayStop, clientsDestroy, ...rest] = cleanups;
         for (const c of rest.reverse()) await c().catch(() => undefined);
-        if (opts.destroy) await deployment.destroy().catch(() => undefined);
+        if (opts.destroy) {
+          await deployment.destroy().catch(() => undefined);
+          if (dataDir !== undefined) deleteDeploymentState(dataDir, stack.stackName);
+        }
         await clientsDestroy!().catch(() => undefined);
         await gatewayStop!().catch(() => undefined);
         await owned?.stop();

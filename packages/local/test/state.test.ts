@@ -17,6 +17,7 @@ import { LOCAL_CREDENTIALS } from '../src/core/identity';
 import type { LogEntry } from '../src/lambda-host/index';
 import { synthFixtureApp } from './fixtures/fixture-app';
 import { synthStreamsApp } from './fixtures/streams-app';
+import { synthCdkCustomResourcesApp } from './fixtures/custom-resource-app';
 
 const quiet = (): void => undefined;
 
@@ -89,6 +90,34 @@ describe('dataDir: state that lasts', () => {
       // The event source mapping runs on the kept queue.
       await second.clients.sqs.send(new SendMessageCommand({ QueueUrl: outputs.QueueUrl!, MessageBody: JSON.stringify({ id: 'after-restart', action: 'ok' }) }));
       expect((await waitForItem(second, outputs.TableName!, 'after-restart'))?.attempts).toEqual({ N: '1' });
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('keeps a stack with custom resources: no Delete at the stop (autoDeleteObjects leaves the objects), nothing sent at the restart', { timeout: 180_000 }, async () => {
+    const crAssembly = synthCdkCustomResourcesApp(join(mkdtempSync(join(tmpdir(), 'fl-state-cr-')), 'cdk.out'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'fl-data-cr-'));
+    const lines: string[] = [];
+    const paints: string[] = [];
+    const opts = { assembly: crAssembly, dataDir, log: (l: string) => lines.push(l), onLog: (e: LogEntry) => void (e.line.includes('PAINT-EVENT') && paints.push(e.line)) };
+    const first = await startLocalStack(opts);
+    const outputs = { ...first.outputs };
+    await first.stop();
+    expect(paints.map((l) => /"RequestType":"(\w+)"/.exec(l)?.[1])).toEqual(['Create']);
+    const created = lines.filter((l) => l.startsWith('custom resource ')).length;
+    expect(created).toBe(3);
+
+    const second = await startLocalStack(opts);
+    try {
+      expect(second.restored).toBe(true);
+      // Same properties: CloudFormation sends nothing, and neither does a restart.
+      expect(lines.filter((l) => l.startsWith('custom resource ')).length).toBe(created);
+      expect(paints.map((l) => /"RequestType":"(\w+)"/.exec(l)?.[1])).toEqual(['Create']);
+      expect(second.outputs.Shade).toBe(outputs.Shade);
+      // The autoDeleteObjects custom resource got no Delete at the stop: the object AwsCustomResource put is there.
+      const marker = await second.clients.s3.send(new GetObjectCommand({ Bucket: outputs.Bucket!, Key: 'marker.txt' }));
+      expect(await marker.Body!.transformToString()).toBe('made by AwsCustomResource');
     } finally {
       await second.stop();
     }

@@ -71,6 +71,11 @@ export function writeDeploymentState(dataDir: string, state: Omit<DeploymentStat
 /** Lock files held by this process (its own pid in a lock file is not enough to tell). */
 const HELD = new Set<string>();
 
+/** Forgets the deployment of `stackName` (its resources were destroyed). */
+export function deleteDeploymentState(dataDir: string, stackName: string): void {
+  rmSync(stateFile(dataDir, stackName), { force: true });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
