@@ -44,7 +44,8 @@ export const controlService: GatewayServiceFactory = (ctx) => {
     },
     error: (_req, res, err: GatewayError) => {
       const hint = err.code === 'MissingAuthentication' || err.code.startsWith('Missing') ? ` Sign the request (signing name "${CONTROL_SIGNING_NAME}") with the local admin's credentials, e.g. curl -X POST --aws-sigv4 aws:amz:${ctx.region}:${CONTROL_SIGNING_NAME} --user ${LOCAL_CREDENTIALS.accessKeyId}:${LOCAL_CREDENTIALS.secretAccessKey} ${ctx.url()}${RESET_PATH}` : '';
-      sendJson(res, err.status, { code: err.code, message: `${err.message}${hint}` }, { 'x-amzn-errortype': err.code });
+      const message = hint && !/[.!?]$/.test(err.message) ? `${err.message}.${hint}` : `${err.message}${hint}`;
+      sendJson(res, err.status, { code: err.code, message }, { 'x-amzn-errortype': err.code });
     },
   };
   return service;
