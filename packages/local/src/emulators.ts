@@ -9,8 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { startGateway, type Gateway } from './gateway/server.js';
 import { checkPrerequisites } from './prerequisites.js';
@@ -36,6 +37,18 @@ export interface StartEmulatorsOptions {
   readonly startTimeoutMs?: number;
   /** Install SIGINT/SIGTERM/exit handlers that stop the emulators. @default true */
   readonly handleSignals?: boolean;
+  /**
+   * Keep the emulators' state in this directory across a stop and a start (`--data-dir`): fauxqs writes
+   * queues with their messages (ready, delayed and in flight, with their deadlines), topics with their
+   * subscriptions, and buckets with their objects through to SQLite in `DIR/fauxqs/`; DynamoDB Local
+   * keeps its tables in `DIR/dynamodb/` (`-dbPath` instead of `-inMemory`). @default in memory
+   */
+  readonly dataDir?: string;
+}
+
+/** Where the emulators keep their state under a data directory. */
+export function emulatorDataDirs(dataDir: string): { readonly fauxqs: string; readonly dynamodb: string } {
+  return { fauxqs: join(dataDir, 'fauxqs'), dynamodb: join(dataDir, 'dynamodb') };
 }
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
@@ -64,8 +77,11 @@ function dynamoDbLocalJar(): { jar: string; libDir: string } {
   return { jar: join(base, 'DynamoDBLocal.jar'), libDir: join(base, 'DynamoDBLocal_lib') };
 }
 
-/** Starts DynamoDB Local in memory on `port`, behind a watchdog tied to our lifetime. */
-export function spawnDynamoDbLocal(port: number): ChildProcess {
+/**
+ * Starts DynamoDB Local on `port`, behind a watchdog tied to our lifetime: in memory, or keeping its
+ * tables in `dbPath` (one SQLite file, `-sharedDb`).
+ */
+export function spawnDynamoDbLocal(port: number, dbPath?: string): ChildProcess {
   const { jar, libDir } = dynamoDbLocalJar();
   const javaArgs = [
     `-Djava.library.path=${libDir}`,
@@ -73,7 +89,7 @@ export function spawnDynamoDbLocal(port: number): ChildProcess {
     '-XX:+UseSerialGC',
     '-jar',
     jar,
-    '-inMemory',
+    ...(dbPath !== undefined ? ['-dbPath', dbPath] : ['-inMemory']),
     '-sharedDb',
     '-disableTelemetry',
     '-port',
@@ -114,8 +130,10 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   const { startTimeoutMs = 30_000, handleSignals = true } = options;
   // Fails fast, saying what to install, before a JVM that cannot start is waited for.
   checkPrerequisites();
+  const dirs = options.dataDir !== undefined ? emulatorDataDirs(resolve(options.dataDir)) : undefined;
+  if (dirs) for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   const ddbPort = await freePort();
-  const ddb = spawnDynamoDbLocal(ddbPort);
+  const ddb = spawnDynamoDbLocal(ddbPort, dirs?.dynamodb);
   let stderr = '';
   ddb.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
@@ -162,7 +180,7 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   try {
     const dynamodb = `http://127.0.0.1:${ddbPort}`;
     const [fq] = await Promise.all([
-      startFauxqs({ port: 0, logger: false, host: '127.0.0.1', defaultRegion: LOCAL_REGION }),
+      startFauxqs({ port: 0, logger: false, host: '127.0.0.1', defaultRegion: LOCAL_REGION, ...(dirs ? { dataDir: dirs.fauxqs } : {}) }),
       waitForDynamoDb(dynamodb, startTimeoutMs, ddb),
     ]);
     fauxqs = fq;

@@ -6,6 +6,8 @@ export * from './emulators.js';
 export * from './core/clients.js';
 export * from './prerequisites.js';
 export * from './core/deployment/errors.js';
+export { DataDirError, DataDirInUseError, readDeploymentState, type DeploymentState } from './core/deployment/state.js';
+export { CONTROL_SIGNING_NAME, RESET_PATH } from './gateway/control.js';
 export * from './core/request-body.js';
 export * from './gateway/index.js';
 export * from './core/deployment/assembly.js';

@@ -6,7 +6,9 @@
  */
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type LocalDeployment } from './core/deployment/deploy.js';
+import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type EmptyReport, type LocalDeployment } from './core/deployment/deploy.js';
+import { DataDirError, deleteDeploymentState, lockDataDir, readDeploymentState, writeDeploymentState } from './core/deployment/state.js';
+import { resolve as resolvePath } from 'node:path';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './core/clients.js';
 import { checkNode } from './prerequisites.js';
@@ -64,6 +66,15 @@ export interface LocalStackOptions {
   readonly port?: number;
   /** Owned emulators stop on SIGINT/SIGTERM (and re-raise it). @default true */
   readonly handleSignals?: boolean;
+  /**
+   * Keep the stack's state in this directory across a stop and a start (`--data-dir`): the queues with
+   * their messages, the buckets with their objects, the tables with their items (the emulators' own
+   * persistence), and the names the deployment gave, so that a restart with the same assembly finds the
+   * same resources. A stop keeps the stack (custom resources get no Delete; `stop({ destroy: true })`
+   * still deletes everything). Only with the embedded emulators (not with `endpoint` or `emulators`).
+   * See the README ("State that lasts") for what is not kept. @default none: everything in memory
+   */
+  readonly dataDir?: string;
   /**
    * A prefix for every physical name (`--name-prefix`): for an external endpoint shared with other
    * deployments. @default none: names as the template writes them (CloudFormation-style for unnamed ones)
@@ -204,6 +215,29 @@ export interface LocalStack {
   startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
   stop(options?: { destroy?: boolean }): Promise<void>;
+  /** The data directory (`dataDir`), when the stack keeps its state. */
+  readonly dataDir?: string;
+  /** True when the deployment was found in `dataDir` (a restart): its resources were taken over, not created. */
+  readonly restored: boolean;
+  /**
+   * Empties the stack and keeps it: every queue's messages (DLQs, in-flight and delayed ones too), every
+   * table's items, every bucket's objects, and the functions' pending asynchronous events and retries.
+   * The resources, the functions and the event source mappings stay and keep running; a DynamoDB
+   * stream mapping does not deliver the reset's own deletes. Invocations running at the time finish.
+   */
+  reset(): Promise<ResetReport>;
+}
+
+/** What `reset()` (and `POST /_floodgate/reset`) did. */
+export interface ResetReport {
+  /** Resources emptied, by CloudFormation type (`AWS::SQS::Queue`: 2, ...). */
+  readonly resources: Readonly<Record<string, number>>;
+  /** Table items and bucket objects deleted (queues are purged whole and not counted). */
+  readonly deleted: number;
+  /** Pending asynchronous events and retries dropped. */
+  readonly asyncEventsDropped: number;
+  /** How long the reset took, ms. */
+  readonly ms: number;
 }
 
 
@@ -219,8 +253,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const stack = selectStack(stacks, wanted);
 
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
+  const dataDir = options.dataDir !== undefined ? resolvePath(options.dataDir) : undefined;
+  if (dataDir !== undefined && (external || options.emulators)) {
+    throw new DataDirError(`dataDir (--data-dir) keeps the embedded emulators' state; ${external ? `the external endpoint ${external} keeps its own` : 'shared emulators keep whatever their owner gave them'}: give one or the other`);
+  }
+  // One running stack per data directory: taken before anything starts, released when it stops.
+  const unlock = dataDir !== undefined ? lockDataDir(dataDir) : undefined;
+  const previous = dataDir !== undefined ? readDeploymentState(dataDir, stack.stackName) : undefined;
   let owned: RunningEmulators | undefined;
-  const upstream: LocalEndpoints = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true })));
+  let upstream: LocalEndpoints;
+  try {
+    upstream = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true, ...(dataDir !== undefined ? { dataDir } : {}) })));
+  } catch (err) {
+    unlock?.();
+    throw err;
+  }
+  if (previous) log(`data dir ${dataDir}: restoring ${stack.stackName} (deployed ${previous.savedAt}): its ${Object.keys(previous.names).length} named resources are taken over with their contents`);
+  else if (dataDir !== undefined) log(`data dir ${dataDir}: first start of ${stack.stackName}; its state is kept there`);
+  if (previous && previous.prefix !== (options.prefix ?? '')) log(`data dir: ${stack.stackName} was deployed with name prefix "${previous.prefix}", now "${options.prefix ?? ''}": resources the template names are created under the new names`);
   const cleanups: Array<() => Promise<void>> = [];
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
@@ -255,12 +305,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
   } catch (err) {
     await owned?.stop();
+    unlock?.();
     throw err;
   }
   cleanups.push(() => gateway.stop());
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
-  cleanups.push(async () => clients.destroy());
+  // The reset's requests go straight to the emulators when they are there (no gateway hop, no signature check).
+  const resetClients = endpoints.backends ? localClients({ ...endpoints, ...endpoints.backends, endpoint: endpoints.backends.sqs }) : clients;
+  cleanups.push(async () => {
+    clients.destroy();
+    if (resetClients !== clients) resetClients.destroy();
+  });
   const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
   const logListeners = new Set<(entry: LogEntry) => void>();
   if (options.onLog) logListeners.add(options.onLog);
@@ -322,6 +378,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onProgress: (d) => {
         deploying = d;
       },
+      ...(previous ? { previousNames: previous.names, id: previous.id } : {}),
       lambda: {
         endpoint: endpoints.endpoint,
         async invoke(fn, event, sofar) {
@@ -339,6 +396,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     detachDeploying?.();
     deploying = undefined;
+    if (dataDir !== undefined) writeDeploymentState(dataDir, { stackName: stack.stackName, id: deployment.id, prefix: deployment.prefix, names: Object.fromEntries(deployment.names) });
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
@@ -422,8 +480,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       runners.set(m.logicalId, runner);
     }
     const streamPollers = new Map<string, StreamPoller>();
-    for (const m of deployment.streamEventSourceMappings) {
-      const fn = fnByLogicalId.get(m.functionLogicalId)!;
+    for (const m0 of deployment.streamEventSourceMappings) {
+      const fn = fnByLogicalId.get(m0.functionLogicalId)!;
+      // A restart keeps the table and its stream, not the mapping's checkpoint: the records of the last
+      // run are not delivered again (as if every one had been checkpointed at the stop).
+      const m = previous && m0.startingPosition === 'TRIM_HORIZON' ? { ...m0, startingPosition: 'LATEST' as const } : m0;
       streamPollers.set(
         m.logicalId,
         createStreamPoller({
@@ -570,21 +631,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         };
       },
       deliveryFailures,
+      dataDir,
+      restored: previous !== undefined,
+      async reset() {
+        const started = performance.now();
+        let asyncEventsDropped = 0;
+        for (const i of asyncInvokers.values()) asyncEventsDropped += i.clear();
+        // Each stream mapping is held while the tables are emptied, so that the deletes are not delivered.
+        const pollers = [...streamPollers.values()];
+        const hold = (i: number): Promise<EmptyReport> => (i < pollers.length ? pollers[i]!.skip(() => hold(i + 1)) : deployment.empty(resetClients));
+        const emptied = await hold(0);
+        return { ...emptied, asyncEventsDropped, ms: performance.now() - started };
+      },
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
         // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
         // stop with it), first, while everything runs (cr.Provider reaches its handler through the
-        // endpoint's Lambda API); on shared emulators kept alive, they stay like the rest.
-        if (opts.destroy || owned) await deployment.teardown();
+        // endpoint's Lambda API); on shared emulators kept alive, or in a data directory, they stay like
+        // the rest.
+        if (opts.destroy || (owned && dataDir === undefined)) await deployment.teardown();
         detach();
         // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
         const [gatewayStop, clientsDestroy, ...rest] = cleanups;
         for (const c of rest.reverse()) await c().catch(() => undefined);
-        if (opts.destroy) await deployment.destroy().catch(() => undefined);
+        if (opts.destroy) {
+          await deployment.destroy().catch(() => undefined);
+          if (dataDir !== undefined) deleteDeploymentState(dataDir, stack.stackName);
+        }
         await clientsDestroy!().catch(() => undefined);
         await gatewayStop!().catch(() => undefined);
         await owned?.stop();
+        unlock?.();
       },
     };
     detach = gateway.attachStack(local);
@@ -592,6 +670,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (err) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     await owned?.stop();
+    unlock?.();
     throw err;
   }
 }

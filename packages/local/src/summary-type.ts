@@ -10,6 +10,10 @@ export interface LocalStackSummary {
   readonly upstream?: string;
   readonly outputs: Readonly<Record<string, string>>;
   readonly outputsFile?: string;
+  /** The data directory (`--data-dir`), when the stack keeps its state. */
+  readonly dataDir?: string;
+  /** With a data directory: true when the deployment was found there (a restart), false on a first start. */
+  readonly restored?: boolean;
   /** The local HTTP API front, when the stack has an HTTP API. */
   readonly apiUrl?: string;
   readonly functions: ReadonlyArray<{ logicalId: string; functionName: string; handler: string; timeoutSeconds: number; memoryMb: number; reservedConcurrency?: number }>;

@@ -65,6 +65,9 @@ describe('argument parsing', () => {
     expect(parseCli(['up'], { FLOODGATE_ENDPOINT: 'http://127.0.0.1:5000' })).toMatchObject({ endpoint: 'http://127.0.0.1:5000' });
     expect(parseCli(['up', '--endpoint', 'http://h:1'], { FLOODGATE_ENDPOINT: 'http://other:2' })).toMatchObject({ endpoint: 'http://h:1' });
     expect(parseCli(['check'], {})).toEqual({ command: 'check' });
+    expect(parseCli(['up', '--assembly', 'cdk.out', '--data-dir', '.floodgate/data', '--keep'], {})).toEqual({ command: 'up', assembly: 'cdk.out', keep: true, json: false, dataDir: '.floodgate/data' });
+    expect(parseCli(['reset', '--endpoint', 'http://127.0.0.1:4566'], {})).toEqual({ command: 'reset', endpoint: 'http://127.0.0.1:4566' });
+    expect(parseCli(['reset'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toEqual({ command: 'reset', endpoint: 'http://127.0.0.1:5000' });
   });
 
   it('refuses what it does not understand, saying why', () => {
@@ -72,6 +75,8 @@ describe('argument parsing', () => {
     expect(() => parseCli(['down'], {})).toThrow(UsageError);
     expect(() => parseCli(['up', '--endpoint', 'localhost:4566'], {})).toThrow(/http\(s\) URL/);
     expect(() => parseCli(['up', '--bogus'], {})).toThrow();
+    expect(() => parseCli(['up', '--data-dir', 'd', '--endpoint', 'http://h:1'], {})).toThrow(/--data-dir keeps the embedded emulators' state/);
+    expect(() => parseCli(['reset'], {})).toThrow(/reset needs the running stack's endpoint/);
   });
 
   it('reads Java versions in both numbering schemes', () => {

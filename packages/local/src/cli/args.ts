@@ -1,8 +1,9 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported]
        floodgate-local fire NAME [--endpoint URL]
+       floodgate-local reset [--endpoint URL]
        floodgate-local check
        floodgate-local --help | --version
 
@@ -28,6 +29,10 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      will not happen; without it they are refused before anything is created
   --port N           port of the endpoint (default: a free port); --port 4566 is LocalStack's, where its
                      tools look (GET /_localstack/health answers in LocalStack's format)
+  --data-dir DIR     keep the state in DIR across a stop and a start: queues with their messages
+                     (in flight and delayed too), buckets with their objects, tables with their items,
+                     and the names the deployment gave; \`up\` again with the same assembly and DIR finds
+                     them (not with --endpoint; one running stack per DIR; logs are not kept)
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
                      (when the optional @cloud-copilot/iam-simulate is installed)
@@ -37,6 +42,10 @@ fire NAME            run a scheduled rule or an EventBridge Scheduler schedule o
                      (by rule or schedule name, or logical id) and print its delivery outcome as JSON;
                      --endpoint is the stack's endpoint (default: $AWS_ENDPOINT_URL), signed with
                      $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (default: the local admin, test/test)
+reset                empty a running stack and keep it: every queue (DLQs, in-flight messages), table
+                     and bucket of the stack, and its functions' pending asynchronous events; the
+                     resources and the event source mappings stay (POST /_floodgate/reset); prints what
+                     it did as JSON; --endpoint is the stack's endpoint (default: $AWS_ENDPOINT_URL)
 check                check the prerequisites (Node >= 22.5, Java 17 for DynamoDB Local) and exit; also says
                      whether the optional @cloud-copilot/iam-simulate (IAM enforcement) is installed`;
 
@@ -61,6 +70,13 @@ export interface UpArgs {
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
+  /** --data-dir: keep the state in this directory. */
+  readonly dataDir?: string;
+}
+
+export interface ResetArgs {
+  readonly command: 'reset';
+  readonly endpoint: string;
 }
 
 export interface FireArgs {
@@ -69,7 +85,7 @@ export interface FireArgs {
   readonly endpoint: string;
 }
 
-export type CliArgs = UpArgs | FireArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
+export type CliArgs = UpArgs | FireArgs | ResetArgs | { readonly command: 'check' } | { readonly command: 'help' } | { readonly command: 'version' };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): CliArgs {
   const { values, positionals } = parseArgs({
@@ -87,6 +103,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       'allow-unsupported': { type: 'boolean', default: false },
       'stop-on-stdin-close': { type: 'boolean', default: false },
       'no-iam': { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -103,8 +120,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     return { command: 'fire', name: rest[0]!, endpoint };
   }
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (command === 'reset') {
+    const endpoint = values.endpoint ?? (env.AWS_ENDPOINT_URL || undefined);
+    if (endpoint === undefined || !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`reset needs the running stack's endpoint: --endpoint URL or $AWS_ENDPOINT_URL (got ${JSON.stringify(endpoint ?? '')})`);
+    return { command: 'reset', endpoint };
+  }
   if (command === 'check') return { command: 'check' };
-  if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire or check)' : `unknown command "${command}" (expected up, fire or check)`);
+  if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire, reset or check)' : `unknown command "${command}" (expected up, fire, reset or check)`);
   if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
   const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
@@ -113,6 +135,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     port = Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535 (got "${values.port}")`);
   }
+  const dataDir = values['data-dir'];
+  if (dataDir !== undefined && dataDir.trim() === '') throw new UsageError('--data-dir needs a directory');
+  if (dataDir !== undefined && endpoint !== undefined) throw new UsageError(`--data-dir keeps the embedded emulators' state; the endpoint ${endpoint} (--endpoint or $FLOODGATE_ENDPOINT) keeps its own: give one or the other`);
   const namePrefix = values['name-prefix'];
   if (namePrefix !== undefined && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(namePrefix)) throw new UsageError(`--name-prefix must be 1-24 characters of a-z 0-9 -, starting with a letter or digit (got "${namePrefix}")`);
   return {
@@ -129,5 +154,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['allow-unsupported'] ? { allowUnsupported: true } : {}),
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
     ...(values['no-iam'] ? { noIam: true } : {}),
+    ...(dataDir !== undefined ? { dataDir } : {}),
   };
 }

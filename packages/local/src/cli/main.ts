@@ -13,7 +13,8 @@ import { loadIamSimulator } from '../gateway/iam/evaluate.js';
 import { PrerequisiteError, checkPrerequisites } from '../prerequisites.js';
 import { startLocalStack, type LocalStack } from '../stack.js';
 import type { LogEntry } from '../lambda-host/index.js';
-import { USAGE, UsageError, parseCli, type FireArgs, type UpArgs } from './args.js';
+import { USAGE, UsageError, parseCli, type FireArgs, type ResetArgs, type UpArgs } from './args.js';
+import { CONTROL_SIGNING_NAME, RESET_PATH } from '../gateway/control.js';
 import { signedPost } from '../services/events/deliver.js';
 import { LOCAL_CREDENTIALS } from '../core/identity.js';
 import { deliveryFailureLines, summarize } from './summary.js';
@@ -47,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (args.command === 'fire') return await fire(args);
+    if (args.command === 'reset') return await reset(args);
     return await up(args);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -84,6 +86,19 @@ async function fire(args: FireArgs): Promise<number> {
   process.stdout.write(`${text}\n`);
   const outcome = JSON.parse(text) as { targets?: Array<{ outcome?: { status?: string } }> };
   return (outcome.targets ?? []).every((t) => t.outcome?.status === 'delivered') ? 0 : 1;
+}
+
+/** `reset`: POST /_floodgate/reset on a running stack's endpoint, signed as the local admin. */
+async function reset(args: ResetArgs): Promise<number> {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const res = await signedPost(args.endpoint, region, LOCAL_CREDENTIALS, CONTROL_SIGNING_NAME, RESET_PATH, {}, '');
+  const text = await res.text();
+  if (res.status >= 300) {
+    say(`floodgate-local: reset: ${res.status} ${text}`);
+    return 1;
+  }
+  process.stdout.write(`${text}\n`);
+  return 0;
 }
 
 async function drained(stack: LocalStack): Promise<void> {
@@ -131,6 +146,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.allowUnsupported ? { allowUnsupported: true } : {}),
       ...(outputsFile ? { outputsFile } : {}),
       ...(args.noIam ? { iam: false } : {}),
+      ...(args.dataDir !== undefined ? { dataDir: resolve(args.dataDir) } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),

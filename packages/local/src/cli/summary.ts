@@ -16,6 +16,7 @@ export function summarize(stack: LocalStack, extra: { outputsFile?: string; upst
     ...(extra.upstream ? { upstream: extra.upstream } : {}),
     outputs: stack.outputs,
     ...(extra.outputsFile ? { outputsFile: extra.outputsFile } : {}),
+    ...(stack.dataDir !== undefined ? { dataDir: stack.dataDir, restored: stack.restored } : {}),
     ...(stack.api ? { apiUrl: stack.api.url } : {}),
     functions: stack.deployment.functions.map((f) => ({
       logicalId: f.logicalId,

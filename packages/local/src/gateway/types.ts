@@ -125,6 +125,8 @@ export interface AttachedStack {
   readonly asyncConfigs?: AsyncInvokeConfigs;
   /** Each function's reserved concurrency (PutFunctionConcurrency changes it for every invoker). */
   readonly functionConcurrency?: ReadonlyMap<string, FunctionConcurrency>;
+  /** Empties the stack and keeps it (`POST /_floodgate/reset`); answers what it did. */
+  reset?(): Promise<unknown>;
 }
 
 export interface GatewayContext {

@@ -4,6 +4,7 @@
  */
 import type { GatewayServiceFactory } from '../gateway/types.js';
 import { consoleService } from '../console/service.js';
+import { controlService } from '../gateway/control.js';
 import { cloudformationService } from './cloudformation/handler.js';
 import { eventsService } from './events/handler.js';
 import { dynamodbService } from './dynamodb/handler.js';
@@ -14,4 +15,4 @@ import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
 
 // The console (and the health route) first: it claims only its own unsigned paths, which would otherwise fall to S3.
-export const SERVICES: readonly GatewayServiceFactory[] = [consoleService, dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [consoleService, controlService, dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { LocalStackSummary } from '../summary-type.js';
 
 export type { LocalStackSummary } from '../summary-type.js';
@@ -29,6 +31,11 @@ export interface StartLocalStackOptions {
   readonly namePrefix?: string;
   /** `--allow-unsupported`: warn about resources the local stack cannot emulate instead of refusing the template. */
   readonly allowUnsupported?: boolean;
+  /**
+   * `--data-dir`: keep the queues with their messages, the buckets with their objects and the tables with
+   * their items in this directory across a stop and a start (with the same assembly).
+   */
+  readonly dataDir?: string;
   /** Working directory of the CLI (where cdk.json is). @default process.cwd() */
   readonly cwd?: string;
   /** Extra environment for the CLI. */
@@ -44,8 +51,36 @@ export interface TestLocalStack extends LocalStackSummary {
   readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient };
   /** AWS_ENDPOINT_URL, AWS_REGION and the credentials: for code under test that builds its own clients. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Empties the stack and keeps it (`POST /_floodgate/reset`): every queue (DLQs and in-flight messages
+   * too), table and bucket, and the functions' pending asynchronous events; the resources and the event
+   * source mappings stay. For `beforeEach`/`afterEach`.
+   */
+  reset(): Promise<ResetReport>;
   /** Stops the stack and waits until everything it started has exited. */
   stop(): Promise<void>;
+}
+
+/** What a reset did (the JSON `POST /_floodgate/reset` answers). */
+export interface ResetReport {
+  /** Resources emptied, by CloudFormation type. */
+  readonly resources: Readonly<Record<string, number>>;
+  /** Table items and bucket objects deleted (queues are purged whole). */
+  readonly deleted: number;
+  /** Pending asynchronous events and retries dropped. */
+  readonly asyncEventsDropped: number;
+  readonly ms: number;
+}
+
+/** POST /_floodgate/reset, SigV4-signed as the local admin (signing name `floodgate`). */
+async function postReset(endpoint: string, region: string, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<ResetReport> {
+  const url = new URL(`${endpoint.replace(/\/$/, '')}/_floodgate/reset`);
+  const signer = new SignatureV4({ service: 'floodgate', region, credentials, sha256: Sha256 });
+  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, ...(url.port ? { port: Number(url.port) } : {}), path: url.pathname, headers: { host: url.host }, body: '' });
+  const res = await fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: '' });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`reset failed: ${res.status} ${text}`);
+  return JSON.parse(text) as ResetReport;
 }
 
 /** The CLI of this package, next to this file in dist/ (dist/cjs/testing/index.js -> dist/cli.js). */
@@ -60,6 +95,7 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
   if (options.outputsFile !== undefined) args.push('--outputs-file', options.outputsFile);
   if (options.namePrefix !== undefined) args.push('--name-prefix', options.namePrefix);
   if (options.allowUnsupported) args.push('--allow-unsupported');
+  if (options.dataDir !== undefined) args.push('--data-dir', options.dataDir);
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
@@ -117,6 +153,7 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
           AWS_ACCESS_KEY_ID: summary.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
         },
+        reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
         stop: () =>
           (stopping ??= (async () => {
             clients.sqs.destroy();

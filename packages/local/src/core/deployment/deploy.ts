@@ -13,10 +13,11 @@ import type { CfnResource, CfnTemplate } from './assembly.js';
 import { localClients } from '../clients.js';
 import type { LocalEndpoints } from '../endpoints.js';
 import { UnsupportedResourceError } from './errors.js';
-import { resourceName } from './values.js';
+import { resourceName, type NameRules } from './values.js';
 import { deploymentModel, type DeploymentModel } from './model.js';
 import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
+import type { EmptyClients } from './provisioner.js';
 import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
@@ -50,15 +51,32 @@ export interface LocalDeployment {
   readonly unsupported: readonly Unsupported[];
   /** Resources served by the local API front (ApiGatewayV2, Lambda permissions). */
   readonly apiResources: readonly string[];
+  /** The physical name given to each named resource, by logical id (kept in a data directory). */
+  readonly names: ReadonlyMap<string, string>;
   /** Resolves intrinsics against this deployment (for the API front and tools). */
   resolve(value: unknown): unknown;
   /** Deletes the queues, tables and buckets this deployment created (best effort). */
   destroy(): Promise<void>;
   /**
+   * Empties what this deployment created and keeps it (the reset): every queue's messages (in flight
+   * and delayed too), every table's items, every bucket's objects. All at once; the first failure
+   * rejects after the others have settled. `clients`: where to send the requests (e.g. straight to the
+   * emulators); @default the deployment's own (through the endpoint).
+   */
+  empty(clients?: EmptyClients): Promise<EmptyReport>;
+  /**
    * Runs what deleting the stack runs on its own functions (custom resources' Delete), in reverse
    * creation order, once; call it while the Lambda host still runs. Returns the failures (each is logged).
    */
   teardown(): Promise<readonly Error[]>;
+}
+
+/** What `LocalDeployment.empty()` did, per resource kind. */
+export interface EmptyReport {
+  /** Resources emptied, by CloudFormation type. */
+  readonly resources: Readonly<Record<string, number>>;
+  /** Items and objects deleted (queues are purged whole and not counted). */
+  readonly deleted: number;
 }
 
 export interface DeployOptions {
@@ -87,6 +105,14 @@ export interface DeployOptions {
   readonly lambda?: DeployLambdaHost;
   /** The deployment so far, after each resource is created (resource policies apply while deploying). */
   readonly onProgress?: (deployment: LocalDeployment) => void;
+  /**
+   * The physical names a previous deployment of this stack gave (a data directory's state): a resource
+   * the template does not name gets its previous name again, so the resources kept by the emulators are
+   * found instead of created a second time. @default none (fresh generated names)
+   */
+  readonly previousNames?: Readonly<Record<string, string>>;
+  /** The deployment's id (a previous deployment's, from a data directory). @default random */
+  readonly id?: string;
 }
 
 /** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
@@ -123,7 +149,7 @@ function dependencyOrder(model: DeploymentModel): string[] {
 export async function deployTemplate(options: DeployOptions): Promise<LocalDeployment> {
   const { template, stackName, assemblyDir, endpoints, outputsFile, log = (l: string) => console.log(l), provisioners = PROVISIONERS } = options;
   const prefix = options.prefix ?? '';
-  const id = randomBytes(8).toString('hex');
+  const id = options.id ?? randomBytes(8).toString('hex');
   if (prefix !== '' && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
   const { region } = endpoints;
   const accountId = LOCAL_ACCOUNT_ID;
@@ -159,6 +185,8 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const streamMappings: DeployedStreamEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
   const undo: Array<() => Promise<void>> = [];
+  const emptiers: Array<{ type: string; run: (c: EmptyClients) => Promise<number> }> = [];
+  const names = new Map<string, string>();
   const teardowns: Array<{ logicalId: string; run: () => Promise<void> }> = [];
   const teardown = async (): Promise<Error[]> => {
     const errors: Error[] = [];
@@ -189,8 +217,17 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     notEmulated,
     unsupported,
     apiResources,
+    names,
     resolve,
     teardown,
+    async empty(through: EmptyClients = clients) {
+      const results = await Promise.allSettled(emptiers.map((e) => e.run(through)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const resources: Record<string, number> = {};
+      for (const e of emptiers) resources[e.type] = (resources[e.type] ?? 0) + 1;
+      return { resources, deleted: results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0) };
+    },
     async destroy() {
       // Reverse creation order: buckets are emptied, then tables and queues go (best effort).
       for (const d of undo.reverse()) await d().catch(() => undefined);
@@ -218,7 +255,11 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         arn,
         functions,
         ...(lambda ? { lambda } : {}),
-        name: (explicit, rules) => resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules),
+        name: (explicit, rules) => {
+          const n = previousName(options.previousNames?.[logicalId], explicit, rules) ?? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules);
+          names.set(logicalId, n);
+          return n;
+        },
       });
       resources.set(logicalId, result.physical);
       if (result.function) functions.push(result.function);
@@ -226,6 +267,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
       if (result.streamEventSourceMapping) streamMappings.push(result.streamEventSourceMapping);
       if (result.recorded) recorded.push(result.recorded);
       if (result.destroy) undo.push(result.destroy);
+      if (result.empty) emptiers.push({ type: r.Type, run: result.empty });
       if (result.teardown) teardowns.push({ logicalId, run: result.teardown });
       options.onProgress?.(deployment);
     }
@@ -250,6 +292,19 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   if (outputsFile) writeOutputsFile(outputsFile, stackName, outputs);
 
   return deployment;
+}
+
+/**
+ * A previous deployment's name for a resource the template does not name, if it still fits the
+ * service's rules (a queue made FIFO since needs a `.fifo` name: it gets a new one).
+ */
+function previousName(previous: string | undefined, explicit: unknown, rules: NameRules): string | undefined {
+  if (previous === undefined || (typeof explicit === 'string' && explicit.length > 0)) return undefined;
+  if (previous.length > rules.max) return undefined;
+  if ((rules.suffix !== undefined) !== (rules.suffix !== undefined && previous.endsWith(rules.suffix))) return undefined;
+  if (rules.suffix === undefined && previous.endsWith('.fifo')) return undefined;
+  if (rules.lower && previous !== previous.toLowerCase()) return undefined;
+  return previous;
 }
 
 /** Writes `{ [stackName]: outputs }`: the `cdk deploy --outputs-file` format. */

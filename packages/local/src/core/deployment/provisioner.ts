@@ -125,6 +125,17 @@ export interface ProvisionContext {
   name(explicit: unknown, rules: NameRules): string;
 }
 
+/**
+ * The clients `ProvisionResult.empty` uses: straight to the emulators when the stack runs on them (the
+ * reset is the stack's own housekeeping: no hop through the gateway, no signature check), else the
+ * provisioning clients.
+ */
+export interface EmptyClients {
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+}
+
 export interface ProvisionResult {
   /** What Ref and Fn::GetAtt return for this resource. */
   readonly physical: PhysicalResource;
@@ -134,6 +145,11 @@ export interface ProvisionResult {
   readonly recorded?: RecordedResource;
   /** Deletes what was created (destroy()). */
   readonly destroy?: () => Promise<void>;
+  /**
+   * Empties what was created and keeps it (the reset: messages, items, objects); resolves with the
+   * number of items or objects deleted (0 where a whole store is purged at once).
+   */
+  readonly empty?: (clients: EmptyClients) => Promise<number>;
   /**
    * What deleting the stack runs on the stack's own functions (a custom resource's Delete): run by
    * LocalDeployment.teardown() in reverse creation order while the Lambda host still runs, and on a

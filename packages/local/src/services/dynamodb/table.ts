@@ -1,7 +1,15 @@
-/** AWS::DynamoDB::Table and ::GlobalTable: created on-demand in the target (capacity means nothing locally), TTL and streams enabled. */
+/**
+ * AWS::DynamoDB::Table and ::GlobalTable: created on-demand in the target (capacity means nothing
+ * locally), TTL and streams enabled. A table of that name kept by the target (a data directory's) is
+ * taken over with its items when its key schema is the template's; another key schema is refused (it
+ * would need the table replaced, which loses its items). The reset deletes its items (empty-table.ts).
+ */
 import {
   CreateTableCommand,
   DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  type TableDescription,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type GlobalSecondaryIndex,
@@ -12,6 +20,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { fromDdbLocal } from './stream-arn.js';
+import { emptyTable } from './empty-table.js';
 
 type Index = { IndexName?: unknown; KeySchema?: unknown; Projection?: unknown };
 const indexes = (list: unknown) =>
@@ -25,8 +34,7 @@ export const dynamodbTable: Provisioner = {
     const gsis = indexes(props.GlobalSecondaryIndexes) as GlobalSecondaryIndex[] | undefined;
     const lsis = indexes(props.LocalSecondaryIndexes) as LocalSecondaryIndex[] | undefined;
     const streamViewType = (props.StreamSpecification as { StreamViewType?: StreamViewType } | undefined)?.StreamViewType;
-    const out = await clients.dynamodb.send(
-      new CreateTableCommand({
+    const create = new CreateTableCommand({
         TableName,
         KeySchema: props.KeySchema as KeySchemaElement[],
         AttributeDefinitions: props.AttributeDefinitions as AttributeDefinition[],
@@ -34,10 +42,24 @@ export const dynamodbTable: Provisioner = {
         ...(gsis?.length ? { GlobalSecondaryIndexes: gsis } : {}),
         ...(lsis?.length ? { LocalSecondaryIndexes: lsis } : {}),
         ...(streamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType } } : {}),
-      }),
-    );
+      });
+    let description: TableDescription | undefined;
+    let existed = false;
+    try {
+      description = (await clients.dynamodb.send(create)).TableDescription;
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
+      description = (await clients.dynamodb.send(new DescribeTableCommand({ TableName }))).Table;
+      existed = true;
+      const keys = (k: readonly KeySchemaElement[] | undefined): string => JSON.stringify((k ?? []).map((e) => [e.AttributeName, e.KeyType]));
+      if (keys(description?.KeySchema) !== keys(props.KeySchema as KeySchemaElement[])) {
+        throw new Error(`${TableName} (${resource.Type}) exists with key schema ${keys(description?.KeySchema)} and the template now says ${keys(props.KeySchema as KeySchemaElement[])}: replacing it would lose its items; delete the data directory (or name the table differently) to start afresh`);
+      }
+    }
+    const out = { TableDescription: description };
     const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean | string } | undefined;
-    if (ttl?.AttributeName && (ttl.Enabled === undefined || ttl.Enabled === true || ttl.Enabled === 'true')) {
+    const ttlOn = existed && (await clients.dynamodb.send(new DescribeTimeToLiveCommand({ TableName }))).TimeToLiveDescription?.TimeToLiveStatus === 'ENABLED';
+    if (!ttlOn && ttl?.AttributeName && (ttl.Enabled === undefined || ttl.Enabled === true || ttl.Enabled === 'true')) {
       await clients.dynamodb.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
     }
     // DynamoDB Local reports its own region (`ddblocal`) in TableArn; the stack's ARNs name the stack's region
@@ -50,6 +72,8 @@ export const dynamodbTable: Provisioner = {
     return {
       physical: { type: resource.Type, ref: TableName, attributes: { Arn: tableArn, ...(streamArn ? { StreamArn: streamArn } : {}), TableId: TableName } },
       destroy: async () => void (await clients.dynamodb.send(new DeleteTableCommand({ TableName }))),
+      // The key names from the template (what the table was created with): no DescribeTable on each reset.
+      empty: (c) => emptyTable(c.dynamodb, TableName, (props.KeySchema as KeySchemaElement[]).map((k) => k.AttributeName!)),
     };
   },
 };

@@ -103,6 +103,8 @@ export interface AsyncInvoker {
   idle(): Promise<void>;
   /** Drops queued events and pending retries; running ones finish. */
   stop(): void;
+  /** Drops queued events and pending retries and goes on taking new ones (the reset); returns how many. */
+  clear(): number;
 }
 
 interface Pending {
@@ -254,6 +256,14 @@ export function createAsyncInvoker(options: AsyncInvokerOptions): AsyncInvoker {
         idleWaiters.push(resolve);
         queueMicrotask(checkIdle);
       }),
+    clear() {
+      const dropped = queue.length + timers.size;
+      queue.length = 0;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      checkIdle();
+      return dropped;
+    },
     stop() {
       stopped = true;
       stopSignal.abort();

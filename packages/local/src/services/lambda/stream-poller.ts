@@ -68,6 +68,12 @@ export interface StreamPollerStats {
 
 export interface StreamPoller {
   start(): void;
+  /**
+   * Runs `during` (the reset emptying the table) with the mapping held: records read but not yet
+   * delivered are dropped, and every shard is read again from LATEST once `during` has settled, so the
+   * records `during` wrote (its deletes) are never delivered. Invocations already running finish.
+   */
+  skip<T>(during: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
   stats(): StreamPollerStats;
 }
@@ -111,7 +117,10 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
   let maxInFlight = 0;
   const tasks = new Set<Promise<void>>();
   /** shardId → state. */
-  const shards = new Map<string, { lanes: Lane[]; readDone: boolean; started: boolean; position: 'TRIM_HORIZON' | 'LATEST' }>();
+  const shards = new Map<string, { lanes: Lane[]; readDone: boolean; started: boolean; position: 'TRIM_HORIZON' | 'LATEST'; resumeAt?: { generation: number; iterator: string } }>();
+  /** Bumped by skip(): what was read or batched in an earlier generation is dropped. */
+  let generation = 0;
+  let holding = 0;
   let initial = true;
   /** The table's HASH key (from DescribeStream's KeySchema): the unit of order across lanes. */
   let hashKey: string | undefined;
@@ -181,6 +190,7 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
         }
       }
       if (!(await gate.acquire(abort.signal))) return;
+      const laneGeneration = generation;
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       c.invocations++;
@@ -196,6 +206,8 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
         gate.release();
       }
       if (abort.signal.aborted) return;
+      // skip() emptied the lane meanwhile: this batch's checkpoint means nothing now.
+      if (laneGeneration !== generation) continue;
       const s = settleStreamBatch(
         batch.map((h) => h.seq),
         result.ok ? { ok: true, value: result.value } : { ok: false, error: result.error },
@@ -242,13 +254,27 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
   };
 
-  const readShard = async (shard: Shard, position: 'TRIM_HORIZON' | 'LATEST'): Promise<void> => {
+  const readShard = async (shard: Shard, startAt: 'TRIM_HORIZON' | 'LATEST'): Promise<void> => {
+    let position = startAt;
     const shardId = shard.ShardId!;
     const state = shards.get(shardId)!;
     let iterator: string | undefined;
     let lastSeq: string | undefined;
+    let readGeneration = generation;
     while (!abort.signal.aborted) {
       try {
+        if (holding > 0) {
+          // Held by skip(): read nothing until it hands over an iterator at LATEST.
+          await sleep(10, abort.signal);
+          continue;
+        }
+        if (readGeneration !== generation) {
+          const resume = state.resumeAt;
+          iterator = resume?.generation === generation ? resume.iterator : undefined;
+          lastSeq = undefined;
+          position = 'LATEST';
+          readGeneration = generation;
+        }
         if (iterator === undefined) {
           const it = await client.send(
             new GetShardIteratorCommand(
@@ -266,6 +292,7 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
           continue;
         }
         const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }), { abortSignal: abort.signal });
+        if (readGeneration !== generation || holding > 0) continue; // read before or during a skip(): dropped
         const now = Date.now();
         for (const r of out.Records ?? []) {
           c.read++;
@@ -340,6 +367,38 @@ export function createStreamPoller(options: StreamPollerOptions): StreamPoller {
       if (started || !m.enabled) return;
       started = true;
       track(discoverLoop());
+    },
+    async skip(during) {
+      holding++;
+      generation++;
+      const mine = generation;
+      for (const s of shards.values()) {
+        for (const lane of s.lanes) {
+          lane.queue.length = 0;
+          lane.cap = undefined;
+          lane.headSeq = undefined;
+          lane.attempts = 0;
+          lane.invokes = 0;
+        }
+      }
+      try {
+        return await during();
+      } finally {
+        // Every open shard's reader goes on from LATEST as of now: after whatever `during` wrote.
+        await Promise.all(
+          [...shards.entries()]
+            .filter(([, s]) => s.started && !s.readDone)
+            .map(async ([shardId, s]) => {
+              try {
+                const it = await client.send(new GetShardIteratorCommand({ StreamArn: m.streamArn, ShardId: shardId, ShardIteratorType: 'LATEST' }));
+                if (it.ShardIterator !== undefined) s.resumeAt = { generation: mine, iterator: it.ShardIterator };
+              } catch (err) {
+                log(`[${name}] ${shardId}: GetShardIterator LATEST after a reset: ${(err as Error).message}`);
+              }
+            }),
+        );
+        holding--;
+      }
     },
     async stop() {
       abort.abort();

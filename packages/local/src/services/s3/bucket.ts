@@ -1,9 +1,10 @@
 /**
  * AWS::S3::Bucket: created in the target with its Tags; destroy() empties it first. Its
  * NotificationConfiguration is set through the endpoint's PutBucketNotificationConfiguration (served by
- * services/s3/handler.ts).
+ * services/s3/handler.ts). A bucket of that name kept by the target (a data directory's) is taken over
+ * with its objects. The reset deletes its objects and keeps it.
  */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketTaggingCommand, type NotificationConfiguration } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutBucketTaggingCommand, type NotificationConfiguration, type S3Client } from '@aws-sdk/client-s3';
 import type { Provisioner } from '../../core/deployment/provisioner.js';
 import { fromTemplateShape, toApiShape } from './notifications.js';
 
@@ -18,7 +19,12 @@ export const s3Bucket: Provisioner = {
   },
   async provision({ props, region, clients, name }) {
     const Bucket = name(props.BucketName, { max: 63, lower: true });
-    await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    try {
+      await clients.s3.send(new CreateBucketCommand({ Bucket }));
+    } catch (err) {
+      // Ours already (a data directory's, or a restart on a shared endpoint): taken over as it is.
+      if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err;
+    }
     // EventBridgeConfiguration is refused before the deploy (refuse above); with --allow-unsupported the
     // bucket gets its other notifications without it.
     const { EventBridgeConfiguration: _eventBridge, ...notifications } = (props.NotificationConfiguration ?? {}) as Record<string, unknown>;
@@ -41,14 +47,22 @@ export const s3Bucket: Provisioner = {
         },
       },
       async destroy() {
-        for (;;) {
-          const page = await clients.s3.send(new ListObjectsV2Command({ Bucket, MaxKeys: 1000 }));
-          const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-          if (keys.length === 0) break;
-          await clients.s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys } }));
-        }
+        await emptyBucket(clients.s3, Bucket);
         await clients.s3.send(new DeleteBucketCommand({ Bucket }));
       },
+      empty: (c) => emptyBucket(c.s3, Bucket),
     };
   },
 };
+
+/** Deletes every object of `Bucket` (1000 keys a request); resolves with how many. */
+export async function emptyBucket(s3: S3Client, Bucket: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket, MaxKeys: 1000 }));
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }));
+    deleted += keys.length;
+    if (keys.length === 0 || !page.IsTruncated) return deleted;
+  }
+}
