@@ -201,24 +201,38 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
-  const assemblyDir =
-    options.assembly ??
-    options.assemblyDir ??
-    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
-  const stacks = readAssembly(assemblyDir);
-  const wanted = options.stack ?? options.stackName;
-  const stack = selectStack(stacks, wanted);
-
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
+  // Owned emulators start first and run their start-up (DynamoDB Local's JVM is the longest part of
+  // `up`) while the app is synthesized and the IAM simulator is loaded.
+  const ownedStart = external || options.emulators ? undefined : startEmulators({ handleSignals: options.handleSignals ?? true });
+  ownedStart?.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+  const iamLoad = options.iam === false ? Promise.resolve(undefined) : loadIamSimulator();
+  iamLoad.catch(() => undefined);
   let owned: RunningEmulators | undefined;
-  const upstream: LocalEndpoints = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true })));
+  let assemblyDir: string;
+  let stack: ReturnType<typeof selectStack>;
+  let upstream: LocalEndpoints;
+  let iamSimulatorInstalled: boolean;
+  try {
+    assemblyDir =
+      options.assembly ??
+      options.assemblyDir ??
+      (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
+    const stacks = readAssembly(assemblyDir);
+    const wanted = options.stack ?? options.stackName;
+    stack = selectStack(stacks, wanted);
+    upstream = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await ownedStart!));
+    // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
+    iamSimulatorInstalled = options.iam === false ? false : (await iamLoad) !== undefined;
+    if (options.iam === true && !iamSimulatorInstalled) throw new Error(`iam: true needs @cloud-copilot/iam-simulate: npm i -D @cloud-copilot/iam-simulate`);
+  } catch (err) {
+    await ownedStart?.then((e) => e.stop(), () => undefined);
+    throw err;
+  }
   const cleanups: Array<() => Promise<void>> = [];
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
   let gateway: Gateway;
-  // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
-  const iamSimulatorInstalled = options.iam === false ? false : (await loadIamSimulator()) !== undefined;
-  if (options.iam === true && !iamSimulatorInstalled) throw new Error(`iam: true needs @cloud-copilot/iam-simulate: npm i -D @cloud-copilot/iam-simulate`);
   const iamEnforced = (options.iam ?? true) && iamSimulatorInstalled;
   const store = new CredentialStore(LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID);
   let policies: PolicyIndex | undefined;

@@ -1,4 +1,8 @@
+import java.io.OutputStream;
 import java.lang.reflect.Field;
+import java.net.HttpURLConnection;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
@@ -15,6 +19,11 @@ import software.amazon.dynamodb.services.local.server.DynamoDBProxyServer;
  * and prints one line "floodgate-dynamodb-local listening HOST:PORT" on stdout: the caller's readiness
  * signal. Telemetry is never configured, so none is sent (ServerRunner.main is the only caller of
  * Telemetry.configureTelemetry).
+ *
+ * The first request a fresh DynamoDB Local serves takes seconds (its request path is loaded and
+ * compiled then; later ones take milliseconds), so one ListTables is sent to it from a background
+ * thread as soon as it listens: that cost then overlaps the caller's own start-up (gateway, deployment
+ * of the other resources) instead of delaying the deployment's first CreateTable.
  *
  * Usage: java -cp DynamoDBLocal.jar:DIR FloodgateDynamoDbLocal HOST PORT [DynamoDB Local options, no -port]
  */
@@ -47,7 +56,31 @@ public final class FloodgateDynamoDbLocal {
       System.out.println("floodgate-dynamodb-local listening " + sc.getHost() + ":" + sc.getLocalPort());
     }
     System.out.flush();
+    ServerConnector first = (ServerConnector) connectors[0];
+    Thread warm = new Thread(() -> warmUp(host, first.getLocalPort()), "floodgate-warm-up");
+    warm.setDaemon(true);
+    warm.start();
     proxy.join();
+  }
+
+  /** One ListTables, answered or not (a failure here changes nothing: it is only a warm-up). */
+  private static void warmUp(String host, int port) {
+    try {
+      HttpURLConnection c = (HttpURLConnection) new URL("http://" + host + ":" + port + "/").openConnection();
+      c.setRequestMethod("POST");
+      c.setDoOutput(true);
+      c.setRequestProperty("Content-Type", "application/x-amz-json-1.0");
+      c.setRequestProperty("X-Amz-Target", "DynamoDB_20120810.ListTables");
+      c.setRequestProperty("Authorization", "AWS4-HMAC-SHA256 Credential=floodgate/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0");
+      try (OutputStream o = c.getOutputStream()) {
+        o.write("{}".getBytes(StandardCharsets.UTF_8));
+      }
+      c.getResponseCode();
+      c.getInputStream().readAllBytes();
+      c.disconnect();
+    } catch (Exception e) {
+      // only a warm-up
+    }
   }
 
   /** DynamoDBProxyServer keeps its Jetty server in a private field and offers no accessor. */
