@@ -217,13 +217,19 @@ const readyFull: number[] = [];
 const cliFull: number[] = [];
 const baseFull: number[] = [];
 const baseCliFull: number[] = [];
+const failedStarts: string[] = [];
+const failedStart = (what: string) => (err: unknown): number => {
+  failedStarts.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+  return Infinity; // sorts last: a median over failed starts is then visibly infinite
+};
 // Interleaved, so that each figure sees the same load as its neighbours.
 for (let i = 0; i < STARTS; i++) {
   readyOne.push(await readyMs(one));
-  if (base) baseFull.push(await readyMs(full, base.start));
-  readyFull.push(await readyMs(full));
-  if (base) baseCliFull.push(await cliReadyMs(base.cli, full));
-  cliFull.push(await cliReadyMs(CLI, full));
+  // A start that fails (e.g. the baseline's 30 s DynamoDB Local wait on a loaded machine) is counted, not hidden.
+  if (base) baseFull.push(await readyMs(full, base.start).catch(failedStart('baseline startLocalStack')));
+  readyFull.push(await readyMs(full).catch(failedStart('startLocalStack')));
+  if (base) baseCliFull.push(await cliReadyMs(base.cli, full).catch(failedStart('baseline up')));
+  cliFull.push(await cliReadyMs(CLI, full).catch(failedStart('up')));
 }
 
 const seen = new Map<string, number>();
@@ -284,6 +290,7 @@ const result = {
   },
   latencyMs: Object.fromEntries(paths.map((p) => [p.name, p.error ? { error: p.error, n: p.n } : { p50: p.p50, p95: p.p95, n: p.n }])),
   notOnThisBranch: skipped,
+  failedStarts,
   targets: { readyMs: 3000, medianLatencyMs: 50 },
 };
 console.log(`\nlocal stack startup and latency (load average ${result.machine.loadavg1} on ${result.machine.cores} cores)`);
@@ -296,5 +303,6 @@ if (base) {
 }
 for (const p of paths) console.log(p.error ? `  ${p.name.padEnd(46)} FAILED: ${p.error}` : `  ${p.name.padEnd(46)} p50 ${String(p.p50).padStart(4)} ms  p95 ${String(p.p95).padStart(4)} ms  (n=${p.n})`);
 for (const s of skipped) console.log(`  ${s}`);
+for (const f of failedStarts) console.log(`  FAILED START ${f}`);
 console.log(JSON.stringify(result));
 process.exit(0);
