@@ -5,16 +5,24 @@
  * bucket notification. EventBridge rules and stream mappings are included when this branch's deployer
  * supports them (detected by deploying; otherwise they are left out and marked "not on this branch").
  *
- * Figures: `up` ready time (startLocalStack with its own emulators, from a synthesized assembly; median
- * of --starts), and latency from the send (Publish, PutEvents, SendMessage, PutItem) to the handler's
- * first line (the handler's Date.now(), same machine clock) at the median and p95 over --messages sent
- * one at a time, after a warm-up. Prints a table and one JSON line. Figures depend on the machine's load.
+ * Figures: ready time, median of --starts, of startLocalStack with its own emulators from a synthesized
+ * assembly, and of the CLI (`floodgate-local up --assembly DIR --keep --json`, from the process spawn to
+ * its summary line: Node's start and module loading included); and latency from the send (Publish,
+ * PutEvents, SendMessage, PutItem) to the handler's first line (the handler's Date.now(), same machine
+ * clock) at the median and p95 over --messages sent one at a time, after a warm-up. Prints a table and
+ * one JSON line. Figures depend on the machine's load.
  *
- *   npm run bench:local -- [--starts 3] [--messages 200]
+ * --baseline REF: @floodgate/local as of the git commit REF is built into .bench-baseline/ (ignored by
+ * git) and its ready times are measured in the same run, alternating with this tree's, start by start,
+ * so both see the same load: the before/after of a change.
+ *
+ *   npm run bench:local -- [--starts 3] [--messages 200] [--baseline main]
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -38,7 +46,13 @@ const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
+const argText = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const STARTS = arg('starts', 3);
+const BASELINE = argText('baseline');
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MESSAGES = arg('messages', 200);
 const WARMUP = 10;
 
@@ -117,12 +131,49 @@ async function detectFeatures(): Promise<Features> {
   }
 }
 
-async function readyMs(assembly: string): Promise<number> {
+type Start = typeof startLocalStack;
+
+async function readyMs(assembly: string, start: Start = startLocalStack): Promise<number> {
   const t0 = performance.now();
-  const s = await startLocalStack({ assembly, ...quiet });
+  const s = await start({ assembly, ...quiet });
   const ms = performance.now() - t0;
   await s.stop({ destroy: true });
   return ms;
+}
+
+/** `floodgate-local up --keep --json`: from the spawn to its summary line on stdout; then SIGTERM. */
+async function cliReadyMs(cli: string, assembly: string): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [cli, 'up', '--assembly', assembly, '--keep', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  const ms = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(performance.now() - t0);
+    });
+    child.once('exit', (code) => reject(new Error(`up exited with ${code}: ${err}`)));
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  return ms;
+}
+
+/** @floodgate/local as of `ref`, built under .bench-baseline/<sha> (resolving its dependencies from this tree). */
+async function baseline(ref: string): Promise<{ sha: string; start: Start; cli: string }> {
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { cwd: REPO, encoding: 'utf8' }).trim();
+  const dir = join(REPO, '.bench-baseline', sha);
+  const pkg = join(dir, 'packages', 'local');
+  if (!existsSync(join(pkg, 'dist', 'index.js'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} packages/local scripts/build-package.mjs tsconfig.base.json | tar -x -C "${dir}"`], { cwd: REPO });
+    if (!existsSync(join(dir, 'node_modules'))) symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const mod = (await import(pathToFileURL(join(pkg, 'dist', 'index.js')).href)) as { startLocalStack: Start };
+  return { sha, start: mod.startLocalStack, cli: join(pkg, 'dist', 'cli.js') };
 }
 
 interface Path {
@@ -159,11 +210,26 @@ async function latency(seen: Map<string, number>, name: string, prefix: string, 
 const features = await detectFeatures();
 const one = synth('one', features);
 const full = synth('full', features);
+const base = BASELINE ? await baseline(BASELINE) : undefined;
+const CLI = join(REPO, 'packages', 'local', 'dist', 'cli.js');
 const readyOne: number[] = [];
 const readyFull: number[] = [];
+const cliFull: number[] = [];
+const baseFull: number[] = [];
+const baseCliFull: number[] = [];
+const failedStarts: string[] = [];
+const failedStart = (what: string) => (err: unknown): number => {
+  failedStarts.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+  return Infinity; // sorts last: a median over failed starts is then visibly infinite
+};
+// Interleaved, so that each figure sees the same load as its neighbours.
 for (let i = 0; i < STARTS; i++) {
   readyOne.push(await readyMs(one));
-  readyFull.push(await readyMs(full));
+  // A start that fails (e.g. the baseline's 30 s DynamoDB Local wait on a loaded machine) is counted, not hidden.
+  if (base) baseFull.push(await readyMs(full, base.start).catch(failedStart('baseline startLocalStack')));
+  readyFull.push(await readyMs(full).catch(failedStart('startLocalStack')));
+  if (base) baseCliFull.push(await cliReadyMs(base.cli, full).catch(failedStart('baseline up')));
+  cliFull.push(await cliReadyMs(CLI, full).catch(failedStart('up')));
 }
 
 const seen = new Map<string, number>();
@@ -206,15 +272,37 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const result = {
   machine: { cores: (await import('node:os')).cpus().length, loadavg1: r1(loadavg()[0]!) },
   app: { consumers: 4, topic: true, rule: features.rule, streamMapping: features.stream, bucketNotification: true },
-  readyMs: { oneConsumer: { median: Math.round(median(readyOne)), all: readyOne.map(Math.round) }, fullApp: { median: Math.round(median(readyFull)), all: readyFull.map(Math.round) }, ratio: r1(median(readyFull) / median(readyOne)) },
+  readyMs: {
+    oneConsumer: { median: Math.round(median(readyOne)), all: readyOne.map(Math.round) },
+    fullApp: { median: Math.round(median(readyFull)), all: readyFull.map(Math.round) },
+    ratio: r1(median(readyFull) / median(readyOne)),
+    fullAppCliUp: { median: Math.round(median(cliFull)), all: cliFull.map(Math.round) },
+    ...(base
+      ? {
+          baseline: {
+            ref: `${BASELINE} (${base.sha})`,
+            fullApp: { median: Math.round(median(baseFull)), all: baseFull.map(Math.round) },
+            fullAppCliUp: { median: Math.round(median(baseCliFull)), all: baseCliFull.map(Math.round) },
+            thisOverBaseline: { fullApp: r1(median(readyFull) / median(baseFull)), fullAppCliUp: r1(median(cliFull) / median(baseCliFull)) },
+          },
+        }
+      : {}),
+  },
   latencyMs: Object.fromEntries(paths.map((p) => [p.name, p.error ? { error: p.error, n: p.n } : { p50: p.p50, p95: p.p95, n: p.n }])),
   notOnThisBranch: skipped,
+  failedStarts,
   targets: { readyMs: 3000, medianLatencyMs: 50 },
 };
 console.log(`\nlocal stack startup and latency (load average ${result.machine.loadavg1} on ${result.machine.cores} cores)`);
 console.log(`  up ready, one consumer         median ${result.readyMs.oneConsumer.median} ms  (${readyOne.map(Math.round).join(', ')})`);
 console.log(`  up ready, event-driven app      median ${result.readyMs.fullApp.median} ms  (${readyFull.map(Math.round).join(', ')})  ratio ${result.readyMs.ratio}x  target <= 3000 ms`);
+console.log(`  floodgate-local up, event-driven app median ${result.readyMs.fullAppCliUp.median} ms  (${cliFull.map(Math.round).join(', ')})  from spawn to its summary line`);
+if (base) {
+  console.log(`  baseline ${BASELINE} (${base.sha}): event-driven app median ${Math.round(median(baseFull))} ms (${baseFull.map(Math.round).join(', ')}); up ${Math.round(median(baseCliFull))} ms (${baseCliFull.map(Math.round).join(', ')})`);
+  console.log(`  this tree / baseline: startLocalStack ${r1(median(readyFull) / median(baseFull))}x, up ${r1(median(cliFull) / median(baseCliFull))}x`);
+}
 for (const p of paths) console.log(p.error ? `  ${p.name.padEnd(46)} FAILED: ${p.error}` : `  ${p.name.padEnd(46)} p50 ${String(p.p50).padStart(4)} ms  p95 ${String(p.p95).padStart(4)} ms  (n=${p.n})`);
 for (const s of skipped) console.log(`  ${s}`);
+for (const f of failedStarts) console.log(`  FAILED START ${f}`);
 console.log(JSON.stringify(result));
 process.exit(0);

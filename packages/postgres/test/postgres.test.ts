@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type RunningPostgres } from '../src/index';
 import { alive } from '../../../test/support/process';
+import { listenersOf, nonLoopbackListeners, processTree } from '../../../test/support/listeners';
 
 async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -38,6 +39,12 @@ describe('startPostgres', () => {
     const { readFileSync } = await import('node:fs');
     const uid = Number(/Uid:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]);
     expect(uid).not.toBe(0);
+  });
+
+  it('listens on loopback only (listen_addresses), read from /proc/net/tcp*', () => {
+    const mine = listenersOf(processTree(process.pid));
+    expect(mine.filter((l) => l.port === server.port).map((l) => l.address)).toEqual(['127.0.0.1']);
+    expect(nonLoopbackListeners(process.pid)).toEqual([]);
   });
 
   it('refuses the 101st connection with "sorry, too many clients already"', async () => {
