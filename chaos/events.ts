@@ -2,7 +2,7 @@
  * `npm run chaos:events -- [--events N] [--seed S] [--json] [--budget-seconds T]`
  * The event-path chaos run (chaos/event-paths/run.ts): a burst of N events over SNS (raw and enveloped),
  * EventBridge, S3 notifications and a DynamoDB stream into bounded consumers with idempotency, under
- * faults. Prints the invariant report; with --json the LAST line of stdout is one JSON object. Exit code 1
+ * faults, plus events on two paths without their grant (denied, and counted). Prints the invariant report; with --json the LAST line of stdout is one JSON object. Exit code 1
  * when an invariant fails (or the run did not settle in its budget), 2 on usage errors.
  */
 import { parseArgs } from 'node:util';
@@ -37,12 +37,13 @@ out(`burst: ${report.events} events published in ${result.burstPublishMs} ms bef
 out(`failed-message queues by path and class: ${JSON.stringify(result.failedMessageClasses)}`);
 out(`consumers (cap, max concurrent): ${details.concurrency.map((c) => `${c.path} ${c.cap}/${c.maxConcurrentExecutions}`).join('; ')}`);
 if (result.network) out(`network faults (consumers <-> DynamoDB, seeded): rates ${JSON.stringify(result.network.rates)}; ${JSON.stringify(result.network.stats)}`);
-out(`denied deliveries: ${details.denied.checked ? `${details.denied.total} ${JSON.stringify(details.denied.byDelivery)}` : `NOT CHECKED: ${details.denied.reason}`}; EventBridge FailedInvocations ${result.eventBridgeFailedInvocations}`);
+out(`denied deliveries: ${report.deniedDeliveries} counted by the stack${details.denied.enforced ? '' : ' (resource policies NOT enforced: iam off)'}; policy-less paths (sent/counted): ${details.denied.paths.map((p) => `${p.path} ${p.sent}/${p.counted}`).join('; ')}; delivered without a grant ${report.deliveredWithoutGrant}; EventBridge FailedInvocations (all rules) ${result.eventBridgeFailedInvocations}`);
+if (details.denied.latest) out(`latest denial: ${details.denied.latest.service} ${details.denied.latest.action} on ${details.denied.latest.resource} from ${details.denied.latest.sourceArn}: ${details.denied.latest.message}`);
 out(formatEventReport(report));
 out(`stale-holder probe (older-fence completions replayed after the run): ${probe.rejected}/${probe.attempts} rejected, ${probe.accepted} accepted, ${probe.recordsChanged} records changed`);
 if (!result.settled) out('NOT SETTLED: the time budget ran out before every event reached its end state');
 if (failures.length > 0) for (const f of failures) out(`INVARIANT FAILED: ${f}`);
-else out(`all checked invariants hold${details.denied.checked ? '' : ' (denied deliveries: not checked)'}`);
+else out('all invariants hold');
 if (values.json) {
   out(JSON.stringify({ ...report, passed: failures.length === 0 && result.settled, deniedDeliveriesCheck: details.denied, byPath: details.byPath, consumers: details.concurrency, staleHolderProbe: probe, network: result.network, failures, details: { lost: details.lost.slice(0, 20), doubleEffects: details.doubleEffects.slice(0, 20), poisonMissing: details.poisonMissing.slice(0, 20) } }));
 }

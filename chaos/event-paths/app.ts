@@ -6,7 +6,9 @@
  * notifications and a DynamoDB stream, each into its own bounded consumer (BoundedQueueConsumer /
  * BoundedStreamConsumer) with a small cap, so that a burst of events keeps every consumer at its cap.
  * Every consumer takes effect once per event through the fenced idempotency of @floodgate/runtime (one
- * IdempotencyTable) and writes its effect, fenced, to the Effects table. Synthesized by run.ts.
+ * IdempotencyTable) and writes its effect, fenced, to the Effects table. Two more paths are deliberately
+ * left without their grant: a raw SNS subscription and an EventBridge rule target to a queue with no
+ * queue policy (every delivery on them must be denied and counted). Synthesized by run.ts.
  */
 import { fileURLToPath } from 'node:url';
 import { App, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -16,9 +18,10 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { BoundedQueueConsumer, BoundedStreamConsumer, IdempotencyTable } from '@floodgate/cdk';
-import { EVENT_PATHS_OUTPUTS as OUT, QUEUE_PATHS, type QueuePath } from './paths';
+import { EVENT_PATHS_OUTPUTS as OUT, NO_POLICY, QUEUE_PATHS, type QueuePath } from './paths';
 
 const app = new App();
 const stack = new Stack(app, 'FloodgateEventPathsChaos');
@@ -54,6 +57,22 @@ topic.addSubscription(new subs.SqsSubscription(consumers['sns-envelope'].queue, 
 const bus = new events.EventBus(stack, 'Bus');
 new events.Rule(stack, 'ChaosRule', { eventBus: bus, eventPattern: { source: ['floodgate.chaos'] }, targets: [new targets.SqsQueue(consumers.eventbridge.queue)] });
 
+// The policy-less paths: no QueuePolicy names this queue (SqsSubscription and targets.SqsQueue would add
+// one; a raw CfnSubscription and a bare rule target do not), so SNS and EventBridge may not send to it.
+const noPolicyQueue = new sqs.Queue(stack, 'NoPolicyQueue', { removalPolicy: RemovalPolicy.DESTROY });
+new sns.CfnSubscription(stack, 'NoPolicySubscription', {
+  topicArn: topic.topicArn,
+  protocol: 'sqs',
+  endpoint: noPolicyQueue.queueArn,
+  rawMessageDelivery: true,
+  filterPolicy: { delivery: [NO_POLICY.snsDelivery] },
+});
+const noPolicyRule = new events.Rule(stack, 'NoPolicyRule', {
+  eventBus: bus,
+  eventPattern: { source: [NO_POLICY.eventSource] },
+  targets: [{ bind: () => ({ arn: noPolicyQueue.queueArn }) }],
+});
+
 const bucket = new s3.Bucket(stack, 'Uploads', { removalPolicy: RemovalPolicy.DESTROY });
 bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(consumers.s3.queue), { prefix: 'events/' });
 
@@ -82,6 +101,8 @@ new CfnOutput(stack, OUT.bucket, { value: bucket.bucketName });
 new CfnOutput(stack, OUT.sourceTable, { value: source.tableName });
 new CfnOutput(stack, OUT.idempotencyTable, { value: idempotency.tableName });
 new CfnOutput(stack, OUT.effectsTable, { value: effects.tableName });
+new CfnOutput(stack, OUT.noPolicyQueueUrl, { value: noPolicyQueue.queueUrl });
+new CfnOutput(stack, OUT.noPolicyRuleArn, { value: noPolicyRule.ruleArn });
 new CfnOutput(stack, OUT.onFailureQueueUrl, { value: streamConsumer.onFailureQueue.queueUrl });
 for (const path of QUEUE_PATHS) {
   new CfnOutput(stack, OUT.queueUrl(path), { value: consumers[path].queue.queueUrl });

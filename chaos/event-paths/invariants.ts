@@ -1,10 +1,10 @@
 /**
  * The verdict of the event-path chaos run, a pure function of what it observed at the end: the events it
  * published, the idempotency records, the effect items, the dead-letter and on-failure queues' messages,
- * each consumer's concurrency against its cap, the stale fenced writes and the stack's denied-delivery
- * counters (when it has any). No I/O: every rule is unit-tested (test/reliability/event-paths-invariants.test.ts).
+ * each consumer's concurrency against its cap, the stale fenced writes, and the events sent on the
+ * policy-less paths against the stack's denied-delivery counters. No I/O: every rule is unit-tested (test/reliability/event-paths-invariants.test.ts).
  */
-import { eventOfQueueBody, eventOfStreamImage, QUEUE_PATHS, type EventPath, type QueuePath } from './paths';
+import { eventOfQueueBody, eventOfStreamImage, QUEUE_PATHS, type EventPath, type PolicyLessPath, type QueuePath } from './paths';
 
 export interface PublishedEvent {
   readonly id: string;
@@ -44,8 +44,40 @@ export interface ConsumerConcurrency {
   readonly samplesAboveCap: number;
 }
 
-/** Denied deliveries as the stack counts them, or why they could not be read. */
-export type DeniedDeliveries = { readonly checked: true; readonly total: number; readonly byDelivery: Readonly<Record<string, number>> } | { readonly checked: false; readonly reason: string };
+/** The stack's counters of deliveries that did not happen (LocalStack.deliveryFailures(), reduced). */
+export interface DeliveryCounters {
+  /** Whether deliveries are gated by resource policies at all (LocalStack.iam: false with --no-iam or without @cloud-copilot/iam-simulate). */
+  readonly enforced: boolean;
+  /** Deliveries a resource policy refused since the stack started (`deniedDeliveries`). */
+  readonly deniedDeliveries: number;
+  /** NumberOfNotificationsFailed by topic ARN. */
+  readonly snsNotificationsFailed: Readonly<Record<string, number>>;
+  /** FailedInvocations by rule ARN. */
+  readonly eventsFailedInvocations: Readonly<Record<string, number>>;
+  /** The latest denial the stack recorded, with AWS's message. */
+  readonly latest?: { readonly service: string; readonly action: string; readonly resource: string; readonly sourceArn: string; readonly message: string };
+}
+
+/** The events sent on one policy-less path, and the counter its source keeps (a topic ARN for SNS, a rule ARN for EventBridge). */
+export interface PolicyLessSend {
+  readonly path: PolicyLessPath;
+  readonly ids: readonly string[];
+  readonly counter: string;
+}
+
+export interface DeniedDeliveries {
+  readonly counters: DeliveryCounters;
+  readonly sent: readonly PolicyLessSend[];
+  /** Messages found in the policy-less queue: delivered although nothing grants it. */
+  readonly delivered: number;
+}
+
+/** Per policy-less path: sent, and counted by its source (SNS NumberOfNotificationsFailed / EventBridge FailedInvocations). */
+export interface DeniedPathReport {
+  readonly path: PolicyLessPath;
+  readonly sent: number;
+  readonly counted: number;
+}
 
 export interface EventObservations {
   readonly events: readonly PublishedEvent[];
@@ -56,6 +88,7 @@ export interface EventObservations {
   readonly staleFencedWritesAccepted: number;
   readonly staleFencedWritesRejected: number;
   readonly executionsKilled: number;
+  /** The policy-less paths: what was sent on them, the stack's counters, what arrived anyway. */
   readonly denied: DeniedDeliveries;
   /** Whether the run injected held writes (then stale writes must have occurred). */
   readonly heldWritesInjected: boolean;
@@ -87,7 +120,12 @@ export interface EventChaosReport {
   /** Consumers that ran at their cap at some point (the burst throttled them to it), of all consumers. */
   readonly consumersAtCap: number;
   readonly consumers: number;
-  readonly deniedDeliveries: number | 'not checked';
+  /** Events sent on the policy-less paths (each must be denied). */
+  readonly policyLessEvents: number;
+  /** The stack's count of deliveries refused by a resource policy. */
+  readonly deniedDeliveries: number;
+  /** Events of the policy-less paths that arrived in their queue or left an idempotency record or effect. */
+  readonly deliveredWithoutGrant: number;
   readonly elapsedMs: number;
 }
 
@@ -97,7 +135,7 @@ export interface EventChaosDetails {
   readonly poisonMissing: readonly string[];
   readonly byPath: Readonly<Record<string, PathReport>>;
   readonly concurrency: readonly ConsumerConcurrency[];
-  readonly denied: DeniedDeliveries;
+  readonly denied: { readonly paths: readonly DeniedPathReport[]; readonly latest?: DeliveryCounters['latest']; readonly enforced: boolean };
   /** Failed messages whose event could not be read (they vouch for nothing). */
   readonly unreadableFailedMessages: number;
 }
@@ -181,7 +219,21 @@ export function checkEventInvariants(o: EventObservations): EventChaosVerdict {
     lost.push({ id: e.id, path: e.path, why: rec === undefined ? 'no idempotency record' : `record ${rec.status}${eff === undefined ? ', no effect' : ''}` });
   }
   const published = new Set(events.map((e) => e.id));
-  for (const eff of o.effects) if (!published.has(eff.id)) doubles.push({ id: eff.id, why: 'effect of an event never published' });
+  const policyLessIds = new Set(o.denied.sent.flatMap((s) => s.ids));
+  for (const eff of o.effects) if (!published.has(eff.id) && !policyLessIds.has(eff.id)) doubles.push({ id: eff.id, why: 'effect of an event never published' });
+
+  // Denied deliveries are counted, not lost silently: each event sent on a policy-less path is one
+  // delivery refused by the queue's policy, counted by the stack and by its source's AWS metric, and has
+  // no effect anywhere.
+  const c = o.denied.counters;
+  const deniedPaths: DeniedPathReport[] = o.denied.sent.map((s) => ({
+    path: s.path,
+    sent: s.ids.length,
+    counted: (s.path === 'sns-no-policy' ? c.snsNotificationsFailed : c.eventsFailedInvocations)[s.counter] ?? 0,
+  }));
+  const policyLessEvents = deniedPaths.reduce((a, p) => a + p.sent, 0);
+  const leaked = [...policyLessIds].filter((id) => records.has(id) || effects.has(id));
+  const deliveredWithoutGrant = o.denied.delivered + leaked.length;
 
   let capBreaches = 0;
   for (const c of o.consumers) capBreaches += Math.max(c.samplesAboveCap, c.maxConcurrentExecutions > c.cap ? 1 : 0);
@@ -201,7 +253,9 @@ export function checkEventInvariants(o: EventObservations): EventChaosVerdict {
     goodDeadLetteredWithReason: goodDeadLettered,
     consumersAtCap,
     consumers: o.consumers.length,
-    deniedDeliveries: o.denied.checked ? o.denied.total : 'not checked',
+    policyLessEvents,
+    deniedDeliveries: c.deniedDeliveries,
+    deliveredWithoutGrant,
     elapsedMs: o.elapsedMs,
   };
   const failures: string[] = [];
@@ -212,10 +266,21 @@ export function checkEventInvariants(o: EventObservations): EventChaosVerdict {
   // The held writes exist to make stale writes happen: none happening means the fault was not injected.
   if (o.heldWritesInjected && o.staleFencedWritesRejected === 0) failures.push('staleFencedWritesRejected=0: no held write reached the storage after a newer owner');
   if (poisonInDlq < poison) failures.push(`poisonInDlqWithReason=${poisonInDlq} < poison=${poison} (missing: ${fmt(poisonMissing)})`);
+  if (!c.enforced) {
+    failures.push(`deniedDeliveries: resource policies are not enforced (iam off: --no-iam, or @cloud-copilot/iam-simulate not installed), so the ${policyLessEvents} events sent on the policy-less paths cannot be denied`);
+  } else {
+    for (const p of deniedPaths) {
+      const metric = p.path === 'sns-no-policy' ? 'NumberOfNotificationsFailed' : 'FailedInvocations';
+      if (p.counted < p.sent) failures.push(`${p.path}: ${p.sent} sent with no grant, ${p.counted} counted as ${metric}: ${p.sent - p.counted} denied deliveries not counted`);
+      else if (p.counted > p.sent) failures.push(`${p.path}: ${p.counted} counted as ${metric}, more than the ${p.sent} sent`);
+    }
+    if (c.deniedDeliveries !== policyLessEvents) failures.push(`deniedDeliveries=${c.deniedDeliveries} != ${policyLessEvents} events sent on the policy-less paths`);
+    if (deliveredWithoutGrant > 0) failures.push(`deliveredWithoutGrant=${deliveredWithoutGrant}: ${o.denied.delivered} messages in the policy-less queue${leaked.length ? `, records or effects of ${fmt(leaked)}` : ''}`);
+  }
   if (consumersAtCap < o.consumers.length) failures.push(`consumersAtCap=${consumersAtCap} < ${o.consumers.length}: the burst did not throttle ${o.consumers.filter((c) => c.maxConcurrentExecutions < c.cap).map((c) => c.name).join(', ')} to its cap`);
   return {
     report,
-    details: { lost, doubleEffects: doubles, poisonMissing, byPath, concurrency: o.consumers, denied: o.denied, unreadableFailedMessages: unreadable },
+    details: { lost, doubleEffects: doubles, poisonMissing, byPath, concurrency: o.consumers, denied: { paths: deniedPaths, enforced: c.enforced, ...(c.latest ? { latest: c.latest } : {}) }, unreadableFailedMessages: unreadable },
     failures,
   };
 }

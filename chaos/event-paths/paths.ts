@@ -9,6 +9,16 @@ export const QUEUE_PATHS = ['sns-raw', 'sns-envelope', 'eventbridge', 's3'] as c
 export type QueuePath = (typeof QUEUE_PATHS)[number];
 export const EVENT_PATHS = [...QUEUE_PATHS, 'dynamodb-stream'] as const;
 export type EventPath = (typeof EVENT_PATHS)[number];
+/**
+ * Paths deliberately left without their grant (issue 23 part 2): a raw SNS subscription and an
+ * EventBridge rule target to a queue whose policy (it has none) lets neither service send to it. On AWS
+ * such a delivery is dropped and counted (NumberOfNotificationsFailed, FailedInvocations); every event
+ * sent on them must be denied and counted, and none may take effect.
+ */
+export const POLICY_LESS_PATHS = ['sns-no-policy', 'eventbridge-no-policy'] as const;
+export type PolicyLessPath = (typeof POLICY_LESS_PATHS)[number];
+/** What routes an event to a policy-less path: the SNS `delivery` attribute, the EventBridge source. */
+export const NO_POLICY = { snsDelivery: 'no-policy', eventSource: 'floodgate.chaos.no-policy' } as const;
 
 export const EVENT_PATHS_OUTPUTS = {
   topicArn: 'TopicArn',
@@ -18,6 +28,8 @@ export const EVENT_PATHS_OUTPUTS = {
   idempotencyTable: 'IdempotencyTable',
   effectsTable: 'EffectsTable',
   onFailureQueueUrl: 'StreamOnFailureQueueUrl',
+  noPolicyQueueUrl: 'NoPolicyQueueUrl',
+  noPolicyRuleArn: 'NoPolicyRuleArn',
   queueUrl: (p: QueuePath) => `${pascal(p)}QueueUrl`,
   deadLetterQueueUrl: (p: QueuePath) => `${pascal(p)}DeadLetterQueueUrl`,
 } as const;

@@ -7,7 +7,8 @@
  *  - held and dropped responses (chaos/network-faults.ts between the consumers and DynamoDB, planned by
  *    fault-plan.ts): held fenced writes are delivered after a newer owner finished, and must be refused;
  *  - every consumer throttled to its cap: the whole burst is published before the pollers start;
- *  - duplicate publishes and poison events.
+ *  - duplicate publishes and poison events;
+ *  - events sent on the policy-less paths (no queue policy): each must be denied and counted.
  * Then the invariants (invariants.ts), and the stale-holder probe on the idempotency records.
  */
 import { randomBytes } from 'node:crypto';
@@ -25,8 +26,8 @@ import { DEFAULT_NETWORK_RATES, type NetworkRates } from '../network-plan';
 import { crashRateFor } from '../plan';
 import { queueDepth } from '../observe';
 import { eventFaultPlan } from './fault-plan';
-import { checkEventInvariants, type ConsumerConcurrency, type DeniedDeliveries, type EffectView, type EventChaosVerdict, type FailedMessage, type IdempotencyRecordView, type PublishedEvent } from './invariants';
-import { EVENT_PATHS, EVENT_PATHS_OUTPUTS as OUT, eventPayload, QUEUE_PATHS, s3KeyOf, sourceItemOf, type EventPath, type QueuePath } from './paths';
+import { checkEventInvariants, type ConsumerConcurrency, type DeliveryCounters, type EffectView, type EventChaosVerdict, type FailedMessage, type IdempotencyRecordView, type PublishedEvent } from './invariants';
+import { EVENT_PATHS, EVENT_PATHS_OUTPUTS as OUT, eventPayload, NO_POLICY, POLICY_LESS_PATHS, QUEUE_PATHS, s3KeyOf, sourceItemOf, type EventPath, type PolicyLessPath, type QueuePath } from './paths';
 
 export interface EventChaosRates {
   /** Share of events published twice. @default 0.1 */
@@ -39,9 +40,11 @@ export interface EventChaosRates {
   readonly awsErrorRate: number;
   /** Share of fault points where the holder pauses. @default 0.004 */
   readonly pauseRate: number;
+  /** Events sent on the policy-less paths, as a share of the burst, on top of it (at least one per path). @default 0.02 */
+  readonly policyLessRate: number;
 }
 
-export const DEFAULT_EVENT_RATES: EventChaosRates = { duplicateRate: 0.1, poisonRate: 0.02, killRate: 0.05, awsErrorRate: 0.05, pauseRate: 0.004 };
+export const DEFAULT_EVENT_RATES: EventChaosRates = { duplicateRate: 0.1, poisonRate: 0.02, killRate: 0.05, awsErrorRate: 0.05, pauseRate: 0.004, policyLessRate: 0.02 };
 
 export interface EventChaosOptions {
   /** Events in the burst, spread evenly over the five paths. @default 1000 */
@@ -102,21 +105,23 @@ const TYPICAL_RECORDS_PER_INVOCATION = 6;
 const WATCHED_EVENTS = ['fault-crash', 'fault-pause', 'stale-fenced-write-rejected', 'claim-lost-before-completion', 'duplicate skipped', 'record failed', 'record sent to the on-failure queue'];
 
 /**
- * Denied deliveries as the local stack counts them: `stats().deniedDeliveries` (a number, or counts by
- * delivery), the counters the resource-policy enforcement of issue 23 part 2 adds. A stack without them
- * cannot say whether a delivery was denied, and the report says the invariant was not checked.
+ * Denied deliveries as the local stack counts them (`deliveryFailures()`, issue 23 part 2): the total the
+ * resource policies refused, SNS's NumberOfNotificationsFailed per topic, EventBridge's FailedInvocations
+ * per rule, the latest denial; and whether the stack enforces resource policies at all (`iam`).
  */
-export function readDeniedDeliveries(stack: Pick<LocalStack, 'stats'>): DeniedDeliveries {
-  const d = (stack.stats() as unknown as { deniedDeliveries?: unknown }).deniedDeliveries;
-  if (typeof d === 'number') return { checked: true, total: d, byDelivery: {} };
-  if (d !== null && typeof d === 'object') {
-    const byDelivery = Object.fromEntries(Object.entries(d).filter((e): e is [string, number] => typeof e[1] === 'number'));
-    return { checked: true, total: Object.values(byDelivery).reduce((a, b) => a + b, 0), byDelivery };
-  }
-  return { checked: false, reason: 'the local stack exposes no denied-delivery counters (stats().deniedDeliveries): resource-policy enforcement for service-to-service delivery is not on this branch, so a denied delivery cannot be told from a lost one here' };
+export function readDeniedDeliveries(stack: Pick<LocalStack, 'deliveryFailures' | 'iam'>): DeliveryCounters {
+  const f = stack.deliveryFailures();
+  const last = f.denied.at(-1);
+  return {
+    enforced: stack.iam,
+    deniedDeliveries: f.deniedDeliveries,
+    snsNotificationsFailed: Object.fromEntries(f.sns.map((t) => [t.topicArn, t.NumberOfNotificationsFailed])),
+    eventsFailedInvocations: Object.fromEntries(f.events.map((r) => [r.ruleArn, r.FailedInvocations])),
+    ...(last ? { latest: { service: last.service, action: last.action, resource: last.resource, sourceArn: last.sourceArn, message: last.message } } : {}),
+  };
 }
 
-export function planEvents(count: number, seed: number, runId: string, rates: EventChaosRates): { events: PublishedEvent[]; duplicates: Map<number, number> } {
+export function planEvents(count: number, seed: number, runId: string, rates: EventChaosRates): { events: PublishedEvent[]; duplicates: Map<number, number>; policyLess: { id: string; path: PolicyLessPath }[] } {
   const random = seededRandom(seed);
   const poisonCount = rates.poisonRate > 0 ? Math.max(Math.round(count * rates.poisonRate), count >= EVENT_PATHS.length * 4 ? EVENT_PATHS.length : 0) : 0;
   // Poison: the first poisonCount indices after a seeded offset, so every path gets one (paths go round robin).
@@ -125,7 +130,9 @@ export function planEvents(count: number, seed: number, runId: string, rates: Ev
   const events = Array.from({ length: count }, (_, i) => ({ id: `${runId}-${i}`, path: EVENT_PATHS[i % EVENT_PATHS.length]!, poison: poison.has(i) }));
   const duplicates = new Map<number, number>();
   for (let i = 0; i < count; i++) if (!poison.has(i) && random() < rates.duplicateRate) duplicates.set(i, Math.floor(random() * 4000));
-  return { events, duplicates };
+  const policyLessCount = rates.policyLessRate > 0 ? Math.max(Math.round(count * rates.policyLessRate), POLICY_LESS_PATHS.length) : 0;
+  const policyLess = Array.from({ length: policyLessCount }, (_, i) => ({ id: `${runId}-np${i}`, path: POLICY_LESS_PATHS[i % POLICY_LESS_PATHS.length]! }));
+  return { events, duplicates, policyLess };
 }
 
 async function scanAll(dynamodb: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
@@ -183,7 +190,7 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     pauseMs: options.pauseMs ?? 16_000,
   };
   const runId = `e${randomBytes(3).toString('hex')}`;
-  const { events, duplicates } = planEvents(count, seed, runId, rates);
+  const { events, duplicates, policyLess } = planEvents(count, seed, runId, rates);
   const indexOf = (id: string): number | undefined => {
     if (!id.startsWith(`${runId}-`)) return undefined;
     const n = Number(id.slice(runId.length + 1));
@@ -279,13 +286,24 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
       }
       publishes++;
     };
+    const sentPolicyLess = new Map<PolicyLessPath, string[]>(POLICY_LESS_PATHS.map((p) => [p, []]));
+    const sendPolicyLess = async (e: { id: string; path: PolicyLessPath }): Promise<void> => {
+      const payload = JSON.stringify(eventPayload({ id: e.id, poison: false }));
+      if (e.path === 'sns-no-policy') {
+        await sns.send(new PublishCommand({ TopicArn: topicArn, Message: payload, MessageAttributes: { delivery: { DataType: 'String', StringValue: NO_POLICY.snsDelivery } } }));
+      } else {
+        const r = stack.putEvents(bus, [{ Source: NO_POLICY.eventSource, DetailType: 'chaos-event', Detail: payload }]);
+        if (r.FailedEntryCount > 0) throw new Error(`PutEvents refused ${e.id}: ${JSON.stringify(r.Entries)}`);
+      }
+      sentPolicyLess.get(e.path)!.push(e.id);
+    };
 
-    log(`chaos:events: ${count} events over ${EVENT_PATHS.join(', ')} (seed ${seed}), ${events.filter((e) => e.poison).length} poison, ${duplicates.size} published twice; faults ${JSON.stringify(faults)}`);
+    log(`chaos:events: ${count} events over ${EVENT_PATHS.join(', ')} (seed ${seed}), ${events.filter((e) => e.poison).length} poison, ${duplicates.size} published twice, and ${policyLess.length} on the policy-less paths (${POLICY_LESS_PATHS.join(', ')}); faults ${JSON.stringify(faults)}`);
     const limit = pLimit(options.publishConcurrency ?? 16);
     const burstStart = Date.now();
     // The budget is the run's, from the burst on: synthesis and the stack's start vary with the machine.
     started = burstStart;
-    await Promise.all(events.map((e) => limit(() => publish(e, false))));
+    await Promise.all([...events.map((e) => limit(() => publish(e, false))), ...policyLess.map((e) => limit(() => sendPolicyLess(e)))]);
     const burstPublishMs = Date.now() - burstStart;
     log(`chaos:events: burst of ${count} published in ${burstPublishMs} ms (pollers not started yet); starting the consumers`);
     stack.startRunners();
@@ -339,6 +357,9 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
     }
 
     await proxy?.idle(Math.max(5_000, budget - (Date.now() - started)));
+    // EventBridge delivers after PutEvents answers: its denials are counted once its deliveries are done
+    // (a denial is not retried; 10 s bounds a granted target still retrying).
+    await Promise.race([stack.events.idle(), new Promise((r) => setTimeout(r, 10_000))]);
     const net = proxy?.stats();
     const stats = stack.stats();
     const consumers: ConsumerConcurrency[] = [];
@@ -382,7 +403,11 @@ export async function runEventChaos(options: EventChaosOptions = {}): Promise<Ev
       staleFencedWritesAccepted: net?.staleAccepted ?? 0,
       staleFencedWritesRejected: (net?.staleRejected ?? 0) + staleEffectsRejected,
       executionsKilled,
-      denied: readDeniedDeliveries(stack),
+      denied: {
+        counters: readDeniedDeliveries(stack),
+        sent: POLICY_LESS_PATHS.map((p) => ({ path: p, ids: sentPolicyLess.get(p)!, counter: p === 'sns-no-policy' ? topicArn : out(OUT.noPolicyRuleArn) })),
+        delivered: await queueDepth(sqs, out(OUT.noPolicyQueueUrl)).then((q) => q.visible + q.inFlight + q.delayed),
+      },
       heldWritesInjected: networkRates !== undefined && networkRates.holdRate > 0,
       elapsedMs: Date.now() - started,
     });

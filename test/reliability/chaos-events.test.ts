@@ -3,8 +3,8 @@
  * (raw and enveloped), EventBridge, S3 notifications and a DynamoDB stream into bounded consumers with
  * idempotency on the local stack, published in one burst before the pollers start (every consumer at its
  * cap), with killed environments, pauses, SDK-level AWS errors, held and dropped responses, duplicates
- * and poison events. Every checked invariant must hold; denied deliveries are reported as not checked
- * until the stack counts them.
+ * and poison events; and 2 events on the policy-less paths (an SNS subscription and an EventBridge rule
+ * target to a queue with no queue policy). Every invariant must hold: both of those denied and counted.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatEventReport } from '../../chaos/event-paths/invariants';
@@ -43,7 +43,9 @@ describe('event-path chaos (100 events, seeded)', () => {
     expect(result.publishes).toBeGreaterThan(100);
     expect(result.logEvents['duplicate skipped']).toBeGreaterThan(0);
     expect(result.staleHolderProbe).toMatchObject({ rejected: result.staleHolderProbe.attempts, accepted: 0, recordsChanged: 0 });
-    // Not on this branch: the stack has no denied-delivery counters, and the report says so.
-    expect(report.deniedDeliveries).toBe('not checked');
+    // The policy-less paths: each event denied, counted by the stack and by SNS / EventBridge, no effect.
+    expect(report).toMatchObject({ policyLessEvents: 2, deniedDeliveries: 2, deliveredWithoutGrant: 0 });
+    expect(details.denied.paths).toEqual([{ path: 'sns-no-policy', sent: 1, counted: 1 }, { path: 'eventbridge-no-policy', sent: 1, counted: 1 }]);
+    expect(details.denied.latest?.message).toMatch(/is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:\S+ because no resource-based policy allows the sqs:sendmessage action/);
   }, 330_000);
 });

@@ -1,11 +1,13 @@
 /**
  * The event-path chaos run's pure parts: reading an event from what each path delivers (the handlers and
- * the verdict share it), the plan, the verdict's rules, and the denied-delivery hook.
+ * the verdict share it), the plan, the verdict's rules (denied deliveries on the policy-less paths
+ * included), and reading the stack's denied-delivery counters.
  */
 import { describe, expect, it } from 'vitest';
 import { checkEventInvariants, eventIdOfFailedMessage, formatEventReport, type EventObservations } from '../../chaos/event-paths/invariants';
 import { eventOfQueueBody, eventOfStreamImage, s3KeyOf, sourceItemOf, UnreadableEventError } from '../../chaos/event-paths/paths';
 import { DEFAULT_EVENT_RATES, planEvents, readDeniedDeliveries } from '../../chaos/event-paths/run';
+import type { LocalStack } from '@floodgate/local';
 
 const snsEnvelope = (message: string) => JSON.stringify({ Type: 'Notification', MessageId: 'm', TopicArn: 'arn:aws:sns:us-east-1:000000000000:t', Message: message, Timestamp: '2026-12-06T00:00:00.000Z' });
 const ebEvent = (detail: unknown) => JSON.stringify({ version: '0', id: 'x', 'detail-type': 'chaos-event', source: 'floodgate.chaos', detail });
@@ -47,7 +49,20 @@ describe('planEvents', () => {
     expect(planEvents(100, 3, 'r', DEFAULT_EVENT_RATES)).toEqual(a);
     expect(planEvents(100, 4, 'r', DEFAULT_EVENT_RATES)).not.toEqual(a);
   });
+
+  it('adds events on the policy-less paths on top of the burst: 2 %, at least one per path, none with an id of the burst', () => {
+    expect(planEvents(100, 3, 'r', DEFAULT_EVENT_RATES).policyLess).toEqual([{ id: 'r-np0', path: 'sns-no-policy' }, { id: 'r-np1', path: 'eventbridge-no-policy' }]);
+    const p = planEvents(300, 3, 'r', DEFAULT_EVENT_RATES);
+    expect(p.policyLess.filter((e) => e.path === 'sns-no-policy')).toHaveLength(3);
+    expect(p.policyLess.filter((e) => e.path === 'eventbridge-no-policy')).toHaveLength(3);
+    expect(p.events).toHaveLength(300);
+    expect(planEvents(300, 3, 'r', { ...DEFAULT_EVENT_RATES, policyLessRate: 0 }).policyLess).toEqual([]);
+  });
 });
+
+const TOPIC = 'arn:aws:sns:us-east-1:000000000000:Events';
+const RULE = 'arn:aws:events:us-east-1:000000000000:rule/Bus/NoPolicyRule';
+const OTHER_RULE = 'arn:aws:events:us-east-1:000000000000:rule/Bus/ChaosRule';
 
 function healthy(): EventObservations {
   return {
@@ -78,7 +93,14 @@ function healthy(): EventObservations {
     staleFencedWritesAccepted: 0,
     staleFencedWritesRejected: 3,
     executionsKilled: 2,
-    denied: { checked: false, reason: 'no counters' },
+    denied: {
+      counters: { enforced: true, deniedDeliveries: 3, snsNotificationsFailed: { [TOPIC]: 2 }, eventsFailedInvocations: { [RULE]: 1, [OTHER_RULE]: 0 } },
+      sent: [
+        { path: 'sns-no-policy', ids: ['n1', 'n2'], counter: TOPIC },
+        { path: 'eventbridge-no-policy', ids: ['n3'], counter: RULE },
+      ],
+      delivered: 0,
+    },
     heldWritesInjected: true,
     elapsedMs: 1000,
   };
@@ -88,7 +110,8 @@ describe('checkEventInvariants', () => {
   it('passes a healthy run and reports it in the chaos report style', () => {
     const v = checkEventInvariants(healthy());
     expect(v.failures).toEqual([]);
-    expect(v.report).toMatchObject({ events: 4, effectOnce: 2, lost: 0, doubleEffects: 0, capBreaches: 0, poison: 2, poisonInDlqWithReason: 2, consumersAtCap: 2, deniedDeliveries: 'not checked' });
+    expect(v.report).toMatchObject({ events: 4, effectOnce: 2, lost: 0, doubleEffects: 0, capBreaches: 0, poison: 2, poisonInDlqWithReason: 2, consumersAtCap: 2, policyLessEvents: 3, deniedDeliveries: 3, deliveredWithoutGrant: 0 });
+    expect(v.details.denied.paths).toEqual([{ path: 'sns-no-policy', sent: 2, counted: 2 }, { path: 'eventbridge-no-policy', sent: 1, counted: 1 }]);
     expect(v.details.byPath['dynamodb-stream']).toEqual({ events: 2, effectOnce: 1, poison: 1, poisonInDlqWithReason: 1, goodDeadLetteredWithReason: 0, lost: 0 });
     expect(formatEventReport(v.report)).toMatch(/^events=4 effectOnce=2 lost=0 doubleEffects=0 capBreaches=0 /);
   });
@@ -131,12 +154,55 @@ describe('checkEventInvariants', () => {
   });
 });
 
+describe('denied deliveries on the policy-less paths', () => {
+  const withCounters = (o: EventObservations, c: Partial<EventObservations['denied']['counters']>, rest: Partial<EventObservations['denied']> = {}): EventObservations => ({ ...o, denied: { ...o.denied, ...rest, counters: { ...o.denied.counters, ...c } } });
+
+  it('a denied delivery its source did not count fails the run, per path', () => {
+    const o = healthy();
+    const v = checkEventInvariants(withCounters(o, { deniedDeliveries: 2, snsNotificationsFailed: { [TOPIC]: 1 } }));
+    expect(v.failures).toEqual(['sns-no-policy: 2 sent with no grant, 1 counted as NumberOfNotificationsFailed: 1 denied deliveries not counted', 'deniedDeliveries=2 != 3 events sent on the policy-less paths']);
+    // The rule's FailedInvocations is read for its own rule, not another's.
+    expect(checkEventInvariants(withCounters(o, { eventsFailedInvocations: { [OTHER_RULE]: 1 } })).failures).toEqual(['eventbridge-no-policy: 1 sent with no grant, 0 counted as FailedInvocations: 1 denied deliveries not counted']);
+  });
+
+  it('the total must equal the events sent: fewer is a denial lost silently, more is a granted delivery denied', () => {
+    const o = healthy();
+    expect(checkEventInvariants(withCounters(o, { deniedDeliveries: 2 })).failures).toEqual(['deniedDeliveries=2 != 3 events sent on the policy-less paths']);
+    expect(checkEventInvariants(withCounters(o, { deniedDeliveries: 4 })).failures).toEqual(['deniedDeliveries=4 != 3 events sent on the policy-less paths']);
+    expect(checkEventInvariants(withCounters(o, { snsNotificationsFailed: { [TOPIC]: 3 } })).failures).toEqual(['sns-no-policy: 3 counted as NumberOfNotificationsFailed, more than the 2 sent']);
+  });
+
+  it('an event of a policy-less path that arrived in its queue, or left a record or an effect, was delivered without a grant', () => {
+    const o = healthy();
+    expect(checkEventInvariants(withCounters(o, {}, { delivered: 1 })).failures).toEqual(['deliveredWithoutGrant=1: 1 messages in the policy-less queue']);
+    const v = checkEventInvariants({ ...o, effects: [...o.effects, { id: 'n3', fence: 1 }], records: [...o.records, { id: 'n3', status: 'completed', fence: 1, completions: 1 }] });
+    expect(v.report).toMatchObject({ deliveredWithoutGrant: 1, doubleEffects: 0 });
+    expect(v.failures).toEqual(['deliveredWithoutGrant=1: 0 messages in the policy-less queue, records or effects of n3']);
+  });
+
+  it('with resource policies not enforced (iam off) the run says so and fails', () => {
+    const v = checkEventInvariants(withCounters(healthy(), { enforced: false, deniedDeliveries: 0, snsNotificationsFailed: {}, eventsFailedInvocations: {} }, { delivered: 3 }));
+    expect(v.failures).toEqual(['deniedDeliveries: resource policies are not enforced (iam off: --no-iam, or @cloud-copilot/iam-simulate not installed), so the 3 events sent on the policy-less paths cannot be denied']);
+    expect(v.details.denied.enforced).toBe(false);
+  });
+});
+
 describe('readDeniedDeliveries', () => {
-  it('reads the stack\'s counters when it has them, and says the invariant was not checked when it has none', () => {
-    expect(readDeniedDeliveries({ stats: () => ({ deniedDeliveries: { 'sns:sqs': 2, 'events:sqs': 1 } }) as never })).toEqual({ checked: true, total: 3, byDelivery: { 'sns:sqs': 2, 'events:sqs': 1 } });
-    expect(readDeniedDeliveries({ stats: () => ({ deniedDeliveries: 4 }) as never })).toEqual({ checked: true, total: 4, byDelivery: {} });
-    const none = readDeniedDeliveries({ stats: () => ({ runners: [] }) as never });
-    expect(none.checked).toBe(false);
-    expect(checkEventInvariants({ ...healthy(), denied: none }).report.deniedDeliveries).toBe('not checked');
+  it('reads the stack\'s deliveryFailures(): the total, SNS and EventBridge counters by topic and rule, the latest denial, and whether IAM is on', () => {
+    const denial = { time: '2026-12-06T08:00:00.000Z', service: 'sns.amazonaws.com', action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:000000000000:q', sourceArn: TOPIC, sourceAccount: '000000000000', message: 'User: sns.amazonaws.com is not authorized' };
+    const failures: ReturnType<LocalStack['deliveryFailures']> = {
+      deniedDeliveries: 3,
+      denied: [{ ...denial, message: 'older' }, denial],
+      sns: [{ topicArn: TOPIC, NumberOfNotificationsFailed: 2, NumberOfNotificationsRedrivenToDlq: 0 }],
+      events: [{ ruleArn: RULE, FailedInvocations: 1, DeadLetterInvocations: 0 }],
+    };
+    expect(readDeniedDeliveries({ iam: true, deliveryFailures: () => failures })).toEqual({
+      enforced: true,
+      deniedDeliveries: 3,
+      snsNotificationsFailed: { [TOPIC]: 2 },
+      eventsFailedInvocations: { [RULE]: 1 },
+      latest: { service: 'sns.amazonaws.com', action: 'sqs:SendMessage', resource: 'arn:aws:sqs:us-east-1:000000000000:q', sourceArn: TOPIC, message: 'User: sns.amazonaws.com is not authorized' },
+    });
+    expect(readDeniedDeliveries({ iam: false, deliveryFailures: () => ({ deniedDeliveries: 0, denied: [], sns: [], events: [] }) })).toEqual({ enforced: false, deniedDeliveries: 0, snsNotificationsFailed: {}, eventsFailedInvocations: {} });
   });
 });
