@@ -37,4 +37,5 @@ export type { EventsRuntime, FireResult, PutEventsResult, RuleStats, RuleTarget 
 export type { PutEventsEntry, EventEnvelope } from './services/events/event.js';
 export type { DeliveryOutcome } from './services/events/target-dispatch.js';
 export type { ScheduleStats } from './services/scheduler/runtime.js';
+export type { DeliveryFailures, DeniedDelivery } from './core/delivery-gate.js';
 export { parseScheduleExpression, ScheduleExpressionError, type Schedule } from './services/events/schedule-expression.js';
