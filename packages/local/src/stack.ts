@@ -21,7 +21,8 @@ import { LOCAL_ACCOUNT_ID } from './core/identity.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { LogStore, type LogEvent } from './services/logs/store.js';
-import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
+import { DEFAULT_ASSEMBLY_DIR, DEFAULT_SYNTH_INPUTS, synthesize } from './synth.js';
+import { startHotReload, type HotReload } from './watch/hot-reload.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
 import { RESPONSE_ROUTE } from './services/cloudformation/response-route-path.js';
@@ -126,6 +127,13 @@ export interface LocalStackOptions {
    * test moves this clock instead of waiting). @default Date.now
    */
   readonly asyncClock?: () => number;
+  /**
+   * Hot reload (`up --watch`): an edit to a bundled function's sources swaps its code (the next
+   * invocation runs it, those in flight finish on the old one); an edit to the app's other sources
+   * synthesizes it again and applies the template as a diff. Needs the app (`app` or cdk.json), not a
+   * pre-synthesized `assembly`. @default false
+   */
+  readonly watch?: boolean | { readonly debounceMs?: number };
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -175,6 +183,8 @@ export interface LocalStack {
   /** Each function's reserved concurrency, shared by its mappings, its event queue and Invoke, by logical id. */
   readonly functionConcurrency: ReadonlyMap<string, FunctionConcurrency>;
   readonly api?: { readonly url: string };
+  /** The hot reload of `watch: true`: its reload events, and `idle()` to wait for one to finish. */
+  readonly hotReload?: HotReload;
   /** The functions' CloudWatch Logs, as the endpoint's Logs API serves them. */
   readonly logStore: LogStore;
   /**
@@ -201,10 +211,10 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
-  const assemblyDir =
-    options.assembly ??
-    options.assemblyDir ??
-    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
+  const given = options.assembly ?? options.assemblyDir;
+  if (options.watch && given !== undefined) throw new Error('watch needs the CDK app to synthesize it again (its cdk.json, or `app`), not a synthesized assembly (`assembly`, --assembly)');
+  const synthOptions = { outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}), ...(options.watch ? { needsBundleRecord: true } : {}) };
+  const assemblyDir = given ?? (await synthesize(synthOptions)).assemblyDir;
   const stacks = readAssembly(assemblyDir);
   const wanted = options.stack ?? options.stackName;
   const stack = selectStack(stacks, wanted);
@@ -486,6 +496,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let stopped = false;
     let detach = (): void => undefined;
+    let hotReload: HotReload | undefined;
     const local: LocalStack = {
       stackName: stack.stackName,
       assemblyDir,
@@ -512,6 +523,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       asyncConfigs,
       functionConcurrency,
       ...(api ? { api } : {}),
+      get hotReload() {
+        return hotReload;
+      },
       logStore,
       logs(ref) {
         const fn = deployment.functions.find((f) => f.functionName === ref || f.logicalId === ref);
@@ -538,6 +552,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        hotReload?.close();
         // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
         // stop with it), first, while everything runs (cr.Provider reaches its handler through the
         // endpoint's Lambda API); on shared emulators kept alive, they stay like the rest.
@@ -553,6 +568,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     detach = gateway.attachStack(local);
+    if (options.watch) {
+      const projectDir = options.projectDir ?? process.cwd();
+      hotReload = startHotReload(
+        {
+          assemblyDir: () => local.assemblyDir,
+          functions: () => local.deployment.functions,
+          swapCode: (logicalId, dir) => hosts.get(logicalId)?.updateCode({ assetDir: dir }),
+          synthesize: async () => {
+            const next = (await synthesize(synthOptions)).assemblyDir;
+            return next === local.assemblyDir ? undefined : next;
+          },
+          applyAssembly: async () => {
+            throw new Error('template changes are not applied yet');
+          },
+        },
+        { projectDir, appInputs: DEFAULT_SYNTH_INPUTS, log, ...(typeof options.watch === 'object' && options.watch.debounceMs !== undefined ? { debounceMs: options.watch.debounceMs } : {}) },
+      );
+    }
     return local;
   } catch (err) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

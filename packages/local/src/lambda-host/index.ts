@@ -124,7 +124,10 @@ export interface EnvironmentStats {
   /** Highest resident set size seen for this process (VmHWM), in KiB; 0 if never read. */
   readonly peakRssKb: number;
   readonly alive: boolean;
-  readonly endedBy?: 'timeout' | 'crash' | 'oom' | 'init' | 'stop';
+  /** `code-update`: retired by `updateCode` (at once when idle, after its invocation when busy). */
+  readonly endedBy?: 'timeout' | 'crash' | 'oom' | 'init' | 'stop' | 'code-update';
+  /** The code generation it runs: 0 for the code it was created with, +1 per `updateCode`. */
+  readonly codeGeneration: number;
 }
 
 export interface FunctionHostStats {
@@ -151,12 +154,32 @@ export interface FunctionHost {
   stats(): FunctionHostStats;
   /** Subscribe to log lines; returns the unsubscribe function. */
   onLog(listener: (entry: LogEntry) => void): () => void;
+  /**
+   * Swaps the function's code (and, when given, its settings), as UpdateFunctionCode does: the next
+   * invocation runs in an environment started on the new code; invocations in flight finish on the old
+   * code, and their environments are retired when they end (idle ones at once). One environment on the
+   * new code is started at once, so the first invocation after a reload pays no process start.
+   */
+  updateCode(update: FunctionCodeUpdate): void;
+  /** The code generation new invocations run: 0 at creation, +1 per `updateCode`. */
+  readonly codeGeneration: number;
   /** Kills every environment; pending and running invocations fail. */
   stop(): Promise<void>;
 }
 
+/** What `updateCode` changes: the bundle's directory, and optionally the handler and settings. */
+export interface FunctionCodeUpdate {
+  readonly assetDir: string;
+  readonly handler?: string;
+  readonly environment?: Record<string, string>;
+  readonly timeoutSeconds?: number;
+  readonly memoryMb?: number;
+}
+
 interface Env {
   readonly id: number;
+  /** The code it was started on (see updateCode). */
+  readonly generation: number;
   readonly logStreamName: string;
   /** The invocation whose output is being read (set at START, cleared at END). */
   logRequestId?: string;
@@ -206,17 +229,19 @@ export function lambdaNodeFlags(memoryMb: number): string[] {
 export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const {
     functionName,
-    assetDir,
-    handler,
-    environment = {},
-    timeoutSeconds = 3,
-    memoryMb = 128,
     maxEnvironments = 10,
     endpoints,
     accountId = '000000000000',
     provideAwsSdk = true,
     enforceMemoryLimit = true,
   } = options;
+  // The code and the settings it runs with: replaced as a whole by updateCode (environments read them when spawned).
+  let assetDir = options.assetDir;
+  let handler = options.handler;
+  let environment = options.environment ?? {};
+  let timeoutSeconds = options.timeoutSeconds ?? 3;
+  let memoryMb = options.memoryMb ?? 128;
+  let generation = 0;
   if (maxEnvironments < 1) throw new Error(`maxEnvironments must be >= 1 (got ${maxEnvironments})`);
   const region = endpoints?.region ?? LOCAL_REGION;
   const functionArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
@@ -314,7 +339,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       rejectReady = rej;
     });
     ready.catch(() => undefined);
-    const env: Env = { id: nextId++, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
+    const env: Env = { id: nextId++, generation, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
     for (const stream of ['stdout', 'stderr'] as const) {
       const src = child[stream];
       if (src) splitLines(src, (line) => emitLine(env, stream, line));
@@ -381,7 +406,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   }
 
   const acquire = (): Promise<Env> => {
-    const idle = envs.find((e) => !e.busy && !e.dead);
+    const idle = envs.find((e) => !e.busy && !e.dead && e.generation === generation);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
@@ -397,6 +422,8 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const release = (env: Env): void => {
     env.busy = false;
     if (env.dead) return;
+    // Ran on code since replaced: retired now that its invocation is over (a waiter gets a fresh one on exit).
+    if (env.generation !== generation) return kill(env, 'code-update');
     const w = waiters.shift();
     if (w) {
       env.busy = true;
@@ -504,11 +531,31 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     invocations: e.invocations,
     peakRssKb: e.dead ? e.peakRssKb : Math.max(e.peakRssKb, readPeakRssKb(e.child.pid ?? -1)),
     alive: !e.dead,
+    codeGeneration: e.generation,
     ...(e.endedBy ? { endedBy: e.endedBy } : {}),
   });
 
+  const updateCode = (update: FunctionCodeUpdate): void => {
+    if (stopped) throw new Error(`function host ${functionName} is stopped`);
+    assetDir = update.assetDir;
+    if (update.handler !== undefined) handler = update.handler;
+    if (update.environment !== undefined) environment = update.environment;
+    if (update.timeoutSeconds !== undefined) timeoutSeconds = update.timeoutSeconds;
+    if (update.memoryMb !== undefined) memoryMb = update.memoryMb;
+    generation++;
+    const hadEnvironments = envs.some((e) => !e.dead);
+    for (const e of [...envs]) if (!e.busy) kill(e, 'code-update');
+    // Waiters (all environments busy) are served by the retiring ones' exits with fresh environments.
+    // One warm environment on the new code, if there was one before and a slot is free.
+    if (hadEnvironments && waiters.length === 0 && envs.filter((e) => !e.dead).length < maxEnvironments) spawnEnv();
+  };
+
   return {
     invoke,
+    updateCode,
+    get codeGeneration() {
+      return generation;
+    },
     onLog(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
