@@ -97,4 +97,34 @@ describe('watch: true', () => {
     await send(jobs, 'fixed');
     await waitFor('fixed on v3', logged('handled fixed by v3'));
   }, 60_000);
+
+  it('a template change (a setting changed, a queue added) is applied as a diff: the parked message is still there, the code keeps running', async () => {
+    const parked = stack.outputs.ParkedUrl!;
+    const jobs = stack.outputs.JobsUrl!;
+    await send(parked, 'keep me');
+    const workerId = [...stack.hotReload!.bundled.keys()][0]!;
+    const applied = nextReload('template');
+    writeFileSync(join(dir, 'bin', 'app.ts'), watchAppSource(2));
+    const e = await applied;
+    expect(e.kind, JSON.stringify(e)).toBe('template');
+    // The function is updated too: its asset (v3, bundled by the synth) is new since the first synth (v1).
+    expect(e.kind === 'template' && [...e.changes].sort()).toEqual([
+      expect.stringMatching(/^added Extra[0-9A-F]{8} \(AWS::SQS::Queue\)$/),
+      expect.stringMatching(/^updated Parked[0-9A-F]{8} \(AWS::SQS::Queue\)$/),
+      expect.stringMatching(/^updated Worker[0-9A-F]{8} \(AWS::Lambda::Function\)$/),
+    ]);
+    // Same queues (same URLs), the new setting on the parked one, its message kept; the new queue exists.
+    expect(stack.outputs.ParkedUrl).toBe(parked);
+    expect(stack.outputs.JobsUrl).toBe(jobs);
+    const attrs = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: parked, AttributeNames: ['MessageRetentionPeriod', 'ApproximateNumberOfMessages'] }));
+    expect(attrs.Attributes).toMatchObject({ MessageRetentionPeriod: '7200', ApproximateNumberOfMessages: '1' });
+    const got = await stack.clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: parked, WaitTimeSeconds: 1 }));
+    expect(got.Messages?.[0]?.Body).toBe('keep me');
+    expect(stack.outputs.ExtraUrl).toMatch(/Extra/);
+    await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.outputs.ExtraUrl!, AttributeNames: ['QueueArn'] }));
+    // The function is the same one, still fed by its mapping, on the latest sources.
+    expect(stack.hotReload!.bundled.has(workerId)).toBe(true);
+    await send(jobs, 'after-template');
+    await waitFor('after-template on v3', logged('handled after-template by v3 (defined-by-the-construct)'));
+  }, 120_000);
 });
