@@ -294,6 +294,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       timeoutSeconds: fn.timeoutSeconds,
       memoryMb: fn.memoryMb,
       maxEnvironments: Math.max(1, maxEnvironments),
+      // Under `watch`, a spare process waits for the next code (hot reload without a process start).
+      ...(options.watch ? { standby: true } : {}),
       endpoints,
       // Custom resource handlers answer CloudFormation over HTTPS; locally the ResponseURL is the endpoint.
       execArgv: ['--import', RESPONSE_ROUTE],
