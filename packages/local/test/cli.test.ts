@@ -65,6 +65,8 @@ describe('argument parsing', () => {
     expect(parseCli(['up'], { FLOODGATE_ENDPOINT: 'http://127.0.0.1:5000' })).toMatchObject({ endpoint: 'http://127.0.0.1:5000' });
     expect(parseCli(['up', '--endpoint', 'http://h:1'], { FLOODGATE_ENDPOINT: 'http://other:2' })).toMatchObject({ endpoint: 'http://h:1' });
     expect(parseCli(['check'], {})).toEqual({ command: 'check' });
+    // --watch serves (it implies --keep) and hot-reloads.
+    expect(parseCli(['up', '--watch'], {})).toEqual({ command: 'up', keep: true, watch: true, json: false });
   });
 
   it('refuses what it does not understand, saying why', () => {
@@ -72,6 +74,7 @@ describe('argument parsing', () => {
     expect(() => parseCli(['down'], {})).toThrow(UsageError);
     expect(() => parseCli(['up', '--endpoint', 'localhost:4566'], {})).toThrow(/http\(s\) URL/);
     expect(() => parseCli(['up', '--bogus'], {})).toThrow();
+    expect(() => parseCli(['up', '--watch', '--assembly', 'cdk.out'], {})).toThrow(/--watch synthesizes the app again on a change: give the app \(cdk.json or --app\), not --assembly/);
   });
 
   it('reads Java versions in both numbering schemes', () => {
