@@ -8,6 +8,7 @@
  *     again and hands the new assembly to the stack, which applies its template as a diff.
  * Reloads run one at a time; edits saved during one are taken together by the next.
  */
+import { rmSync } from 'node:fs';
 import { relative, resolve, sep, dirname, join } from 'node:path';
 import { bundleOf, readBundleRecords, rebundle, type FunctionBundle } from './bundles.js';
 import { directoriesUnder, watchDirectories } from './file-watch.js';
@@ -71,6 +72,10 @@ export function startHotReload(target: HotReloadTarget, options: HotReloadOption
   const bundles = new Map<string, { bundle: FunctionBundle; assetDir: string }>();
   const bundled = new Map<string, readonly string[]>();
   let generation = 0;
+  // The directories each function's reloads were bundled into, oldest first: the last few are kept (an
+  // invocation still running on an older one has its code loaded already), older ones are deleted.
+  const made = new Map<string, string[]>();
+  const KEEP_BUNDLES = 3;
 
   const readBundles = (): void => {
     const recorded = readBundleRecords(target.assemblyDir());
@@ -105,6 +110,12 @@ export function startHotReload(target: HotReloadTarget, options: HotReloadOption
         const next = await rebundle(cur.bundle, cur.assetDir, toDir);
         bundleMs = Math.max(bundleMs, performance.now() - t0);
         target.swapCode(id, toDir);
+        const dirs = [...(made.get(id) ?? []), toDir];
+        for (const old of dirs.splice(0, Math.max(0, dirs.length - KEEP_BUNDLES))) {
+          rmSync(old, { recursive: true, force: true });
+          rmSync(`${old}.meta.json`, { force: true });
+        }
+        made.set(id, dirs);
         // The original asset stays the base that unchanged files are linked from.
         bundles.set(id, { bundle: next, assetDir: cur.assetDir });
         bundled.set(id, next.inputs);
