@@ -17,10 +17,11 @@ export { ARCH_CONTEXT };
 
 const run = promisify(execFile);
 
-/** Where the synth records how each NodejsFunction was bundled (watch/bundle-recorder.cjs), inside the assembly. */
+/** Where the synth records how each NodejsFunction was bundled (watch/bundle-recorder.ts), inside the assembly. */
 export const BUNDLE_LOG_DIR = 'floodgate-bundles';
 export const BUNDLE_LOG = 'bundles.jsonl';
-const RECORDER = fileURLToPath(new URL('./watch/bundle-recorder.cjs', import.meta.url));
+/** The compiled recorder; run from src (this repository's tests, Node 24 strips the types), its source. */
+const RECORDER = [new URL('./watch/bundle-recorder.js', import.meta.url), new URL('./watch/bundle-recorder.ts', import.meta.url)].find((u) => existsSync(fileURLToPath(u)))!;
 
 export const DEFAULT_ASSEMBLY_DIR = '.floodgate/cdk.out';
 /** The app's sources by default (relative to the project): a change to any of them synthesizes again. */
@@ -114,7 +115,7 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   // --no-install: the app's own aws-cdk CLI, never one fetched from the registry.
   // The recorder (preloaded into the app) notes each NodejsFunction's esbuild command line for `up --watch`.
   mkdirSync(join(tmp, BUNDLE_LOG_DIR));
-  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --require ${JSON.stringify(RECORDER)}`.trim();
+  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --import ${JSON.stringify(RECORDER.href)}`.trim();
   const args = ['--no-install', 'cdk', 'synth', '-q', '-o', tmp, ...(options.app ? ['--app', options.app] : []), ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   try {
     await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true', NODE_OPTIONS: nodeOptions, FLOODGATE_BUNDLE_LOG: join(tmp, BUNDLE_LOG_DIR, BUNDLE_LOG) } });

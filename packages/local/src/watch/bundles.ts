@@ -2,7 +2,7 @@
  * How each NodejsFunction of an assembly was bundled, and bundling it again the same way.
  *
  * A NodejsFunction's asset in cdk.out is already bundled, and neither the template nor the asset
- * metadata names its entry or its esbuild options. So the synth records them (bundle-recorder.cjs,
+ * metadata names its entry or its esbuild options. So the synth records them (bundle-recorder.ts,
  * preloaded into the CDK app): the esbuild command line the construct ran, its cwd and environment, the
  * bundle's sha256 and a metafile listing the source files it read. A function is matched to its record
  * by the sha256 of its asset's bundle file. Re-bundling runs that command line again with only the output
@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync }
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { BUNDLE_LOG, BUNDLE_LOG_DIR } from '../synth.js';
 
-/** One esbuild run of the synth, as bundle-recorder.cjs writes it. */
+/** One esbuild run of the synth, as bundle-recorder.ts writes it. */
 export interface BundleRecord {
   readonly command: string;
   readonly args: readonly string[];
