@@ -14,6 +14,8 @@ export * from './core/deployment/assembly.js';
 export * from './core/deployment/deploy.js';
 export * from './synth.js';
 export * from './stack.js';
+export type { HotReload, ReloadEvent } from './watch/hot-reload.js';
+export { BundleError } from './watch/bundles.js';
 export * from './core/deployment/intrinsics.js';
 export * from './services/lambda/batch-response.js';
 export * from './services/lambda/event-source-runner.js';

@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type EmptyReport, type LocalDeployment } from './core/deployment/deploy.js';
+import { deployTemplate, writeOutputsFile, type DeployedEventSourceMapping, type DeployedFunction, type DeployedStreamEventSourceMapping, type EmptyReport, type LocalDeployment } from './core/deployment/deploy.js';
 import { DataDirError, deleteDeploymentState, lockDataDir, readDeploymentState, writeDeploymentState } from './core/deployment/state.js';
 import { resolve as resolvePath } from 'node:path';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
@@ -23,7 +23,8 @@ import { LOCAL_ACCOUNT_ID } from './core/identity.js';
 import { concurrencyCap, createEventSourceRunner, type EventSourceRunner, type InvocationRecord, type RunnerStats } from './services/lambda/event-source-runner.js';
 import { createFunctionHost, type FunctionHost, type FunctionHostStats, type LogEntry } from './lambda-host/index.js';
 import { LogStore, type LogEvent } from './services/logs/store.js';
-import { DEFAULT_ASSEMBLY_DIR, synthesize } from './synth.js';
+import { DEFAULT_ASSEMBLY_DIR, DEFAULT_SYNTH_INPUTS, synthesize } from './synth.js';
+import { startHotReload, type HotReload } from './watch/hot-reload.js';
 import { startApiFront } from './services/apigateway/front.js';
 import { createAsyncInvoker, type AsyncInvoker } from './services/lambda/async-invoke.js';
 import { RESPONSE_ROUTE } from './services/cloudformation/response-route-path.js';
@@ -38,6 +39,8 @@ import { EVENT_INVOKE_CONFIG_TYPE } from './services/lambda/event-invoke-config.
 import { FunctionConcurrency, withFunctionConcurrency } from './services/lambda/function-concurrency.js';
 import { UnsupportedResourceError } from './core/deployment/errors.js';
 import { createDeliveryGate, type DeliveryFailures } from './gateway/deliveries.js';
+import { provisionerFor } from './services/provisioners.js';
+import { templateChanges } from './watch/template-diff.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -138,6 +141,13 @@ export interface LocalStackOptions {
    * test moves this clock instead of waiting). @default Date.now
    */
   readonly asyncClock?: () => number;
+  /**
+   * Hot reload (`up --watch`): an edit to a bundled function's sources swaps its code (the next
+   * invocation runs it, those in flight finish on the old one); an edit to the app's other sources
+   * synthesizes it again and applies the template as a diff. Needs the app (`app` or cdk.json), not a
+   * pre-synthesized `assembly`. @default false
+   */
+  readonly watch?: boolean | { readonly debounceMs?: number };
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
 }
@@ -189,6 +199,8 @@ export interface LocalStack {
   /** Each function's reserved concurrency, shared by its mappings, its event queue and Invoke, by logical id. */
   readonly functionConcurrency: ReadonlyMap<string, FunctionConcurrency>;
   readonly api?: { readonly url: string };
+  /** The hot reload of `watch: true`: its reload events, and `idle()` to wait for one to finish. */
+  readonly hotReload?: HotReload;
   /** The functions' CloudWatch Logs, as the endpoint's Logs API serves them. */
   readonly logStore: LogStore;
   /**
@@ -244,6 +256,9 @@ export interface ResetReport {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
+  const given = options.assembly ?? options.assemblyDir;
+  if (options.watch && given !== undefined) throw new Error('watch needs the CDK app to synthesize it again (its cdk.json, or `app`), not a synthesized assembly (`assembly`, --assembly)');
+  const synthOptions = { outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}), ...(options.watch ? { needsBundleRecord: true } : {}) };
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   const dataDir = options.dataDir !== undefined ? resolvePath(options.dataDir) : undefined;
   if (dataDir !== undefined && (external || options.emulators)) {
@@ -263,10 +278,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let upstream: LocalEndpoints;
   let iamSimulatorInstalled: boolean;
   try {
-    assemblyDir =
-      options.assembly ??
-      options.assemblyDir ??
-      (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
+    assemblyDir = given ?? (await synthesize(synthOptions)).assemblyDir;
     const stacks = readAssembly(assemblyDir);
     const wanted = options.stack ?? options.stackName;
     stack = selectStack(stacks, wanted);
@@ -343,6 +355,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // A stream mapping runs up to ParallelizationFactor batches per shard (a parent and a child shard can overlap).
   const streamLanesOf = (d: { readonly streamEventSourceMappings: readonly DeployedStreamEventSourceMapping[] }, logicalId: string): number =>
     d.streamEventSourceMappings.filter((m) => m.functionLogicalId === logicalId).reduce((n, m) => n + 2 * m.parallelizationFactor, 0);
+  // Each function signs with its own credentials, mapped to its role (as Lambda hands it the role's).
+  const environmentOf = (fn: DeployedFunction): Record<string, string> => {
+    const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
+    const creds = credentialsByFunction.get(fn.logicalId)!;
+    return { ...fn.environment, ...extra, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey };
+  };
   const hostFor = (f0: DeployedFunction, mappingCount: number, resources: ReadonlyMap<string, { readonly ref: string }>, streamLanes = 0): FunctionHost => {
     const existing = hosts.get(f0.logicalId);
     if (existing) return existing;
@@ -354,16 +372,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const roleLogicalId = policies?.functionRoles.get(fn.logicalId) ?? '';
     const creds = store.issueForFunction({ functionName: fn.functionName, roleLogicalId, roleName: resources.get(roleLogicalId)?.ref ?? `${fn.functionName}-role`, accountId: targetAccount });
     credentialsByFunction.set(fn.logicalId, creds);
-    const extra = typeof options.functionEnv === 'function' ? options.functionEnv(fn) : options.functionEnv ?? {};
     const host = createFunctionHost({
       functionName: fn.functionName,
       assetDir: fn.assetDir,
       handler: fn.handler,
-      // Each function signs with its own credentials, mapped to its role (as Lambda hands it the role's).
-      environment: { ...fn.environment, ...extra, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
+      environment: environmentOf(fn),
       timeoutSeconds: fn.timeoutSeconds,
       memoryMb: fn.memoryMb,
       maxEnvironments: Math.max(1, maxEnvironments),
+      // Under `watch`, a spare process waits for the next code (hot reload without a process start).
+      ...(options.watch ? { standby: true } : {}),
       endpoints,
       // Custom resource handlers answer CloudFormation over HTTPS; locally the ResponseURL is the endpoint.
       execArgv: ['--import', RESPONSE_ROUTE],
@@ -406,6 +424,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     detachDeploying?.();
     deploying = undefined;
     if (dataDir !== undefined) writeDeploymentState(dataDir, { stackName: stack.stackName, id: deployment.id, prefix: deployment.prefix, names: Object.fromEntries(deployment.names) });
+    // The deployment, assembly and template the stack runs now (a template change under `watch` replaces them).
+    let current = deployment;
+    let currentAssembly = assemblyDir;
+    let currentTemplate = stack.template;
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
     policies = readPolicies(deployment.model, deployment.resolve, (id) => deployment.resources.get(id));
@@ -436,9 +458,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log,
     });
     const asyncInvokers = new Map<string, AsyncInvoker>();
-    for (const [logicalId, host] of hosts) {
+    const addAsyncInvoker = (logicalId: string, host: FunctionHost): void => {
       const functionName = fnByLogicalId.get(logicalId)!.functionName;
-      const functionArn = String(deployment.resources.get(logicalId)?.attributes.Arn ?? `arn:aws:lambda:${endpoints.region}:${targetAccount}:function:${functionName}`);
+      const functionArn = String(current.resources.get(logicalId)?.attributes.Arn ?? `arn:aws:lambda:${endpoints.region}:${targetAccount}:function:${functionName}`);
       asyncInvokers.set(
         logicalId,
         createAsyncInvoker({
@@ -457,16 +479,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           },
         }),
       );
-    }
+    };
+    for (const [logicalId, host] of hosts) addAsyncInvoker(logicalId, host);
     // Event queues stop before the hosts (cleanups run in reverse).
     cleanups.push(async () => {
       for (const i of asyncInvokers.values()) i.stop();
     });
 
     const runners = new Map<string, EventSourceRunner>();
-    for (const m of deployment.eventSourceMappings) {
+    const makeRunner = (m: DeployedEventSourceMapping): EventSourceRunner => {
       const fn = fnByLogicalId.get(m.functionLogicalId)!;
-      const runner = createEventSourceRunner({
+      return createEventSourceRunner({
         name: m.logicalId,
         queueUrl: m.queueUrl,
         queueArn: m.queueArn,
@@ -486,8 +509,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
         ...(options.onInvocation ? { onInvocation: (r: InvocationRecord) => options.onInvocation!(m.logicalId, r) } : {}),
       });
-      runners.set(m.logicalId, runner);
-    }
+    };
+    for (const m of deployment.eventSourceMappings) runners.set(m.logicalId, makeRunner(m));
     const streamPollers = new Map<string, StreamPoller>();
     for (const m0 of deployment.streamEventSourceMappings) {
       const fn = fnByLogicalId.get(m0.functionLogicalId)!;
@@ -550,7 +573,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
 
     let api: { url: string } | undefined;
-    const outputs: Record<string, string> = { ...deployment.outputs };
+    let outputs: Record<string, string> = { ...deployment.outputs };
     const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
     if (hasApi && options.api !== false) {
       const front = await startApiFront({
@@ -570,12 +593,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       cleanups.push(() => front.stop());
       api = { url: front.url };
       // The deployed stack's output is API Gateway's URL; locally it is the front's.
-      for (const [key, value] of Object.entries(outputs)) {
-        if (/^https:\/\/[^/]+\.execute-api\./.test(value)) outputs[key] = front.url.replace(/\/$/, '') + (value.endsWith('/') ? '/' : '');
-      }
+      outputs = localOutputs(outputs, front.url);
     }
     if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
+    let runnersStarted = false;
     if (options.startRunners !== false) {
+      runnersStarted = true;
       for (const r of runners.values()) r.start();
       for (const p of streamPollers.values()) p.start();
     }
@@ -587,11 +610,90 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         .filter((r) => r.failedInvocations > 0 || r.deadLetterInvocations > 0)
         .map((r) => ({ ruleArn: r.arn, FailedInvocations: r.failedInvocations, DeadLetterInvocations: r.deadLetterInvocations })),
     });
+    /**
+     * `watch`: the template of a new assembly, applied to the running stack as a diff through the
+     * deployment model (deployTemplate with `previous`): unchanged resources and their data stay; the
+     * functions, mappings and policies it changes are rewired live. A change the running stack cannot
+     * take live (rules, schedules, topics, an API, stream mappings, custom resources) is refused, naming
+     * it, before anything is changed.
+     */
+    const applyAssembly = async (nextDir: string): Promise<string[]> => {
+      const next = selectStack(readAssembly(nextDir), stack.stackName);
+      const notLive = templateChanges(currentTemplate, next.template).filter((c) => !appliesLive(c.resource));
+      if (notLive.length > 0) {
+        throw new UnsupportedResourceError(
+          `the new template changes what the running stack cannot take live, so nothing was changed:\n${notLive.map((c) => `  - ${c.action} ${c.logicalId} (${c.resource.Type})`).join('\n')}\nRestart \`up\` to deploy it.`,
+        );
+      }
+      const before = current;
+      const updated = await deployTemplate({
+        template: next.template,
+        stackName: stack.stackName,
+        assemblyDir: nextDir,
+        endpoints,
+        log,
+        previous: before,
+        ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
+      });
+      policies = readPolicies(updated.model, updated.resolve, (id) => updated.resources.get(id));
+      const gone = new Map(before.functions.map((f) => [f.logicalId, f]));
+      for (const f of updated.functions) {
+        const old = gone.get(f.logicalId);
+        gone.delete(f.logicalId);
+        if (old === f) continue;
+        if (old) {
+          // New code or settings: the next invocation starts on them, those in flight finish as they began.
+          const fn = { ...f, ...options.functionOverrides?.(f) };
+          fnByLogicalId.set(fn.logicalId, fn);
+          hosts.get(fn.logicalId)!.updateCode({ assetDir: fn.assetDir, handler: fn.handler, environment: environmentOf(fn), timeoutSeconds: fn.timeoutSeconds, memoryMb: fn.memoryMb });
+        } else {
+          const host = hostFor(f, updated.eventSourceMappings.filter((m) => m.functionLogicalId === f.logicalId).length, updated.resources);
+          const fn = fnByLogicalId.get(f.logicalId)!;
+          functionConcurrency.set(fn.logicalId, new FunctionConcurrency(fn.reservedConcurrency));
+          asyncConfigs.setDeadLetterTarget(fn.logicalId, fn.deadLetterTargetArn, `${fn.logicalId}.DeadLetterConfig`);
+          addAsyncInvoker(fn.logicalId, host);
+        }
+      }
+      const oldMappings = new Map(before.eventSourceMappings.map((m) => [m.logicalId, m]));
+      for (const m of updated.eventSourceMappings) {
+        const old = oldMappings.get(m.logicalId);
+        oldMappings.delete(m.logicalId);
+        if (old === m) continue;
+        // A changed mapping: its poller stops (its batches in flight finish) and one with the new settings starts.
+        await runners.get(m.logicalId)?.stop();
+        const runner = makeRunner(m);
+        runners.set(m.logicalId, runner);
+        if (runnersStarted) runner.start();
+      }
+      for (const id of oldMappings.keys()) {
+        await runners.get(id)?.stop();
+        runners.delete(id);
+      }
+      for (const id of gone.keys()) {
+        asyncInvokers.get(id)?.stop();
+        asyncInvokers.delete(id);
+        await hosts.get(id)?.stop();
+        hosts.delete(id);
+        fnByLogicalId.delete(id);
+      }
+      current = updated;
+      if (dataDir !== undefined) writeDeploymentState(dataDir, { stackName: stack.stackName, id: updated.id, prefix: updated.prefix, names: Object.fromEntries(updated.names) });
+      currentAssembly = nextDir;
+      currentTemplate = next.template;
+      outputs = api ? localOutputs(updated.outputs, api.url) : { ...updated.outputs };
+      if (options.outputsFile) writeOutputsFile(options.outputsFile, stack.stackName, outputs);
+      await updated.retire();
+      return updated.changes.map((c) => `${c.action === 'Add' ? 'added' : c.action === 'Remove' ? 'removed' : 'updated'} ${c.logicalId} (${c.type})`);
+    };
+
     let stopped = false;
     let detach = (): void => undefined;
+    let hotReload: HotReload | undefined;
     const local: LocalStack = {
       stackName: stack.stackName,
-      assemblyDir,
+      get assemblyDir() {
+        return currentAssembly;
+      },
       endpoint: endpoints.endpoint,
       region: endpoints.region,
       credentials: LOCAL_CREDENTIALS,
@@ -602,9 +704,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       policies,
       functionCredentials: (logicalId) => credentialsByFunction.get(logicalId),
       endpoints,
-      deployment,
-      template: stack.template,
-      outputs,
+      get deployment() {
+        return current;
+      },
+      get template() {
+        return currentTemplate;
+      },
+      get outputs() {
+        return outputs;
+      },
       runners,
       streamPollers,
       hosts,
@@ -615,10 +723,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       asyncConfigs,
       functionConcurrency,
       ...(api ? { api } : {}),
+      get hotReload() {
+        return hotReload;
+      },
       logStore,
       logs(ref) {
-        const fn = deployment.functions.find((f) => f.functionName === ref || f.logicalId === ref);
-        if (!fn) throw new Error(`no function ${ref} in the deployment (functions: ${deployment.functions.map((f) => f.functionName).join(', ') || 'none'})`);
+        const fn = current.functions.find((f) => f.functionName === ref || f.logicalId === ref);
+        if (!fn) throw new Error(`no function ${ref} in the deployment (functions: ${current.functions.map((f) => f.functionName).join(', ') || 'none'})`);
         return logStore.events(fn.logGroupName ?? `/aws/lambda/${fn.functionName}`) ?? [];
       },
       onLog(listener) {
@@ -626,6 +737,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         return () => void logListeners.delete(listener);
       },
       startRunners() {
+        runnersStarted = true;
         for (const r of runners.values()) r.start();
         for (const p of streamPollers.values()) p.start();
       },
@@ -648,24 +760,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         for (const i of asyncInvokers.values()) asyncEventsDropped += i.clear();
         // Each stream mapping is held while the tables are emptied, so that the deletes are not delivered.
         const pollers = [...streamPollers.values()];
-        const hold = (i: number): Promise<EmptyReport> => (i < pollers.length ? pollers[i]!.skip(() => hold(i + 1)) : deployment.empty(resetClients));
+        const hold = (i: number): Promise<EmptyReport> => (i < pollers.length ? pollers[i]!.skip(() => hold(i + 1)) : current.empty(resetClients));
         const emptied = await hold(0);
         return { ...emptied, asyncEventsDropped, ms: performance.now() - started };
       },
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        hotReload?.close();
         // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
         // stop with it), first, while everything runs (cr.Provider reaches its handler through the
         // endpoint's Lambda API); on shared emulators kept alive, or in a data directory, they stay like
         // the rest.
-        if (opts.destroy || (owned && dataDir === undefined)) await deployment.teardown();
+        if (opts.destroy || (owned && dataDir === undefined)) await current.teardown();
         detach();
         // Runners, API and hosts first (reverse order), then the resources, then the gateway and emulators.
         const [gatewayStop, clientsDestroy, ...rest] = cleanups;
         for (const c of rest.reverse()) await c().catch(() => undefined);
         if (opts.destroy) {
-          await deployment.destroy().catch(() => undefined);
+          await current.destroy().catch(() => undefined);
           if (dataDir !== undefined) deleteDeploymentState(dataDir, stack.stackName);
         }
         await clientsDestroy!().catch(() => undefined);
@@ -675,6 +788,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     };
     detach = gateway.attachStack(local);
+    if (options.watch) {
+      const projectDir = options.projectDir ?? process.cwd();
+      hotReload = startHotReload(
+        {
+          assemblyDir: () => local.assemblyDir,
+          functions: () => local.deployment.functions,
+          swapCode: (logicalId, dir) => hosts.get(logicalId)?.updateCode({ assetDir: dir }),
+          synthesize: async () => {
+            const next = (await synthesize(synthOptions)).assemblyDir;
+            return next === local.assemblyDir ? undefined : next;
+          },
+          applyAssembly,
+        },
+        { projectDir, appInputs: DEFAULT_SYNTH_INPUTS, log, ...(typeof options.watch === 'object' && options.watch.debounceMs !== undefined ? { debounceMs: options.watch.debounceMs } : {}) },
+      );
+    }
     return local;
   } catch (err) {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -685,6 +814,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 export { concurrencyCap };
+
+/** The deployed stack's API Gateway URLs in its outputs, as the local API front's. */
+function localOutputs(outputs: Readonly<Record<string, string>>, frontUrl: string): Record<string, string> {
+  const out = { ...outputs };
+  for (const [key, value] of Object.entries(out)) {
+    if (/^https:\/\/[^/]+\.execute-api\./.test(value)) out[key] = frontUrl.replace(/\/$/, '') + (value.endsWith('/') ? '/' : '');
+  }
+  return out;
+}
+
+/** Types a running stack takes live under `watch` (created, updated or deleted, then rewired). */
+const LIVE_TYPES = new Set(['AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::DynamoDB::Table']);
+
+/** Whether a changed resource can be applied to the running stack: a live type (not a stream mapping), or one that moves nothing. */
+function appliesLive(r: { readonly Type: string; readonly Properties?: Record<string, unknown> }): boolean {
+  if (r.Type === 'AWS::Lambda::EventSourceMapping') return r.Properties?.StartingPosition === undefined;
+  return LIVE_TYPES.has(r.Type) || provisionerFor(r.Type)?.kind === 'not-emulated';
+}
 
 /** The account id in the deployed resources' ARNs (queues and tables carry one), if any. */
 export function accountInArns(resources: Iterable<{ readonly attributes?: Readonly<Record<string, unknown>> }>): string | undefined {

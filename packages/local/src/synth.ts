@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 
 /** Context key @floodgate/cdk reads for the Lambda architecture; set here to the host's. Defined in @floodgate/contract. */
 import { ARCH_CONTEXT } from '@floodgate/contract';
@@ -16,7 +17,15 @@ export { ARCH_CONTEXT };
 
 const run = promisify(execFile);
 
+/** Where the synth records how each NodejsFunction was bundled (watch/bundle-recorder.ts), inside the assembly. */
+export const BUNDLE_LOG_DIR = 'floodgate-bundles';
+export const BUNDLE_LOG = 'bundles.jsonl';
+/** The compiled recorder; run from src (this repository's tests, Node 24 strips the types), its source. */
+const RECORDER = [new URL('./watch/bundle-recorder.js', import.meta.url), new URL('./watch/bundle-recorder.ts', import.meta.url)].find((u) => existsSync(fileURLToPath(u)))!;
+
 export const DEFAULT_ASSEMBLY_DIR = '.floodgate/cdk.out';
+/** The app's sources by default (relative to the project): a change to any of them synthesizes again. */
+export const DEFAULT_SYNTH_INPUTS: readonly string[] = ['bin', 'lib', 'lambda', 'src', 'packages', 'cdk.json', 'package.json', 'package-lock.json'];
 const HASH_FILE = '.floodgate-input-hash';
 
 export interface SynthOptions {
@@ -32,6 +41,8 @@ export interface SynthOptions {
   readonly inputs?: readonly string[];
   /** Synthesize even when the inputs did not change. @default false */
   readonly force?: boolean;
+  /** Synthesize again when the cached assembly has no record of its bundles (`up --watch` needs one). @default false */
+  readonly needsBundleRecord?: boolean;
   /** Progress lines. @default no output */
   readonly log?: (line: string) => void;
 }
@@ -87,12 +98,14 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   const projectDir = resolve(options.projectDir ?? process.cwd());
   const root = resolve(projectDir, options.outDir ?? DEFAULT_ASSEMBLY_DIR);
   const context = { [ARCH_CONTEXT]: hostArchitecture(), ...options.context };
-  const inputs = options.inputs ?? ['bin', 'lib', 'lambda', 'src', 'packages', 'cdk.json', 'package.json', 'package-lock.json'];
+  const inputs = options.inputs ?? DEFAULT_SYNTH_INPUTS;
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   const hash = inputHash(projectDir, inputs, options.app ? { ...context, '--app': options.app } : context);
   const assemblyDir = join(root, hash.slice(0, 16));
-  if (!options.force && existsSync(join(assemblyDir, 'manifest.json')) && existsSync(join(assemblyDir, HASH_FILE))) {
+  // An assembly from before the bundle recorder has no record: synthesized again when one is needed.
+  const recorded = !options.needsBundleRecord || existsSync(join(assemblyDir, BUNDLE_LOG_DIR));
+  if (!options.force && recorded && existsSync(join(assemblyDir, 'manifest.json')) && existsSync(join(assemblyDir, HASH_FILE))) {
     log(`synth: inputs unchanged, reusing ${relative(projectDir, assemblyDir)}`);
     return { assemblyDir, synthesized: false, durationMs: performance.now() - started };
   }
@@ -100,9 +113,12 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   mkdirSync(root, { recursive: true });
   const tmp = mkdtempSync(join(root, `.tmp-${hash.slice(0, 8)}-`));
   // --no-install: the app's own aws-cdk CLI, never one fetched from the registry.
+  // The recorder (preloaded into the app) notes each NodejsFunction's esbuild command line for `up --watch`.
+  mkdirSync(join(tmp, BUNDLE_LOG_DIR));
+  const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --import ${JSON.stringify(RECORDER.href)}`.trim();
   const args = ['--no-install', 'cdk', 'synth', '-q', '-o', tmp, ...(options.app ? ['--app', options.app] : []), ...Object.entries(context).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   try {
-    await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' } });
+    await run('npx', args, { cwd: projectDir, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true', NODE_OPTIONS: nodeOptions, FLOODGATE_BUNDLE_LOG: join(tmp, BUNDLE_LOG_DIR, BUNDLE_LOG) } });
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     const e = err as { stderr?: string; stdout?: string; message: string };
@@ -112,7 +128,9 @@ export async function synthesize(options: SynthOptions = {}): Promise<SynthResul
   // repository's "type": "module" package scope.
   writeFileSync(join(tmp, 'package.json'), '{ "type": "commonjs" }\n');
   writeFileSync(join(tmp, HASH_FILE), hash);
-  if (options.force) rmSync(assemblyDir, { recursive: true, force: true });
+  // A cached assembly without the bundle record (made before the recorder) is replaced; otherwise a
+  // concurrent run's identical one is kept (below).
+  if (options.force || (existsSync(assemblyDir) && !existsSync(join(assemblyDir, BUNDLE_LOG_DIR)))) rmSync(assemblyDir, { recursive: true, force: true });
   try {
     renameSync(tmp, assemblyDir);
   } catch {

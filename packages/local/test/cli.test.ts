@@ -68,6 +68,8 @@ describe('argument parsing', () => {
     expect(parseCli(['up', '--assembly', 'cdk.out', '--data-dir', '.floodgate/data', '--keep'], {})).toEqual({ command: 'up', assembly: 'cdk.out', keep: true, json: false, dataDir: '.floodgate/data' });
     expect(parseCli(['reset', '--endpoint', 'http://127.0.0.1:4566'], {})).toEqual({ command: 'reset', endpoint: 'http://127.0.0.1:4566' });
     expect(parseCli(['reset'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toEqual({ command: 'reset', endpoint: 'http://127.0.0.1:5000' });
+    // --watch serves (it implies --keep) and hot-reloads.
+    expect(parseCli(['up', '--watch'], {})).toEqual({ command: 'up', keep: true, watch: true, json: false });
   });
 
   it('refuses what it does not understand, saying why', () => {
@@ -77,6 +79,7 @@ describe('argument parsing', () => {
     expect(() => parseCli(['up', '--bogus'], {})).toThrow();
     expect(() => parseCli(['up', '--data-dir', 'd', '--endpoint', 'http://h:1'], {})).toThrow(/--data-dir keeps the embedded emulators' state/);
     expect(() => parseCli(['reset'], {})).toThrow(/reset needs the running stack's endpoint/);
+    expect(() => parseCli(['up', '--watch', '--assembly', 'cdk.out'], {})).toThrow(/--watch synthesizes the app again on a change: give the app \(cdk.json or --app\), not --assembly/);
   });
 
   it('reads Java versions in both numbering schemes', () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFunctionHost, lambdaNodeFlags, type FunctionHost, type LogEntry } from '../src/lambda-host/index';
@@ -120,6 +123,31 @@ describe('lambda host', () => {
     const results = await Promise.all(Array.from({ length: 5 }, () => h.invoke({ action: 'sleep', ms: 150 })));
     expect(results.every((r) => r.ok)).toBe(true);
     expect(h.stats().environments).toHaveLength(2);
+  });
+
+  it('updateCode (hot reload): the next invocation runs the new code in a standby process; the one in flight finishes on the old code', async () => {
+    const v1 = mkdtempSync(join(tmpdir(), 'fg-code-v1-'));
+    const v2 = mkdtempSync(join(tmpdir(), 'fg-code-v2-'));
+    const code = (v: string) => `exports.handler = async (e) => { if (e.ms) await new Promise((r) => setTimeout(r, e.ms)); return { v: '${v}', pid: process.pid, root: process.env.LAMBDA_TASK_ROOT, cwd: process.cwd() }; };\n`;
+    writeFileSync(join(v1, 'index.js'), code('v1'));
+    writeFileSync(join(v2, 'index.js'), code('v2'));
+    const h = host({ assetDir: v1, maxEnvironments: 2, standby: true });
+    const warm = await h.invoke({});
+    expect(warm.ok && warm.value).toMatchObject({ v: 'v1', root: v1 });
+    const slow = h.invoke({ ms: 800 });
+    await new Promise((r) => setTimeout(r, 300));
+    h.updateCode({ assetDir: v2 });
+    expect(h.codeGeneration).toBe(1);
+    const next = await h.invoke({});
+    // Its environment (the standby process, started on v1's directory) runs with the new asset as task root and cwd.
+    expect(next.ok && next.value).toMatchObject({ v: 'v2', root: v2, cwd: v2 });
+    const old = await slow;
+    expect(old.ok && old.value).toMatchObject({ v: 'v1' });
+    const envs = h.stats().environments;
+    // The environment of the slow invocation retired once it ended; the new code runs in generation 1.
+    expect(envs.find((e) => e.pid === (old.ok && (old.value as { pid: number }).pid))).toMatchObject({ codeGeneration: 0, endedBy: 'code-update' });
+    expect(envs.find((e) => e.pid === (next.ok && (next.value as { pid: number }).pid))).toMatchObject({ codeGeneration: 1, alive: true });
+    expect(envs.filter((e) => e.alive).every((e) => e.codeGeneration === 1)).toBe(true);
   });
 
   it('exposes structured log lines and fails init errors clearly', async () => {

@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--watch] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported]
        floodgate-local fire NAME [--endpoint URL]
        floodgate-local reset [--endpoint URL]
        floodgate-local check
@@ -16,6 +16,12 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --outputs-file F   write the stack outputs to F in the \`cdk deploy --outputs-file\` format
   --keep             serve until SIGINT/SIGTERM (then stop everything); without it, up is a check:
                      it deploys, runs the pollers until the mapped queues are empty, stops and exits 0
+  --watch            serve (as --keep) and hot-reload: an edit to a bundled function's sources
+                     (NodejsFunction) bundles it again with its construct's esbuild options and swaps
+                     the code (the next invocation runs it; those in flight finish on the old code);
+                     an edit to the app's other sources (bin/ lib/ cdk.json ...) synthesizes it again
+                     and applies the template as a diff. Queues, tables and buckets keep their data.
+                     Needs the app (cdk.json or --app), not --assembly
   --json             print one JSON object line on stdout (endpoint, region, credentials, stack,
                      outputs, functions, mappings); progress goes to stderr
   --endpoint URL     create the resources on this AWS-compatible endpoint (moto, LocalStack) instead
@@ -60,6 +66,8 @@ export interface UpArgs {
   readonly stack?: string;
   readonly outputsFile?: string;
   readonly keep: boolean;
+  /** --watch: serve and hot-reload (implies keep). */
+  readonly watch?: boolean;
   readonly json: boolean;
   readonly endpoint?: string;
   readonly port?: number;
@@ -96,6 +104,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       stack: { type: 'string' },
       'outputs-file': { type: 'string' },
       keep: { type: 'boolean', default: false },
+      watch: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
       port: { type: 'string' },
@@ -128,6 +137,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (command === 'check') return { command: 'check' };
   if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire, reset or check)' : `unknown command "${command}" (expected up, fire, reset or check)`);
   if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
+  if (values.watch && values.assembly !== undefined) throw new UsageError('--watch synthesizes the app again on a change: give the app (cdk.json or --app), not --assembly');
   const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
   let port: number | undefined;
@@ -142,8 +152,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (namePrefix !== undefined && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(namePrefix)) throw new UsageError(`--name-prefix must be 1-24 characters of a-z 0-9 -, starting with a letter or digit (got "${namePrefix}")`);
   return {
     command: 'up',
-    keep: values.keep,
+    keep: values.keep || values.watch,
     json: values.json,
+    ...(values.watch ? { watch: true } : {}),
     ...(values.app !== undefined ? { app: values.app } : {}),
     ...(values.assembly !== undefined ? { assembly: values.assembly } : {}),
     ...(values.stack !== undefined ? { stack: values.stack } : {}),

@@ -147,6 +147,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(outputsFile ? { outputsFile } : {}),
       ...(args.noIam ? { iam: false } : {}),
       ...(args.dataDir !== undefined ? { dataDir: resolve(args.dataDir) } : {}),
+      ...(args.watch ? { watch: true } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),
@@ -167,7 +168,7 @@ async function up(args: UpArgs): Promise<number> {
       say(`export AWS_ENDPOINT_URL=${summary.endpoint} AWS_REGION=${summary.region} AWS_ACCESS_KEY_ID=${summary.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${summary.credentials.secretAccessKey}`);
     }
     if (args.keep) {
-      say('serving; Ctrl-C (SIGINT) or SIGTERM stops everything');
+      say(args.watch ? 'serving and watching the sources (hot reload); Ctrl-C (SIGINT) or SIGTERM stops everything' : 'serving; Ctrl-C (SIGINT) or SIGTERM stops everything');
       await new Promise<void>((r) => {
         wake = r;
         if (signalled) r();

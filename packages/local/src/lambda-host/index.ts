@@ -61,6 +61,11 @@ export interface FunctionHostOptions {
    * make many small environments cheaper (bench/lambda-environments.ts measures them). @default []
    */
   readonly execArgv?: readonly string[];
+  /**
+   * Keep one spare process started (the runtime loaded, no code yet) for `updateCode`: a hot reload then
+   * initializes the new code in it instead of waiting for a process to start. @default false
+   */
+  readonly standby?: boolean;
 }
 
 /** Current resident set size of a live process in KiB (VmRSS), 0 where /proc is not available. */
@@ -124,7 +129,10 @@ export interface EnvironmentStats {
   /** Highest resident set size seen for this process (VmHWM), in KiB; 0 if never read. */
   readonly peakRssKb: number;
   readonly alive: boolean;
-  readonly endedBy?: 'timeout' | 'crash' | 'oom' | 'init' | 'stop';
+  /** `code-update`: retired by `updateCode` (at once when idle, after its invocation when busy). */
+  readonly endedBy?: 'timeout' | 'crash' | 'oom' | 'init' | 'stop' | 'code-update';
+  /** The code generation it runs: 0 for the code it was created with, +1 per `updateCode`. */
+  readonly codeGeneration: number;
 }
 
 export interface FunctionHostStats {
@@ -151,12 +159,36 @@ export interface FunctionHost {
   stats(): FunctionHostStats;
   /** Subscribe to log lines; returns the unsubscribe function. */
   onLog(listener: (entry: LogEntry) => void): () => void;
+  /**
+   * Swaps the function's code (and, when given, its settings), as UpdateFunctionCode does: the next
+   * invocation runs in an environment started on the new code; invocations in flight finish on the old
+   * code, and their environments are retired when they end (idle ones at once). One environment on the
+   * new code is started at once, so the first invocation after a reload pays no process start.
+   */
+  updateCode(update: FunctionCodeUpdate): void;
+  /** The code generation new invocations run: 0 at creation, +1 per `updateCode`. */
+  readonly codeGeneration: number;
   /** Kills every environment; pending and running invocations fail. */
   stop(): Promise<void>;
 }
 
+/** What `updateCode` changes: the bundle's directory, and optionally the handler and settings. */
+export interface FunctionCodeUpdate {
+  readonly assetDir: string;
+  readonly handler?: string;
+  readonly environment?: Record<string, string>;
+  readonly timeoutSeconds?: number;
+  readonly memoryMb?: number;
+}
+
 interface Env {
   readonly id: number;
+  /** The code it runs (see updateCode); a standby environment gets it when adopted. */
+  generation: number;
+  /** Started without code, waiting to be adopted by updateCode (not counted as an environment until then). */
+  standby: boolean;
+  /** Its runtime said it started (it can take the init message). */
+  spawned: boolean;
   readonly logStreamName: string;
   /** The invocation whose output is being read (set at START, cleared at END). */
   logRequestId?: string;
@@ -206,17 +238,19 @@ export function lambdaNodeFlags(memoryMb: number): string[] {
 export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const {
     functionName,
-    assetDir,
-    handler,
-    environment = {},
-    timeoutSeconds = 3,
-    memoryMb = 128,
     maxEnvironments = 10,
     endpoints,
     accountId = '000000000000',
     provideAwsSdk = true,
     enforceMemoryLimit = true,
   } = options;
+  // The code and the settings it runs with: replaced as a whole by updateCode (environments read them when spawned).
+  let assetDir = options.assetDir;
+  let handler = options.handler;
+  let environment = options.environment ?? {};
+  let timeoutSeconds = options.timeoutSeconds ?? 3;
+  let memoryMb = options.memoryMb ?? 128;
+  let generation = 0;
   if (maxEnvironments < 1) throw new Error(`maxEnvironments must be >= 1 (got ${maxEnvironments})`);
   const region = endpoints?.region ?? LOCAL_REGION;
   const functionArn = `arn:aws:lambda:${region}:${accountId}:function:${functionName}`;
@@ -297,7 +331,9 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       ...(status ? [`Status: ${status.status}`, ...(status.errorType ? [`Error Type: ${status.errorType}`] : [])] : []),
     ].join('\t');
 
-  const spawnEnv = (): Env => {
+  const sendInit = (env: Env): void =>
+    void env.child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? PROVIDED_SDK_FROM_DIR : undefined, sdkScopes: LAMBDA_RUNTIME_SCOPES });
+  const spawnEnv = (asStandby = false): Env => {
     const logStreamName = lambdaLogStreamName();
     const child = fork(RUNTIME, [], {
       cwd: assetDir,
@@ -314,13 +350,16 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       rejectReady = rej;
     });
     ready.catch(() => undefined);
-    const env: Env = { id: nextId++, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
+    const env: Env = { id: nextId++, generation, standby: asStandby, spawned: false, logStreamName, child, ready, busy: false, dead: false, invocations: 0, peakRssKb: 0, coldPending: true };
     for (const stream of ['stdout', 'stderr'] as const) {
       const src = child[stream];
       if (src) splitLines(src, (line) => emitLine(env, stream, line));
     }
     child.on('message', (msg: { type: string; id?: string; ok?: boolean; value?: unknown; undefinedValue?: boolean; error?: { errorType: string; errorMessage: string; trace?: string[] }; initDurationMs?: number }) => {
-      if (msg.type === 'spawned') child.send({ type: 'init', taskRoot: assetDir, handler, sdkFromDir: provideAwsSdk ? PROVIDED_SDK_FROM_DIR : undefined, sdkScopes: LAMBDA_RUNTIME_SCOPES });
+      if (msg.type === 'spawned') {
+        env.spawned = true;
+        if (!env.standby) sendInit(env);
+      }
       else if (msg.type === 'ready') resolveReady({ initDurationMs: msg.initDurationMs ?? 0 });
       else if (msg.type === 'initError') {
         // As Lambda: the init error, at once (not after the init timeout), with the runtime's own type.
@@ -342,6 +381,11 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       }
     });
     child.on('exit', (code, signal) => {
+      if (env.standby) {
+        env.dead = true;
+        if (standby === env) standby = undefined;
+        return;
+      }
       const wasDead = env.dead;
       env.dead = true;
       const detail = `environment ${env.id} exited (${signal ?? `code ${code}`})`;
@@ -353,8 +397,12 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       } else env.endedBy ??= stopped ? 'stop' : 'crash';
       remove(env);
     });
-    envs.push(env);
+    if (!asStandby) envs.push(env);
     return env;
+  };
+  let standby: Env | undefined;
+  const keepStandby = (): void => {
+    if (options.standby && !stopped && (!standby || standby.dead)) standby = spawnEnv(true);
   };
 
   const remove = (env: Env): void => {
@@ -381,7 +429,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   }
 
   const acquire = (): Promise<Env> => {
-    const idle = envs.find((e) => !e.busy && !e.dead);
+    const idle = envs.find((e) => !e.busy && !e.dead && e.generation === generation);
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
@@ -397,6 +445,8 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
   const release = (env: Env): void => {
     env.busy = false;
     if (env.dead) return;
+    // Ran on code since replaced: retired now that its invocation is over (a waiter gets a fresh one on exit).
+    if (env.generation !== generation) return kill(env, 'code-update');
     const w = waiters.shift();
     if (w) {
       env.busy = true;
@@ -504,11 +554,46 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
     invocations: e.invocations,
     peakRssKb: e.dead ? e.peakRssKb : Math.max(e.peakRssKb, readPeakRssKb(e.child.pid ?? -1)),
     alive: !e.dead,
+    codeGeneration: e.generation,
     ...(e.endedBy ? { endedBy: e.endedBy } : {}),
   });
 
+  const updateCode = (update: FunctionCodeUpdate): void => {
+    if (stopped) throw new Error(`function host ${functionName} is stopped`);
+    assetDir = update.assetDir;
+    if (update.handler !== undefined) handler = update.handler;
+    if (update.environment !== undefined) environment = update.environment;
+    if (update.timeoutSeconds !== undefined) timeoutSeconds = update.timeoutSeconds;
+    if (update.memoryMb !== undefined) memoryMb = update.memoryMb;
+    // A standby process was started with the old settings: it can take only new code, not new settings.
+    const settingsChanged = update.environment !== undefined || update.timeoutSeconds !== undefined || update.memoryMb !== undefined;
+    if (standby && settingsChanged) (kill(standby, 'code-update'), (standby = undefined));
+    generation++;
+    const hadEnvironments = envs.some((e) => !e.dead);
+    for (const e of [...envs]) if (!e.busy) kill(e, 'code-update');
+    // Waiters (all environments busy) are served by the retiring ones' exits with fresh environments.
+    // One warm environment on the new code, if there was one before and a slot is free: the standby
+    // process when there is one (it only has to load the code), else a new one.
+    if (hadEnvironments && waiters.length === 0 && envs.filter((e) => !e.dead).length < maxEnvironments) {
+      const s = standby && !standby.dead ? standby : undefined;
+      if (s) {
+        standby = undefined;
+        s.standby = false;
+        s.generation = generation;
+        envs.push(s);
+        if (s.spawned) sendInit(s);
+      } else spawnEnv();
+    }
+    keepStandby();
+  };
+
+  keepStandby();
   return {
     invoke,
+    updateCode,
+    get codeGeneration() {
+      return generation;
+    },
     onLog(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -530,6 +615,7 @@ export function createFunctionHost(options: FunctionHostOptions): FunctionHost {
       for (const w of waiters.splice(0)) w.reject(new Error(`function host ${functionName} stopped`));
       const exits = envs.map((e) => new Promise<void>((r) => (e.child.exitCode !== null || e.child.signalCode !== null ? r() : e.child.once('exit', () => r()))));
       for (const e of [...envs]) kill(e, 'stop');
+      if (standby) kill(standby, 'stop');
       await Promise.all(exits);
     },
   };

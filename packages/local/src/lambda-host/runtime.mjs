@@ -252,6 +252,11 @@ process.on('message', async (msg) => {
   if (msg.type === 'init') {
     initStarted = performance.now();
     try {
+      // A standby environment (started before a hot reload) learns its task root only now.
+      if (process.env.LAMBDA_TASK_ROOT !== msg.taskRoot) {
+        process.chdir(msg.taskRoot);
+        process.env.LAMBDA_TASK_ROOT = msg.taskRoot;
+      }
       provideAwsSdk(msg.sdkFromDir, msg.sdkScopes ?? ['@aws-sdk/']);
       handlerFn = await load(msg.taskRoot, msg.handler);
       initialized = true;

@@ -18,7 +18,7 @@ import { deploymentModel, type DeploymentModel } from './model.js';
 import { placeholder } from '../../services/support.js';
 import { IntrinsicError, evaluateCondition, referencedIds, resolveValue, type PhysicalResource, type ResolveContext } from './intrinsics.js';
 import type { EmptyClients } from './provisioner.js';
-import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type RecordedResource } from '../../services/provisioners.js';
+import { PROVISIONERS, describeUnsupported, provisionerFor, unsupportedResources, type Unsupported, type DeployedEventSourceMapping, type DeployedStreamEventSourceMapping, type DeployedFunction, type FunctionOutcome, type Provisioner, type ProvisionResult, type RecordedResource } from '../../services/provisioners.js';
 
 export { UnsupportedResourceError } from './errors.js';
 export { NOT_EMULATED, PROVISIONERS, generatedName, provisionerFor, resourceName } from '../../services/provisioners.js';
@@ -53,6 +53,10 @@ export interface LocalDeployment {
   readonly apiResources: readonly string[];
   /** The physical name given to each named resource, by logical id (kept in a data directory). */
   readonly names: ReadonlyMap<string, string>;
+  /** What each resource was provisioned from and into, in creation order (an update diffs against it). */
+  readonly provisioned: ReadonlyMap<string, ProvisionedResource>;
+  /** An update's changes against `previous` (empty for a first deployment). */
+  readonly changes: readonly ResourceChange[];
   /** Resolves intrinsics against this deployment (for the API front and tools). */
   resolve(value: unknown): unknown;
   /** Deletes the queues, tables and buckets this deployment created (best effort). */
@@ -64,6 +68,11 @@ export interface LocalDeployment {
    * emulators); @default the deployment's own (through the endpoint).
    */
   empty(clients?: EmptyClients): Promise<EmptyReport>;
+  /**
+   * After an update: deletes what the previous deployment had and this one no longer has, in reverse
+   * creation order (custom resources' Delete first). Returns the failures (each is logged).
+   */
+  retire(): Promise<readonly Error[]>;
   /**
    * Runs what deleting the stack runs on its own functions (custom resources' Delete), in reverse
    * creation order, once; call it while the Lambda host still runs. Returns the failures (each is logged).
@@ -77,6 +86,23 @@ export interface EmptyReport {
   readonly resources: Readonly<Record<string, number>>;
   /** Items and objects deleted (queues are purged whole and not counted). */
   readonly deleted: number;
+}
+
+/** One resource of a deployment: its type, its resolved properties, its physical name, what its provisioner returned. */
+export interface ProvisionedResource {
+  readonly type: string;
+  /** Properties with every intrinsic resolved (what an update compares). */
+  readonly props: Readonly<Record<string, unknown>>;
+  /** The physical name `name()` gave, when the provisioner asked for one (an in-place update keeps it). */
+  readonly name?: string;
+  readonly result: ProvisionResult;
+}
+
+/** What an update did to a resource. */
+export interface ResourceChange {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly action: 'Add' | 'Modify' | 'Remove';
 }
 
 export interface DeployOptions {
@@ -113,6 +139,16 @@ export interface DeployOptions {
   readonly previousNames?: Readonly<Record<string, string>>;
   /** The deployment's id (a previous deployment's, from a data directory). @default random */
   readonly id?: string;
+  /**
+   * The deployment this one updates (a template changed under `up --watch`). Resources whose type and
+   * resolved properties are unchanged are kept as they are, with their data. A changed resource is
+   * updated in place: created ones by their provisioner's `update` (a queue's attributes), the others
+   * (functions, mappings, policies: nothing of them in the target) provisioned again under the same
+   * name. A changed resource that lives in the target and cannot be updated in place (a table, a bucket,
+   * a renamed queue) is refused, naming it: replacing it would lose its data. Removed resources are
+   * deleted by `retire()` of the result; the previous deployment stays valid until then.
+   */
+  readonly previous?: LocalDeployment;
 }
 
 /** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
@@ -148,8 +184,9 @@ function dependencyOrder(model: DeploymentModel): string[] {
 
 export async function deployTemplate(options: DeployOptions): Promise<LocalDeployment> {
   const { template, stackName, assemblyDir, endpoints, outputsFile, log = (l: string) => console.log(l), provisioners = PROVISIONERS } = options;
-  const prefix = options.prefix ?? '';
-  const id = options.id ?? randomBytes(8).toString('hex');
+  const previous = options.previous;
+  const prefix = previous?.prefix ?? options.prefix ?? '';
+  const id = previous?.id ?? options.id ?? randomBytes(8).toString('hex');
   if (prefix !== '' && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(prefix)) throw new Error(`prefix "${prefix}" must be 1-24 characters of a-z 0-9 -, starting with a letter or digit`);
   const { region } = endpoints;
   const accountId = LOCAL_ACCOUNT_ID;
@@ -184,22 +221,28 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const mappings: DeployedEventSourceMapping[] = [];
   const streamMappings: DeployedStreamEventSourceMapping[] = [];
   const recorded: RecordedResource[] = [];
-  const undo: Array<() => Promise<void>> = [];
-  const emptiers: Array<{ type: string; run: (c: EmptyClients) => Promise<number> }> = [];
+  // Every resource in creation order (those kept from `previous` included): destroy() and teardown() walk it backwards.
+  const provisioned = new Map<string, ProvisionedResource>();
   const names = new Map<string, string>();
-  const teardowns: Array<{ logicalId: string; run: () => Promise<void> }> = [];
-  const teardown = async (): Promise<Error[]> => {
+  const changes: ResourceChange[] = [];
+  // What the previous deployment had and this one removed: deleted by retire().
+  const retiring: Array<[string, ProvisionedResource]> = [];
+  const tornDown = new Set<ProvisionResult>();
+  const teardownOf = async (entries: ReadonlyArray<[string, ProvisionedResource]>): Promise<Error[]> => {
     const errors: Error[] = [];
-    for (const t of teardowns.splice(0).reverse()) {
+    for (const [logicalId, { result }] of [...entries].reverse()) {
+      if (!result.teardown || tornDown.has(result)) continue;
+      tornDown.add(result);
       try {
-        await t.run();
+        await result.teardown();
       } catch (err) {
         errors.push(err as Error);
-        log(`local deploy: deleting ${t.logicalId} failed: ${(err as Error).message}`);
+        log(`local deploy: deleting ${logicalId} failed: ${(err as Error).message}`);
       }
     }
     return errors;
   };
+  const teardown = (): Promise<Error[]> => teardownOf([...provisioned]);
   const outputs: Record<string, string> = {};
   // Filled as resources are created: handed to the Lambda host while deploying, returned when done.
   const deployment: LocalDeployment = {
@@ -218,10 +261,13 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     unsupported,
     apiResources,
     names,
+    provisioned,
+    changes,
     resolve,
     teardown,
     async empty(through: EmptyClients = clients) {
-      const results = await Promise.allSettled(emptiers.map((e) => e.run(through)));
+      const emptiers = [...provisioned.values()].filter((e) => e.result.empty !== undefined);
+      const results = await Promise.allSettled(emptiers.map((e) => e.result.empty!(through)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const resources: Record<string, number> = {};
@@ -230,17 +276,54 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     },
     async destroy() {
       // Reverse creation order: buckets are emptied, then tables and queues go (best effort).
-      for (const d of undo.reverse()) await d().catch(() => undefined);
+      for (const { result } of [...provisioned.values()].reverse()) await result.destroy?.().catch(() => undefined);
       clients.destroy();
+    },
+    async retire() {
+      const errors = await teardownOf(retiring);
+      for (const [logicalId, { result }] of [...retiring].reverse()) {
+        await result.destroy?.().catch((err: unknown) => {
+          errors.push(err as Error);
+          log(`local deploy: deleting ${logicalId} failed: ${(err as Error).message}`);
+        });
+      }
+      retiring.length = 0;
+      return errors;
     },
   };
   const host = options.lambda;
   const lambda = host && { endpoint: host.endpoint, invoke: (fn: DeployedFunction, event: unknown) => host.invoke(fn, event, deployment) };
+  const collect = (logicalId: string, entry: ProvisionedResource): void => {
+    const { result } = entry;
+    resources.set(logicalId, result.physical);
+    if (result.function) functions.push(result.function);
+    if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
+    if (result.streamEventSourceMapping) streamMappings.push(result.streamEventSourceMapping);
+    if (result.recorded) recorded.push(result.recorded);
+    provisioned.set(logicalId, entry);
+    if (entry.name !== undefined) names.set(logicalId, entry.name);
+    options.onProgress?.(deployment);
+  };
+  // What this deployment created (not what it kept or updated in place): a failure deletes it again.
+  const created: Array<[string, ProvisionedResource]> = [];
   try {
     for (const logicalId of dependencyOrder(model)) {
       const r = model.get(logicalId)!.resource;
       const props = (resolve(r.Properties ?? {}) ?? {}) as Record<string, unknown>;
-      const result = await provisionerOf(logicalId, r).provision({
+      const before = previous?.provisioned.get(logicalId);
+      if (before && before.type === r.Type && sameValue(before.props, props)) {
+        collect(logicalId, before);
+        continue;
+      }
+      const provisioner = provisionerOf(logicalId, r);
+      const update = before !== undefined && before.type === r.Type;
+      if (update && (provisioner.kind === 'created' ? !provisioner.update : before.result.teardown !== undefined)) {
+        throw new UnsupportedResourceError(
+          `${logicalId} (${r.Type}) changed, and the local stack cannot update it in place: ${provisioner.kind === 'created' ? 'replacing it would lose its data' : 'its custom resource handler would have to run its Update'}. Nothing was changed. Restart \`up\` to deploy the new template.`,
+        );
+      }
+      let given: string | undefined;
+      const ctx = {
         logicalId,
         resource: r,
         props,
@@ -255,29 +338,35 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         arn,
         functions,
         ...(lambda ? { lambda } : {}),
-        name: (explicit, rules) => {
-          const n = previousName(options.previousNames?.[logicalId], explicit, rules) ?? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules);
-          names.set(logicalId, n);
-          return n;
-        },
-      });
-      resources.set(logicalId, result.physical);
-      if (result.function) functions.push(result.function);
-      if (result.eventSourceMapping) mappings.push(result.eventSourceMapping);
-      if (result.streamEventSourceMapping) streamMappings.push(result.streamEventSourceMapping);
-      if (result.recorded) recorded.push(result.recorded);
-      if (result.destroy) undo.push(result.destroy);
-      if (result.empty) emptiers.push({ type: r.Type, run: result.empty });
-      if (result.teardown) teardowns.push({ logicalId, run: result.teardown });
-      options.onProgress?.(deployment);
+        // An update keeps the name it gave before, unless the template now writes another one; a data
+        // directory's deployment gives its names again.
+        name: (explicit: unknown, rules: NameRules): string =>
+          (given =
+            update && before.name !== undefined && (typeof explicit !== 'string' || explicit === '' || resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules) === before.name)
+              ? before.name
+              : (previousName(options.previousNames?.[logicalId], explicit, rules) ?? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules))),
+      };
+      const result = update && provisioner.kind === 'created' ? await provisioner.update!(ctx, before.result) : await provisioner.provision(ctx);
+      const entry: ProvisionedResource = { type: r.Type, props, ...(given !== undefined ? { name: given } : {}), result };
+      collect(logicalId, entry);
+      if (update) changes.push({ logicalId, type: r.Type, action: 'Modify' });
+      else {
+        created.push([logicalId, entry]);
+        if (previous) changes.push({ logicalId, type: r.Type, action: 'Add' });
+      }
     }
   } catch (err) {
-    // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete).
-    if (teardowns.length > 0) {
-      log('local deploy: rolling back');
-      await teardown();
-    }
+    // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete); on
+    // an update the new queues, tables and buckets go too, and the kept ones stay.
+    if (created.some(([, e]) => e.result.teardown)) log('local deploy: rolling back');
+    await teardownOf(created);
+    if (previous) for (const [, { result }] of created.reverse()) await result.destroy?.().catch(() => undefined);
     throw err;
+  }
+  for (const [logicalId, entry] of previous?.provisioned ?? []) {
+    if (provisioned.has(logicalId)) continue;
+    changes.push({ logicalId, type: entry.type, action: 'Remove' });
+    retiring.push([logicalId, entry]);
   }
 
   for (const [key, o] of Object.entries(template.Outputs ?? {})) {
@@ -305,6 +394,16 @@ function previousName(previous: string | undefined, explicit: unknown, rules: Na
   if (rules.suffix === undefined && previous.endsWith('.fifo')) return undefined;
   if (rules.lower && previous !== previous.toLowerCase()) return undefined;
   return previous;
+}
+
+/** Deep equality of resolved property values (JSON shapes). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => sameValue(x, (b as unknown[])[i]));
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** Writes `{ [stackName]: outputs }`: the `cdk deploy --outputs-file` format. */

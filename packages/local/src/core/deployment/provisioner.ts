@@ -176,4 +176,11 @@ export interface Provisioner {
   /** Refuses, before anything is created, a shape of the type this provisioner cannot run. */
   refuse?(logicalId: string, resource: CfnResource, template: CfnTemplate): ProvisionRefusal | undefined;
   provision(ctx: ProvisionContext): Promise<ProvisionResult>;
+  /**
+   * Updates a resource created in the target in place, keeping its data (a queue's attributes), when its
+   * properties changed (an update of the stack; `ctx.name()` returns its current name unless the template
+   * renamed it). Throw UnsupportedResourceError for a change that would need a replacement. Without it, a
+   * changed 'created' resource is refused on an update.
+   */
+  update?(ctx: ProvisionContext, before: ProvisionResult): Promise<ProvisionResult>;
 }
