@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported] [--async-retry-delays MS,MS]
        floodgate-local fire NAME [--endpoint URL]
        floodgate-local check
        floodgate-local --help | --version
@@ -27,6 +27,10 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      (topics, rules, custom resources, ...): each is named in a warning saying what
                      will not happen; without it they are refused before anything is created
   --port N           port of the endpoint (default: a free port)
+  --async-retry-delays MS[,MS]
+                     waits before the first and second retry of a failed asynchronous invocation
+                     (Invoke Event, SNS, S3, EventBridge), in milliseconds; default 60000,120000 (AWS's
+                     one and two minutes): shorter ones let a test see retries and OnFailure at once
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
                      (when the optional @cloud-copilot/iam-simulate is installed)
@@ -60,6 +64,8 @@ export interface UpArgs {
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
+  /** --async-retry-delays: waits before the retries of a failed asynchronous invocation, ms. */
+  readonly asyncRetryDelaysMs?: readonly number[];
 }
 
 export interface FireArgs {
@@ -86,6 +92,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       'allow-unsupported': { type: 'boolean', default: false },
       'stop-on-stdin-close': { type: 'boolean', default: false },
       'no-iam': { type: 'boolean', default: false },
+      'async-retry-delays': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -114,6 +121,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   }
   const namePrefix = values['name-prefix'];
   if (namePrefix !== undefined && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(namePrefix)) throw new UsageError(`--name-prefix must be 1-24 characters of a-z 0-9 -, starting with a letter or digit (got "${namePrefix}")`);
+  let asyncRetryDelaysMs: number[] | undefined;
+  if (values['async-retry-delays'] !== undefined) {
+    if (!/^\d+(,\d+)?$/.test(values['async-retry-delays'])) {
+      throw new UsageError(`--async-retry-delays takes one or two whole numbers of milliseconds, comma-separated, e.g. 200,400 (got "${values['async-retry-delays']}")`);
+    }
+    asyncRetryDelaysMs = values['async-retry-delays'].split(',').map(Number);
+  }
   return {
     command: 'up',
     keep: values.keep,
@@ -128,5 +142,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['allow-unsupported'] ? { allowUnsupported: true } : {}),
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
     ...(values['no-iam'] ? { noIam: true } : {}),
+    ...(asyncRetryDelaysMs !== undefined ? { asyncRetryDelaysMs } : {}),
   };
 }

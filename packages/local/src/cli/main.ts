@@ -131,6 +131,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.allowUnsupported ? { allowUnsupported: true } : {}),
       ...(outputsFile ? { outputsFile } : {}),
       ...(args.noIam ? { iam: false } : {}),
+      ...(args.asyncRetryDelaysMs ? { asyncRetryDelaysMs: args.asyncRetryDelaysMs } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),

@@ -31,6 +31,11 @@ export interface StartLocalStackOptions {
   readonly allowUnsupported?: boolean;
   /** Working directory of the CLI (where cdk.json is). @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * `--async-retry-delays`: waits before the retries of a failed asynchronous invocation, ms.
+   * @default [60000, 120000] (AWS's)
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** Extra environment for the CLI. */
   readonly env?: Readonly<Record<string, string>>;
   /** Milliseconds to wait for the stack (synthesis included). @default 180000 */
@@ -39,11 +44,31 @@ export interface StartLocalStackOptions {
   readonly onLog?: (line: string) => void;
 }
 
+/** What firing a scheduled rule or a Scheduler schedule delivered (`floodgate-local fire NAME`'s JSON). */
+export interface ScheduleFireResult {
+  readonly name: string;
+  readonly kind: 'rule' | 'schedule';
+  readonly arn: string;
+  /** What was delivered: the scheduled event, or the schedule's input. */
+  readonly event: unknown;
+  readonly targets: ReadonlyArray<{
+    readonly id: string;
+    readonly arn: string;
+    readonly outcome: { readonly status: 'delivered' | 'dead-lettered' | 'failed'; readonly attempts: number; readonly errorCode?: string; readonly errorMessage?: string };
+  }>;
+}
+
 export interface TestLocalStack extends LocalStackSummary {
   /** SDK v3 clients pointed at `endpoint` (destroyed by stop()). */
   readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient };
   /** AWS_ENDPOINT_URL, AWS_REGION and the credentials: for code under test that builds its own clients. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Scheduled rules and Scheduler schedules: `fire(name)` runs one now (rule or schedule name, or logical
+   * id) and resolves with what it delivered, so a test need not wait for its time. Rejects when the stack
+   * has no such rule or schedule.
+   */
+  readonly schedules: { fire(name: string): Promise<ScheduleFireResult> };
   /** Stops the stack and waits until everything it started has exited. */
   stop(): Promise<void>;
 }
@@ -60,6 +85,7 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
   if (options.outputsFile !== undefined) args.push('--outputs-file', options.outputsFile);
   if (options.namePrefix !== undefined) args.push('--name-prefix', options.namePrefix);
   if (options.allowUnsupported) args.push('--allow-unsupported');
+  if (options.asyncRetryDelaysMs !== undefined) args.push('--async-retry-delays', options.asyncRetryDelaysMs.join(','));
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
@@ -107,16 +133,18 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
       const common = { region: summary.region, credentials: { ...summary.credentials }, endpoint: summary.endpoint };
       const clients = { sqs: new SQSClient(common), s3: new S3Client({ ...common, forcePathStyle: true }), dynamodb: new DynamoDBClient(common) };
       let stopping: Promise<void> | undefined;
+      const env = {
+        AWS_ENDPOINT_URL: summary.endpoint,
+        AWS_REGION: summary.region,
+        AWS_DEFAULT_REGION: summary.region,
+        AWS_ACCESS_KEY_ID: summary.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
+      };
       resolve({
         ...summary,
         clients,
-        env: {
-          AWS_ENDPOINT_URL: summary.endpoint,
-          AWS_REGION: summary.region,
-          AWS_DEFAULT_REGION: summary.region,
-          AWS_ACCESS_KEY_ID: summary.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
-        },
+        env,
+        schedules: { fire: (name: string) => fireSchedule(name, { ...process.env, ...options.env, ...env }) },
         stop: () =>
           (stopping ??= (async () => {
             clients.sqs.destroy();
@@ -130,6 +158,28 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
             }
           })()),
       });
+    });
+  });
+}
+
+/**
+ * `floodgate-local fire NAME` against the running stack: the CLI's one signed request, so this CommonJS
+ * entry needs no copy of the signer. Its JSON answer is the outcome, delivered or not.
+ */
+function fireSchedule(name: string, env: NodeJS.ProcessEnv): Promise<ScheduleFireResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'fire', name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      try {
+        resolve(JSON.parse(stdout) as ScheduleFireResult);
+      } catch {
+        reject(new Error(`floodgate-local fire ${name} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`));
+      }
     });
   });
 }
