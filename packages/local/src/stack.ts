@@ -4,6 +4,7 @@
  * and the local API front when the template has an HTTP API. Used by `npm start`, the integration
  * tests, the chaos run and the benchmarks.
  */
+import { resolve } from 'node:path';
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
 import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type LocalDeployment } from './core/deployment/deploy.js';
@@ -201,10 +202,12 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
-  const assemblyDir =
+  // Absolute: the functions' code is found from it, by processes with other working directories.
+  const assemblyDir = resolve(
     options.assembly ??
     options.assemblyDir ??
-    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
+    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir,
+  );
   const stacks = readAssembly(assemblyDir);
   const wanted = options.stack ?? options.stackName;
   const stack = selectStack(stacks, wanted);

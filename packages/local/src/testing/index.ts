@@ -113,7 +113,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
       child.kill('SIGTERM');
       reject(new Error(`floodgate-local did not start within ${options.startTimeoutMs ?? 180_000} ms:\n${stderrTail}`));
     }, options.startTimeoutMs ?? 180_000);
-    timer.unref();
+    // Kept referenced until the stack is ready (then cleared): a plain script awaiting startLocalStack
+    // would otherwise exit silently while the child starts, as nothing else holds its event loop.
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`floodgate-local exited (code ${code}) before the stack was ready:\n${stderrTail.trim()}`));
