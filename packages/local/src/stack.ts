@@ -278,7 +278,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let upstream: LocalEndpoints;
   let iamSimulatorInstalled: boolean;
   try {
-    assemblyDir = given ?? (await synthesize(synthOptions)).assemblyDir;
+    // Absolute: the functions' code is found from it, by processes with other working directories.
+    assemblyDir = resolvePath(given ?? (await synthesize(synthOptions)).assemblyDir);
     const stacks = readAssembly(assemblyDir);
     const wanted = options.stack ?? options.stackName;
     stack = selectStack(stacks, wanted);

@@ -62,6 +62,9 @@ describe('argument parsing', () => {
     expect(parseCli(['up', '--no-iam'], {})).toEqual({ command: 'up', keep: false, json: false, noIam: true });
     expect(parseCli(['up', '--endpoint', 'http://h:1', '--name-prefix', 'ci7', '--allow-unsupported'], {})).toEqual({ command: 'up', keep: false, json: false, endpoint: 'http://h:1', namePrefix: 'ci7', allowUnsupported: true });
     expect(() => parseCli(['up', '--name-prefix', 'Bad_Prefix'], {})).toThrow(/--name-prefix must be/);
+    expect(parseCli(['up', '--async-retry-delays', '200,400'], {})).toEqual({ command: 'up', keep: false, json: false, asyncRetryDelaysMs: [200, 400] });
+    expect(parseCli(['up', '--async-retry-delays', '0'], {})).toMatchObject({ asyncRetryDelaysMs: [0] });
+    for (const bad of ['', 'fast', '1,2,3', '1.5', '200,']) expect(() => parseCli(['up', '--async-retry-delays', bad], {})).toThrow(/--async-retry-delays takes one or two/);
     expect(parseCli(['up'], { FLOODGATE_ENDPOINT: 'http://127.0.0.1:5000' })).toMatchObject({ endpoint: 'http://127.0.0.1:5000' });
     expect(parseCli(['up', '--endpoint', 'http://h:1'], { FLOODGATE_ENDPOINT: 'http://other:2' })).toMatchObject({ endpoint: 'http://h:1' });
     expect(parseCli(['check'], {})).toEqual({ command: 'check' });

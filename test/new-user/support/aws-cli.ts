@@ -7,6 +7,8 @@ import { run } from './project.js';
 export interface AwsCli {
   /** Runs `aws --endpoint-url URL <args> --output json` and parses the output (undefined when empty). */
   json<T>(args: readonly string[]): Promise<T>;
+  /** Runs `aws --endpoint-url URL <args>` and gives its plain output (`aws s3 cp` prints text). */
+  text(args: readonly string[]): Promise<string>;
 }
 
 export function awsCli(endpoint: string, baseEnv: NodeJS.ProcessEnv, cwd: string): AwsCli {
@@ -26,6 +28,9 @@ export function awsCli(endpoint: string, baseEnv: NodeJS.ProcessEnv, cwd: string
     async json<T>(args: readonly string[]): Promise<T> {
       const { stdout } = await run('aws', ['--endpoint-url', endpoint, ...args, '--output', 'json'], { cwd, env, timeoutMs: 60_000 });
       return (stdout.trim() === '' ? undefined : JSON.parse(stdout)) as T;
+    },
+    async text(args: readonly string[]): Promise<string> {
+      return (await run('aws', ['--endpoint-url', endpoint, ...args], { cwd, env, timeoutMs: 60_000 })).stdout;
     },
   };
 }

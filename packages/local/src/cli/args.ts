@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--watch] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--watch] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported] [--async-retry-delays MS,MS]
        floodgate-local fire NAME [--endpoint URL]
        floodgate-local reset [--endpoint URL]
        floodgate-local check
@@ -39,6 +39,10 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
                      (in flight and delayed too), buckets with their objects, tables with their items,
                      and the names the deployment gave; \`up\` again with the same assembly and DIR finds
                      them (not with --endpoint; one running stack per DIR; logs are not kept)
+  --async-retry-delays MS[,MS]
+                     waits before the first and second retry of a failed asynchronous invocation
+                     (Invoke Event, SNS, S3, EventBridge), in milliseconds; default 60000,120000 (AWS's
+                     one and two minutes): shorter ones let a test see retries and OnFailure at once
   --no-iam           do not evaluate IAM for the functions' calls (SigV4 authentication still holds);
                      by default every call a function makes is checked against its role's policies
                      (when the optional @cloud-copilot/iam-simulate is installed)
@@ -78,6 +82,8 @@ export interface UpArgs {
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
+  /** --async-retry-delays: waits before the retries of a failed asynchronous invocation, ms. */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** --data-dir: keep the state in this directory. */
   readonly dataDir?: string;
 }
@@ -113,6 +119,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       'stop-on-stdin-close': { type: 'boolean', default: false },
       'no-iam': { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      'async-retry-delays': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -150,6 +157,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (dataDir !== undefined && endpoint !== undefined) throw new UsageError(`--data-dir keeps the embedded emulators' state; the endpoint ${endpoint} (--endpoint or $FLOODGATE_ENDPOINT) keeps its own: give one or the other`);
   const namePrefix = values['name-prefix'];
   if (namePrefix !== undefined && !/^[a-z0-9][a-z0-9-]{0,23}$/.test(namePrefix)) throw new UsageError(`--name-prefix must be 1-24 characters of a-z 0-9 -, starting with a letter or digit (got "${namePrefix}")`);
+  let asyncRetryDelaysMs: number[] | undefined;
+  if (values['async-retry-delays'] !== undefined) {
+    if (!/^\d+(,\d+)?$/.test(values['async-retry-delays'])) {
+      throw new UsageError(`--async-retry-delays takes one or two whole numbers of milliseconds, comma-separated, e.g. 200,400 (got "${values['async-retry-delays']}")`);
+    }
+    asyncRetryDelaysMs = values['async-retry-delays'].split(',').map(Number);
+  }
   return {
     command: 'up',
     keep: values.keep || values.watch,
@@ -166,5 +180,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
     ...(values['no-iam'] ? { noIam: true } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(asyncRetryDelaysMs !== undefined ? { asyncRetryDelaysMs } : {}),
   };
 }

@@ -148,6 +148,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.noIam ? { iam: false } : {}),
       ...(args.dataDir !== undefined ? { dataDir: resolve(args.dataDir) } : {}),
       ...(args.watch ? { watch: true } : {}),
+      ...(args.asyncRetryDelaysMs ? { asyncRetryDelaysMs: args.asyncRetryDelaysMs } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),

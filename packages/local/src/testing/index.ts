@@ -38,12 +38,31 @@ export interface StartLocalStackOptions {
   readonly dataDir?: string;
   /** Working directory of the CLI (where cdk.json is). @default process.cwd() */
   readonly cwd?: string;
+  /**
+   * `--async-retry-delays`: waits before the retries of a failed asynchronous invocation, ms.
+   * @default [60000, 120000] (AWS's)
+   */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** Extra environment for the CLI. */
   readonly env?: Readonly<Record<string, string>>;
   /** Milliseconds to wait for the stack (synthesis included). @default 180000 */
   readonly startTimeoutMs?: number;
   /** Progress and function log lines of the CLI (its stderr). @default dropped */
   readonly onLog?: (line: string) => void;
+}
+
+/** What firing a scheduled rule or a Scheduler schedule delivered (`floodgate-local fire NAME`'s JSON). */
+export interface ScheduleFireResult {
+  readonly name: string;
+  readonly kind: 'rule' | 'schedule';
+  readonly arn: string;
+  /** What was delivered: the scheduled event, or the schedule's input. */
+  readonly event: unknown;
+  readonly targets: ReadonlyArray<{
+    readonly id: string;
+    readonly arn: string;
+    readonly outcome: { readonly status: 'delivered' | 'dead-lettered' | 'failed'; readonly attempts: number; readonly errorCode?: string; readonly errorMessage?: string };
+  }>;
 }
 
 export interface TestLocalStack extends LocalStackSummary {
@@ -57,6 +76,11 @@ export interface TestLocalStack extends LocalStackSummary {
    * source mappings stay. For `beforeEach`/`afterEach`.
    */
   reset(): Promise<ResetReport>;
+   * Scheduled rules and Scheduler schedules: `fire(name)` runs one now (rule or schedule name, or logical
+   * id) and resolves with what it delivered, so a test need not wait for its time. Rejects when the stack
+   * has no such rule or schedule.
+   */
+  readonly schedules: { fire(name: string): Promise<ScheduleFireResult> };
   /** Stops the stack and waits until everything it started has exited. */
   stop(): Promise<void>;
 }
@@ -95,7 +119,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
   if (options.outputsFile !== undefined) args.push('--outputs-file', options.outputsFile);
   if (options.namePrefix !== undefined) args.push('--name-prefix', options.namePrefix);
   if (options.allowUnsupported) args.push('--allow-unsupported');
-  if (options.dataDir !== undefined) args.push('--data-dir', options.dataDir);
+  if (options.asyncRetryDelaysMs !== undefined) args.push('--async-retry-delays', options.asyncRetryDelaysMs.join(','));
+        reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
@@ -123,7 +148,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
       child.kill('SIGTERM');
       reject(new Error(`floodgate-local did not start within ${options.startTimeoutMs ?? 180_000} ms:\n${stderrTail}`));
     }, options.startTimeoutMs ?? 180_000);
-    timer.unref();
+    // Kept referenced until the stack is ready (then cleared): a plain script awaiting startLocalStack
+    // would otherwise exit silently while the child starts, as nothing else holds its event loop.
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`floodgate-local exited (code ${code}) before the stack was ready:\n${stderrTail.trim()}`));
@@ -143,6 +169,13 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
       const common = { region: summary.region, credentials: { ...summary.credentials }, endpoint: summary.endpoint };
       const clients = { sqs: new SQSClient(common), s3: new S3Client({ ...common, forcePathStyle: true }), dynamodb: new DynamoDBClient(common) };
       let stopping: Promise<void> | undefined;
+      const env = {
+        AWS_ENDPOINT_URL: summary.endpoint,
+        AWS_REGION: summary.region,
+        AWS_DEFAULT_REGION: summary.region,
+        AWS_ACCESS_KEY_ID: summary.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
+      };
       resolve({
         ...summary,
         clients,
@@ -154,6 +187,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
           AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
         },
         reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
+        env,
+        schedules: { fire: (name: string) => fireSchedule(name, { ...process.env, ...options.env, ...env }) },
         stop: () =>
           (stopping ??= (async () => {
             clients.sqs.destroy();
@@ -167,6 +202,28 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
             }
           })()),
       });
+    });
+  });
+}
+
+/**
+ * `floodgate-local fire NAME` against the running stack: the CLI's one signed request, so this CommonJS
+ * entry needs no copy of the signer. Its JSON answer is the outcome, delivered or not.
+ */
+function fireSchedule(name: string, env: NodeJS.ProcessEnv): Promise<ScheduleFireResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'fire', name], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      try {
+        resolve(JSON.parse(stdout) as ScheduleFireResult);
+      } catch {
+        reject(new Error(`floodgate-local fire ${name} failed (exit ${code}): ${stderr.trim() || stdout.trim()}`));
+      }
     });
   });
 }
