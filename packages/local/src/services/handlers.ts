@@ -11,5 +11,6 @@ import { logsService } from './logs/handler.js';
 import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
+import { stsService } from './sts/handler.js';
 
-export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [dynamodbService, lambdaService, logsService, cloudformationService, stsService, sqsService, snsService, eventsService, s3Service];
