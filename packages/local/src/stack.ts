@@ -35,6 +35,12 @@ import { createDestinationSender } from './services/lambda/async-destinations.js
 import { EVENT_INVOKE_CONFIG_TYPE } from './services/lambda/event-invoke-config.js';
 import { FunctionConcurrency, withFunctionConcurrency } from './services/lambda/function-concurrency.js';
 import { UnsupportedResourceError } from './core/deployment/errors.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ParameterStore } from './services/ssm/store.js';
+import { ssmService } from './services/ssm/handler.js';
+import { CloudFormationStacks } from './services/cloudformation/stacks.js';
+import { cloudformationApiService } from './services/cloudformation/api.js';
+import { stackFunctionsService } from './services/lambda/stack-functions.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -128,6 +134,18 @@ export interface LocalStackOptions {
   readonly asyncClock?: () => number;
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
+  /**
+   * Deploy the app's stack (false: start the endpoint with no stack, for the stock CDK CLI to deploy
+   * into through the CloudFormation API: `floodgate-local up --no-deploy`). @default true
+   */
+  readonly deploy?: boolean;
+  /**
+   * A template to deploy instead of an assembly's stack: what the CloudFormation API hands over (its
+   * function code is read from S3). `previous` is the deployment it updates.
+   */
+  readonly stackTemplate?: { readonly stackName: string; readonly template: CfnTemplate; readonly parameters?: Readonly<Record<string, string>>; readonly previous?: LocalDeployment };
+  /** The endpoint's SSM Parameter Store (shared by the stacks on one endpoint). @default a new one */
+  readonly parameterStore?: ParameterStore;
 }
 
 export interface LocalStackStats {
@@ -195,19 +213,30 @@ export interface LocalStack {
   startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
   stop(options?: { destroy?: boolean }): Promise<void>;
+  /** The stacks deployed on this endpoint through the CloudFormation API (the stock CDK CLI). */
+  readonly cloudFormation: CloudFormationStacks;
 }
 
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? ((l: string) => console.log(l));
   checkNode();
-  const assemblyDir =
-    options.assembly ??
-    options.assemblyDir ??
-    (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir;
-  const stacks = readAssembly(assemblyDir);
-  const wanted = options.stack ?? options.stackName;
-  const stack = selectStack(stacks, wanted);
+  // The stack to deploy: an assembly's (synthesized here or given), a template handed over by the
+  // CloudFormation API, or none (the endpoint alone).
+  const fromApi = options.stackTemplate;
+  const noStack = options.deploy === false && !fromApi;
+  const assemblyDir: string | undefined =
+    fromApi || noStack
+      ? undefined
+      : (options.assembly ??
+        options.assemblyDir ??
+        (await synthesize({ outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}) })).assemblyDir);
+  const stack: { readonly stackName: string; readonly template: CfnTemplate } = fromApi
+    ? { stackName: fromApi.stackName, template: fromApi.template }
+    : noStack
+      ? { stackName: 'floodgate-local', template: { Resources: {} } }
+      : selectStack(readAssembly(assemblyDir!), options.stack ?? options.stackName);
+  const parameterStore = options.parameterStore ?? new ParameterStore();
 
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   let owned: RunningEmulators | undefined;
@@ -237,9 +266,41 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw err;
   }
   cleanups.push(() => gateway.stop());
+  gateway.addService(ssmService(parameterStore));
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
   cleanups.push(async () => clients.destroy());
+  // Stacks deployed through the CloudFormation API (the stock CDK CLI): each runs as a local stack of
+  // its own on the same emulators (its functions and pollers, its own gateway for its functions), through
+  // the same deployer and provisioners as the app's stack.
+  const readObject = async (bucket: string, key: string, version?: string): Promise<Uint8Array> => {
+    const got = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
+    return got.Body!.transformToByteArray();
+  };
+  const cloudFormation = new CloudFormationStacks({
+    region: endpoints.region,
+    log,
+    deploy: async (req) => {
+      const sub = await startLocalStack({
+        emulators: endpoints,
+        stackTemplate: req,
+        parameterStore,
+        handleSignals: false,
+        log,
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+        ...(options.iam !== undefined ? { iam: options.iam } : {}),
+        ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+        ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
+        ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+        ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}),
+      });
+      return { deployment: sub.deployment, outputs: sub.outputs, endpoint: sub.endpoint, stop: (o) => sub.stop(o) };
+    },
+  });
+  if (!fromApi) {
+    gateway.addService(cloudformationApiService({ stacks: cloudFormation, readObject: async (b, k) => Buffer.from(await readObject(b, k)).toString('utf8'), log }));
+    gateway.addService(stackFunctionsService({ stacks: cloudFormation, readObject, log }));
+  }
   const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
   const logListeners = new Set<(entry: LogEntry) => void>();
   if (options.onLog) logListeners.add(options.onLog);
@@ -293,7 +354,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const deployment = await deployTemplate({
       template: stack.template,
       stackName: stack.stackName,
-      assemblyDir,
+      ...(assemblyDir !== undefined ? { assemblyDir } : {}),
+      ...(fromApi?.parameters ? { parameters: fromApi.parameters } : {}),
+      ...(fromApi?.previous ? { previous: fromApi.previous } : {}),
+      ...(fromApi ? { deleteOnFailure: true } : {}),
       endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
@@ -456,7 +520,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let api: { url: string } | undefined;
     const outputs: Record<string, string> = { ...deployment.outputs };
     const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
-    if (hasApi && options.api !== false) {
+    if (hasApi && options.api !== false && assemblyDir === undefined) {
+      throw new UnsupportedResourceError(`${deployment.model.ofType('AWS::ApiGatewayV2::Api').map((r) => r.logicalId).join(', ')} (AWS::ApiGatewayV2::Api): an HTTP API is served by the local API front only for a stack \`floodgate-local up\` deploys from its cloud assembly, not for one deployed through the CloudFormation API`);
+    }
+    if (hasApi && options.api !== false && assemblyDir !== undefined) {
       const front = await startApiFront({
         template: deployment.model,
         assemblyDir,
@@ -488,7 +555,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let detach = (): void => undefined;
     const local: LocalStack = {
       stackName: stack.stackName,
-      assemblyDir,
+      // '' when the template came through the CloudFormation API, or with --no-deploy.
+      assemblyDir: assemblyDir ?? '',
       endpoint: endpoints.endpoint,
       region: endpoints.region,
       credentials: LOCAL_CREDENTIALS,
@@ -535,9 +603,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           events: { rules: events.stats(), schedules: scheduler.stats() },
         };
       },
+      cloudFormation,
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        // The stacks deployed through the CloudFormation API stop first (their resources stay, or go with the emulators).
+        await cloudFormation.stop();
         // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
         // stop with it), first, while everything runs (cr.Provider reaches its handler through the
         // endpoint's Lambda API); on shared emulators kept alive, they stay like the rest.

@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR | --no-deploy] [--stack NAME] [--outputs-file FILE] [--keep] [--json] [--endpoint URL [--name-prefix P]] [--allow-unsupported]
        floodgate-local fire NAME [--endpoint URL]
        floodgate-local check
        floodgate-local --help | --version
@@ -11,6 +11,9 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --app CMD          the CDK app command, as \`cdk --app\` takes it (synthesized for this machine's
                      architecture into .floodgate/cdk.out); default: the app of ./cdk.json
   --assembly DIR     a synthesized cloud assembly instead (e.g. cdk.out)
+  --no-deploy        deploy nothing: serve the endpoint for the stock CDK CLI, which bootstraps,
+                     deploys, updates (--hotswap, watch) and destroys stacks on it through the
+                     CloudFormation API: AWS_ENDPOINT_URL=<endpoint> npx cdk bootstrap / deploy
   --stack NAME       the stack to deploy (name or artifact id); default: the only stack
   --outputs-file F   write the stack outputs to F in the \`cdk deploy --outputs-file\` format
   --keep             serve until SIGINT/SIGTERM (then stop everything); without it, up is a check:
@@ -60,6 +63,8 @@ export interface UpArgs {
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
+  /** --no-deploy: the endpoint alone, for the CDK CLI to deploy into. */
+  readonly noDeploy?: boolean;
 }
 
 export interface FireArgs {
@@ -86,6 +91,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       'allow-unsupported': { type: 'boolean', default: false },
       'stop-on-stdin-close': { type: 'boolean', default: false },
       'no-iam': { type: 'boolean', default: false },
+      'no-deploy': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -105,6 +111,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (command === 'check') return { command: 'check' };
   if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire or check)' : `unknown command "${command}" (expected up, fire or check)`);
   if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
+  if (values['no-deploy'] && (values.app !== undefined || values.assembly !== undefined || values.stack !== undefined)) throw new UsageError('--no-deploy deploys no app: it takes no --app, --assembly or --stack');
   const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
   let port: number | undefined;
@@ -128,5 +135,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['allow-unsupported'] ? { allowUnsupported: true } : {}),
     ...(values['stop-on-stdin-close'] ? { stopOnStdinClose: true } : {}),
     ...(values['no-iam'] ? { noIam: true } : {}),
+    ...(values['no-deploy'] ? { noDeploy: true } : {}),
   };
 }

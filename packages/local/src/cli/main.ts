@@ -131,6 +131,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.allowUnsupported ? { allowUnsupported: true } : {}),
       ...(outputsFile ? { outputsFile } : {}),
       ...(args.noIam ? { iam: false } : {}),
+      ...(args.noDeploy ? { deploy: false } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),
@@ -139,7 +140,7 @@ async function up(args: UpArgs): Promise<number> {
     const summary = summarize(stack, { ...(outputsFile ? { outputsFile } : {}), ...(args.endpoint ? { upstream: args.endpoint } : {}) });
     if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, iam: stack.iam ? 'enforced' : 'off' })}\n`);
     else {
-      const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
+      const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, args.noDeploy ? 'stack=none (--no-deploy: deploy with the CDK CLI)' : `stack=${summary.stack}`];
       if (!stack.iam) lines.push(args.noIam ? 'iam=off (--no-iam: function calls are not checked against their roles)' : 'iam=off (@cloud-copilot/iam-simulate is not installed)');
       if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);
