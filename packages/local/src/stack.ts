@@ -144,6 +144,8 @@ export interface LocalStackOptions {
    * function code is read from S3). `previous` is the deployment it updates.
    */
   readonly stackTemplate?: { readonly stackName: string; readonly template: CfnTemplate; readonly parameters?: Readonly<Record<string, string>>; readonly previous?: LocalDeployment };
+  /** The URL clients are given in answers (queue URLs), when this stack's gateway is behind another endpoint. */
+  readonly publicEndpoint?: string;
   /** The endpoint's SSM Parameter Store (shared by the stacks on one endpoint). @default a new one */
   readonly parameterStore?: ParameterStore;
 }
@@ -257,6 +259,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     gateway = await startGateway({
       ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.publicEndpoint !== undefined ? { publicUrl: options.publicEndpoint } : {}),
       upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
       region: upstream.region,
       authorizers: [createEnforcement({ store, region: upstream.region, accountId: () => targetAccount, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
@@ -285,6 +288,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         emulators: endpoints,
         stackTemplate: req,
         parameterStore,
+        // Queue URLs in its outputs and answers are the main endpoint's: they outlive an update.
+        publicEndpoint: endpoints.endpoint,
         handleSignals: false,
         log,
         ...(options.onLog ? { onLog: options.onLog } : {}),

@@ -7,6 +7,7 @@
  * answered by the read-only handler (handler.ts) it falls back to.
  */
 import type { ServerResponse } from 'node:http';
+import { parse as parseYaml, type Tags } from 'yaml';
 import type { CfnTemplate } from '../../core/deployment/assembly.js';
 import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 import type { GatewayContext, GatewayService, GatewayServiceFactory } from '../../gateway/types.js';
@@ -54,13 +55,25 @@ export function parseTemplateUrl(url: string): { bucket: string; key: string } {
   return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
 }
 
-/** Reads a template body: JSON only (the CDK CLI sends JSON). */
+/** CloudFormation's short-form YAML tags (`!Ref X`, `!Sub [...]`, `!GetAtt A.B`) as their long form. */
+const SHORT_FORMS = ['Ref', 'Condition', 'Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub', 'Transform', 'And', 'Equals', 'If', 'Not', 'Or'];
+const CFN_TAGS: Tags = SHORT_FORMS.flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const wrap = (value: unknown): unknown => ({ [key]: name === 'GetAtt' && typeof value === 'string' ? value.split('.') : value });
+  return [
+    { tag: `!${name}`, resolve: (str: string) => wrap(str) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => wrap(seq.toJSON()) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (map: { toJSON(): unknown }) => wrap(map.toJSON()) },
+  ];
+}) as unknown as Tags;
+
+/** Reads a template body: JSON, or YAML (the CDK CLI sends the bootstrap template as YAML). */
 export function parseTemplate(body: string): CfnTemplate {
   let t: unknown;
   try {
-    t = JSON.parse(body);
-  } catch {
-    throw new CloudFormationApiError('ValidationError', 'Template format error: the local stack reads JSON templates only (the CDK CLI sends JSON); this one is not valid JSON');
+    t = /^\s*\{/.test(body) ? JSON.parse(body) : parseYaml(body, { customTags: CFN_TAGS });
+  } catch (err) {
+    throw new CloudFormationApiError('ValidationError', `Template format error: ${(err as Error).message}`);
   }
   if (typeof t !== 'object' || t === null || typeof (t as { Resources?: unknown }).Resources !== 'object') throw new CloudFormationApiError('ValidationError', 'Template format error: At least one Resources member must be defined.');
   return t as CfnTemplate;

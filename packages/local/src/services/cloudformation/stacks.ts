@@ -165,7 +165,10 @@ export class CloudFormationStacks {
   }
 
   #event(stack: CfnStack, logicalId: string, type: string, physicalId: string, status: string, reason?: string): void {
-    stack.events.unshift({ eventId: randomUUID(), stackId: stack.id, stackName: stack.name, logicalId, physicalId, resourceType: type, timestamp: this.#now(), status, ...(reason ? { reason } : {}) });
+    // Newest first, each a millisecond after the one before (the CLI orders them by time).
+    const last = stack.events[0]?.timestamp.getTime() ?? 0;
+    const timestamp = new Date(Math.max(this.#now().getTime(), last + 1));
+    stack.events.unshift({ eventId: randomUUID(), stackId: stack.id, stackName: stack.name, logicalId, physicalId, resourceType: type, timestamp, status, ...(reason ? { reason } : {}) });
   }
 
   #stackStatus(stack: CfnStack, status: string, reason?: string): void {
