@@ -200,7 +200,9 @@ export class CloudFormationStacks {
     for (const p of input.parameters) {
       if (!(p.key in declared)) throw new CloudFormationApiError('ValidationError', `Parameters: [${p.key}] do not exist in the template`);
       if (p.usePrevious) {
-        const prev = stack.parameters[p.key];
+        // The value the stack used: given, or the template's Default.
+        const used = stack.runtime?.deployment.parameters[p.key];
+        const prev = used === undefined ? stack.parameters[p.key] : Array.isArray(used) ? used.join(',') : used;
         if (prev === undefined) throw new CloudFormationApiError('ValidationError', `Parameter ${p.key} has no previous value (UsePreviousValue)`);
         parameters[p.key] = prev;
       } else if (p.value !== undefined) parameters[p.key] = p.value;
@@ -243,8 +245,15 @@ export class CloudFormationStacks {
     throw new CloudFormationApiError('ChangeSetNotFound', `ChangeSet [${changeSetRef}] does not exist`);
   }
 
+  /** DeleteChangeSet: deleting one that does not exist succeeds, as CloudFormation answers (the CDK CLI deletes before creating). */
   deleteChangeSet(stackRef: string | undefined, changeSetRef: string): void {
-    const cs = this.changeSet(stackRef, changeSetRef);
+    let cs: ChangeSet;
+    try {
+      cs = this.changeSet(stackRef, changeSetRef);
+    } catch (err) {
+      if (err instanceof CloudFormationApiError && err.code === 'ChangeSetNotFound') return;
+      throw err;
+    }
     if (cs.executionStatus === 'EXECUTE_IN_PROGRESS') throw new CloudFormationApiError('InvalidChangeSetStatus', `ChangeSet [${cs.id}] is being executed`);
     const stack = this.get(cs.stackId);
     stack.changeSets.delete(cs.name);
