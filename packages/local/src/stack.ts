@@ -292,7 +292,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         publicEndpoint: endpoints.endpoint,
         handleSignals: false,
         log,
-        ...(options.onLog ? { onLog: options.onLog } : {}),
+        // Its functions' lines go where this stack's go: the `up` output and this endpoint's Logs API.
+        onLog: (e) => onLog(e),
         ...(options.iam !== undefined ? { iam: options.iam } : {}),
         ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
         ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
