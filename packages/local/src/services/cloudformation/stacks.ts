@@ -201,8 +201,7 @@ export class CloudFormationStacks {
       if (!(p.key in declared)) throw new CloudFormationApiError('ValidationError', `Parameters: [${p.key}] do not exist in the template`);
       if (p.usePrevious) {
         // The value the stack used: given, or the template's Default.
-        const used = stack.runtime?.deployment.parameters[p.key];
-        const prev = used === undefined ? stack.parameters[p.key] : Array.isArray(used) ? used.join(',') : used;
+        const prev = this.#usedParameter(stack, p.key);
         if (prev === undefined) throw new CloudFormationApiError('ValidationError', `Parameter ${p.key} has no previous value (UsePreviousValue)`);
         parameters[p.key] = prev;
       } else if (p.value !== undefined) parameters[p.key] = p.value;
@@ -210,7 +209,8 @@ export class CloudFormationStacks {
     const missing = Object.entries(declared).filter(([k, d]) => d.Default === undefined && parameters[k] === undefined).map(([k]) => k);
     if (missing.length > 0) throw new CloudFormationApiError('ValidationError', `Parameters: [${missing.join(', ')}] must have values`);
     const changes = templateChanges(input.type === 'UPDATE' ? stack.template : undefined, input.template);
-    const paramsChanged = JSON.stringify(Object.entries(parameters).sort()) !== JSON.stringify(Object.entries(stack.parameters).sort());
+    // Compared as used: a value given now equal to the Default used before is no change.
+    const paramsChanged = Object.entries(declared).some(([k, d]) => (parameters[k] ?? (d.Default === undefined ? undefined : String(d.Default))) !== this.#usedParameter(stack, k));
     const cs: ChangeSet = {
       id: `arn:aws:cloudformation:${this.#opts.region}:${LOCAL_ACCOUNT_ID}:changeSet/${input.changeSetName}/${randomUUID()}`,
       name: input.changeSetName,
@@ -235,6 +235,15 @@ export class CloudFormationStacks {
     }
     stack.changeSets.set(cs.name, cs);
     return cs;
+  }
+
+  /** The value a stack's deployment used for a parameter (given, or its template's Default). */
+  #usedParameter(stack: CfnStack, key: string): string | undefined {
+    const used = stack.runtime?.deployment.parameters[key];
+    if (used !== undefined) return Array.isArray(used) ? used.join(',') : used;
+    if (stack.parameters[key] !== undefined) return stack.parameters[key];
+    const d = stack.template?.Parameters?.[key]?.Default;
+    return d === undefined ? undefined : Array.isArray(d) ? d.join(',') : String(d);
   }
 
   changeSet(stackRef: string | undefined, changeSetRef: string): ChangeSet {
