@@ -16,6 +16,7 @@ import { unpackZip } from '../src/services/lambda/code-asset';
 import { ssmOperation } from '../src/services/ssm/handler';
 import { ParameterStore } from '../src/services/ssm/store';
 import { stsResponse } from '../src/services/sts/handler';
+import { parseCli } from '../src/cli/args';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 
 const QUEUE = (props: Record<string, unknown> = {}) => ({ Type: 'AWS::SQS::Queue', Properties: props });
@@ -56,6 +57,13 @@ describe('templates as the CLI sends them', () => {
       { action: 'Add', logicalId: 'New', type: 'AWS::SQS::Queue' },
       { action: 'Remove', logicalId: 'Gone', type: 'AWS::SQS::Queue' },
     ]);
+  });
+});
+
+describe('floodgate-local up --no-deploy', () => {
+  it('parses, and takes no app', () => {
+    expect(parseCli(['up', '--no-deploy', '--keep'], {})).toEqual({ command: 'up', keep: true, json: false, noDeploy: true });
+    expect(() => parseCli(['up', '--no-deploy', '--assembly', 'cdk.out'], {})).toThrow(/--no-deploy deploys no app/);
   });
 });
 
