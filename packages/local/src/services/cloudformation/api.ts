@@ -11,7 +11,7 @@ import { parse as parseYaml, type Tags } from 'yaml';
 import type { CfnTemplate } from '../../core/deployment/assembly.js';
 import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 import type { GatewayContext, GatewayService, GatewayServiceFactory } from '../../gateway/types.js';
-import { cloudformationService } from './handler.js';
+import { cloudformationService, stackMemberXml, stackView } from './handler.js';
 import { CloudFormationApiError, type CfnStack, type ChangeSet, type CloudFormationStacks } from './stacks.js';
 
 const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -193,7 +193,11 @@ export function cloudformationApiService(options: CloudFormationApiOptions): Gat
               return ok('');
             }
             case 'DescribeStacks': {
-              if (stackName === undefined) return ok(`<Stacks>${members(stacks.live(), stackXml)}</Stacks>`);
+              if (stackName === undefined) {
+                // The stack `up` deployed from its assembly is listed too.
+                const own = attachedStack && attachedStack.deployment.model.resources.length > 0 ? `<member>${stackMemberXml(stackView(attachedStack))}</member>` : '';
+                return ok(`<Stacks>${own}${members(stacks.live(), stackXml)}</Stacks>`);
+              }
               return ok(`<Stacks><member>${stackXml(stacks.get(stackName))}</member></Stacks>`);
             }
             case 'ListStacks': {
