@@ -6,7 +6,7 @@
  */
 import type { CfnTemplate } from './core/deployment/assembly.js';
 import { readAssembly, selectStack } from './core/deployment/assembly.js';
-import { deployTemplate, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type LocalDeployment } from './core/deployment/deploy.js';
+import { deployTemplate, provisionerFor, writeOutputsFile, type DeployedFunction, type DeployedStreamEventSourceMapping, type LocalDeployment } from './core/deployment/deploy.js';
 import { LOCAL_CREDENTIALS, singleEndpoint, startEmulators, type LocalEndpoints, type RunningEmulators } from './emulators.js';
 import { localClients, type LocalClients } from './core/clients.js';
 import { checkNode } from './prerequisites.js';
@@ -283,6 +283,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const cloudFormation = new CloudFormationStacks({
     region: endpoints.region,
     log,
+    // As the deployer decides (deploy.ts): what it creates in the target and cannot update in place is replaced.
+    replaces: (type) => {
+      const p = provisionerFor(type);
+      return p !== undefined && p.kind === 'created' && p.updatesInPlace !== true;
+    },
     deploy: async (req) => {
       const sub = await startLocalStack({
         emulators: endpoints,

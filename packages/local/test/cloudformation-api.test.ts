@@ -53,10 +53,12 @@ describe('templates as the CLI sends them', () => {
     const before: CfnTemplate = { Resources: { Keep: QUEUE(), Change: QUEUE({ DelaySeconds: 1 }), Gone: QUEUE() } };
     const after: CfnTemplate = { Resources: { Keep: QUEUE(), Change: QUEUE({ DelaySeconds: 2 }), New: QUEUE() } };
     expect(templateChanges(before, after)).toEqual([
-      { action: 'Modify', logicalId: 'Change', type: 'AWS::SQS::Queue', replacement: 'Conditional' },
+      { action: 'Modify', logicalId: 'Change', type: 'AWS::SQS::Queue', replacement: 'False', properties: [{ name: 'DelaySeconds', requiresRecreation: 'Never' }] },
       { action: 'Add', logicalId: 'New', type: 'AWS::SQS::Queue' },
       { action: 'Remove', logicalId: 'Gone', type: 'AWS::SQS::Queue' },
     ]);
+    // As the deployer replaces a changed queue it does not update in place.
+    expect(templateChanges(before, after, (t) => t === 'AWS::SQS::Queue')[0]).toMatchObject({ replacement: 'True', properties: [{ name: 'DelaySeconds', requiresRecreation: 'Always' }] });
   });
 });
 

@@ -107,7 +107,11 @@ export function stackXml(stack: CfnStack): string {
 function changeSetXml(cs: ChangeSet, stack: CfnStack): string {
   const changes = members(
     cs.changes,
-    (c) => `<Type>Resource</Type><ResourceChange>${tag('Action', c.action)}${tag('LogicalResourceId', c.logicalId)}${c.action !== 'Add' ? tag('PhysicalResourceId', stack.runtime?.deployment.resources.get(c.logicalId)?.ref) : ''}${tag('ResourceType', c.type)}${tag('Replacement', c.replacement)}<Scope/><Details/></ResourceChange>`,
+    (c) => {
+      const details = members(c.properties ?? [], (p) => `<Target>${tag('Attribute', 'Properties')}${tag('Name', p.name)}${tag('RequiresRecreation', p.requiresRecreation)}</Target>${tag('Evaluation', 'Static')}${tag('ChangeSource', 'DirectModification')}`);
+      const scope = c.properties && c.properties.length > 0 ? '<Scope><member>Properties</member></Scope>' : '<Scope/>';
+      return `<Type>Resource</Type><ResourceChange>${tag('Action', c.action)}${tag('LogicalResourceId', c.logicalId)}${c.action !== 'Add' ? tag('PhysicalResourceId', stack.runtime?.deployment.resources.get(c.logicalId)?.ref) : ''}${tag('ResourceType', c.type)}${tag('Replacement', c.replacement)}${scope}<Details>${details}</Details></ResourceChange>`;
+    },
   );
   return (
     `${tag('ChangeSetName', cs.name)}${tag('ChangeSetId', cs.id)}${tag('StackId', cs.stackId)}${tag('StackName', cs.stackName)}${tag('Description', cs.description)}` +

@@ -58,6 +58,8 @@ export interface Change {
   readonly type: string;
   /** Modify: 'True' | 'False' | 'Conditional' (the local deployer decides at execution). */
   readonly replacement?: string;
+  /** Modify: the top-level properties that differ, each with whether changing it recreates the resource. */
+  readonly properties?: ReadonlyArray<{ readonly name: string; readonly requiresRecreation: 'Always' | 'Never' }>;
 }
 
 export interface ChangeSet {
@@ -99,8 +101,12 @@ export interface CfnStack {
 
 const IN_PROGRESS = /_IN_PROGRESS$/;
 
-/** What a change set would do: Add/Modify/Remove by logical id, from the templates as written. */
-export function templateChanges(before: CfnTemplate | undefined, after: CfnTemplate): Change[] {
+/**
+ * What a change set would do: Add/Modify/Remove by logical id, from the templates as written.
+ * `replaces(type)`: whether the local deployer replaces a changed resource of that type (it creates
+ * something in the target that it cannot update in place) or updates it in place.
+ */
+export function templateChanges(before: CfnTemplate | undefined, after: CfnTemplate, replaces: (type: string) => boolean = () => false): Change[] {
   const out: Change[] = [];
   const old = before?.Resources ?? {};
   for (const [id, r] of Object.entries(after.Resources ?? {})) {
@@ -108,7 +114,12 @@ export function templateChanges(before: CfnTemplate | undefined, after: CfnTempl
     if (!o) out.push({ action: 'Add', logicalId: id, type: r.Type });
     else if (o.Type !== r.Type) out.push({ action: 'Modify', logicalId: id, type: r.Type, replacement: 'True' });
     else if (JSON.stringify(o.Properties ?? {}) !== JSON.stringify(r.Properties ?? {}) || JSON.stringify(o.DependsOn ?? []) !== JSON.stringify(r.DependsOn ?? []) || o.Condition !== r.Condition) {
-      out.push({ action: 'Modify', logicalId: id, type: r.Type, replacement: 'Conditional' });
+      const a = o.Properties ?? {};
+      const b = r.Properties ?? {};
+      const requiresRecreation = replaces(r.Type) ? ('Always' as const) : ('Never' as const);
+      const properties = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((name) => ({ name, requiresRecreation }));
+      // Only properties that resolve to something else at deploy time may change without a textual change.
+      out.push({ action: 'Modify', logicalId: id, type: r.Type, replacement: properties.length === 0 ? 'False' : replaces(r.Type) ? 'True' : 'False', properties });
     }
   }
   for (const [id, o] of Object.entries(old)) if (!(after.Resources ?? {})[id]) out.push({ action: 'Remove', logicalId: id, type: o.Type });
@@ -118,6 +129,8 @@ export function templateChanges(before: CfnTemplate | undefined, after: CfnTempl
 export interface CloudFormationStacksOptions {
   readonly region: string;
   readonly deploy: StackDeployer;
+  /** Whether the deployer replaces a changed resource of this type (for DescribeChangeSet). @default never */
+  readonly replaces?: (type: string) => boolean;
   readonly log?: (line: string) => void;
   /** The clock (tests). @default () => new Date() */
   readonly now?: () => Date;
@@ -208,7 +221,7 @@ export class CloudFormationStacks {
     }
     const missing = Object.entries(declared).filter(([k, d]) => d.Default === undefined && parameters[k] === undefined).map(([k]) => k);
     if (missing.length > 0) throw new CloudFormationApiError('ValidationError', `Parameters: [${missing.join(', ')}] must have values`);
-    const changes = templateChanges(input.type === 'UPDATE' ? stack.template : undefined, input.template);
+    const changes = templateChanges(input.type === 'UPDATE' ? stack.template : undefined, input.template, this.#opts.replaces);
     // Compared as used: a value given now equal to the Default used before is no change.
     const paramsChanged = Object.entries(declared).some(([k, d]) => (parameters[k] ?? (d.Default === undefined ? undefined : String(d.Default))) !== this.#usedParameter(stack, k));
     const cs: ChangeSet = {
