@@ -369,7 +369,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(fromApi?.parameters ? { parameters: fromApi.parameters } : {}),
       ...(fromApi?.previous ? { previous: fromApi.previous } : {}),
       ...(fromApi ? { deleteOnFailure: true } : {}),
-      endpoints,
+      // A stack deployed through the CloudFormation API creates (and later deletes, after updates that
+      // restart this stack's own gateway) its resources through the endpoint that outlives it.
+      endpoints: fromApi && options.emulators ? options.emulators : endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
