@@ -41,6 +41,12 @@ import { UnsupportedResourceError } from './core/deployment/errors.js';
 import { createDeliveryGate, type DeliveryFailures } from './gateway/deliveries.js';
 import { provisionerFor } from './services/provisioners.js';
 import { templateChanges } from './watch/template-diff.js';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ParameterStore } from './services/ssm/store.js';
+import { ssmService } from './services/ssm/handler.js';
+import { CloudFormationStacks } from './services/cloudformation/stacks.js';
+import { cloudformationApiService } from './services/cloudformation/api.js';
+import { stackFunctionsService } from './services/lambda/stack-functions.js';
 
 export interface LocalStackOptions {
   /** A synthesized assembly directory (e.g. `cdk.out`). Alias: `assemblyDir`. */
@@ -150,6 +156,20 @@ export interface LocalStackOptions {
   readonly watch?: boolean | { readonly debounceMs?: number };
   /** Every request the endpoint refused (authentication or IAM), e.g. for a test or a log. */
   readonly onRefusal?: (r: { service: string; operation?: string; principal: string; error: GatewayError }) => void;
+  /**
+   * Deploy the app's stack (false: start the endpoint with no stack, for the stock CDK CLI to deploy
+   * into through the CloudFormation API: `floodgate-local up --no-deploy`). @default true
+   */
+  readonly deploy?: boolean;
+  /**
+   * A template to deploy instead of an assembly's stack: what the CloudFormation API hands over (its
+   * function code is read from S3). `previous` is the deployment it updates.
+   */
+  readonly stackTemplate?: { readonly stackName: string; readonly template: CfnTemplate; readonly parameters?: Readonly<Record<string, string>>; readonly previous?: LocalDeployment };
+  /** The URL clients are given in answers (queue URLs), when this stack's gateway is behind another endpoint. */
+  readonly publicEndpoint?: string;
+  /** The endpoint's SSM Parameter Store (shared by the stacks on one endpoint). @default a new one */
+  readonly parameterStore?: ParameterStore;
 }
 
 export interface LocalStackStats {
@@ -227,6 +247,8 @@ export interface LocalStack {
   startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
   stop(options?: { destroy?: boolean }): Promise<void>;
+  /** The stacks deployed on this endpoint through the CloudFormation API (the stock CDK CLI). */
+  readonly cloudFormation: CloudFormationStacks;
   /** The data directory (`dataDir`), when the stack keeps its state. */
   readonly dataDir?: string;
   /** True when the deployment was found in `dataDir` (a restart): its resources were taken over, not created. */
@@ -259,6 +281,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const given = options.assembly ?? options.assemblyDir;
   if (options.watch && given !== undefined) throw new Error('watch needs the CDK app to synthesize it again (its cdk.json, or `app`), not a synthesized assembly (`assembly`, --assembly)');
   const synthOptions = { outDir: DEFAULT_ASSEMBLY_DIR, log, ...(options.app ? { app: options.app } : {}), ...(options.projectDir ? { projectDir: options.projectDir } : {}), ...(options.watch ? { needsBundleRecord: true } : {}) };
+  // The stack to deploy: an assembly's (synthesized here or given), a template handed over by the
+  // CloudFormation API, or none (the endpoint alone, for the stock CDK CLI).
+  const fromApi = options.stackTemplate;
+  const noStack = options.deploy === false && !fromApi;
+  const parameterStore = options.parameterStore ?? new ParameterStore();
   const external = options.endpoint ?? (options.emulators ? undefined : process.env.FLOODGATE_ENDPOINT || undefined);
   const dataDir = options.dataDir !== undefined ? resolvePath(options.dataDir) : undefined;
   if (dataDir !== undefined && (external || options.emulators)) {
@@ -273,16 +300,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const iamLoad = options.iam === false ? Promise.resolve(undefined) : loadIamSimulator();
   iamLoad.catch(() => undefined);
   let owned: RunningEmulators | undefined;
-  let assemblyDir: string;
-  let stack: ReturnType<typeof selectStack>;
+  let assemblyDir: string | undefined;
+  let stack: { readonly stackName: string; readonly template: CfnTemplate };
   let upstream: LocalEndpoints;
   let iamSimulatorInstalled: boolean;
   try {
-    // Absolute: the functions' code is found from it, by processes with other working directories.
-    assemblyDir = resolvePath(given ?? (await synthesize(synthOptions)).assemblyDir);
-    const stacks = readAssembly(assemblyDir);
-    const wanted = options.stack ?? options.stackName;
-    stack = selectStack(stacks, wanted);
+    if (fromApi) stack = { stackName: fromApi.stackName, template: fromApi.template };
+    else if (noStack) stack = { stackName: 'floodgate-local', template: { Resources: {} } };
+    else {
+      // Absolute: the functions' code is found from it, by processes with other working directories.
+      assemblyDir = resolvePath(given ?? (await synthesize(synthOptions)).assemblyDir);
+      stack = selectStack(readAssembly(assemblyDir), options.stack ?? options.stackName);
+    }
     upstream = external ? singleEndpoint(external, options.emulators?.region) : (options.emulators ?? (owned = await ownedStart!));
     // IAM is enforced by default when the (optional, AGPL) simulator is installed; asked for explicitly without it, it is an error.
     iamSimulatorInstalled = options.iam === false ? false : (await iamLoad) !== undefined;
@@ -321,6 +350,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     gateway = await startGateway({
       deliveries,
       ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.publicEndpoint !== undefined ? { publicUrl: options.publicEndpoint } : {}),
       upstreams: upstream.backends ?? { sqs: upstream.sqs, s3: upstream.s3, dynamodb: upstream.dynamodb },
       region: upstream.region,
       authorizers: [createEnforcement({ store, region: upstream.region, accountId: () => targetAccount, policies: () => policies, iam: iamEnforced, ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}) })],
@@ -331,6 +361,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw err;
   }
   cleanups.push(() => gateway.stop());
+  gateway.addService(ssmService(parameterStore));
   const endpoints: LocalEndpoints = { ...singleEndpoint(gateway.url, upstream.region), ...(upstream.backends ? { backends: upstream.backends } : {}) };
   const clients = localClients(endpoints);
   // The reset's requests go straight to the emulators when they are there (no gateway hop, no signature check).
@@ -339,6 +370,45 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     clients.destroy();
     if (resetClients !== clients) resetClients.destroy();
   });
+  // Stacks deployed through the CloudFormation API (the stock CDK CLI): each runs as a local stack of
+  // its own on the same emulators (its functions and pollers, its own gateway for its functions), through
+  // the same deployer and provisioners as the app's stack.
+  const readObject = async (bucket: string, key: string, version?: string): Promise<Uint8Array> => {
+    const got = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(version ? { VersionId: version } : {}) }));
+    return got.Body!.transformToByteArray();
+  };
+  const cloudFormation = new CloudFormationStacks({
+    region: endpoints.region,
+    log,
+    // As the deployer decides (deploy.ts): what it creates in the target and cannot update in place is replaced.
+    replaces: (type) => {
+      const p = provisionerFor(type);
+      return p !== undefined && p.kind === 'created' && p.update === undefined && p.updatesInPlace !== true;
+    },
+    deploy: async (req) => {
+      const sub = await startLocalStack({
+        emulators: endpoints,
+        stackTemplate: req,
+        parameterStore,
+        // Queue URLs in its outputs and answers are the main endpoint's: they outlive an update.
+        publicEndpoint: endpoints.endpoint,
+        handleSignals: false,
+        log,
+        // Its functions' lines go where this stack's go: the `up` output and this endpoint's Logs API.
+        onLog: (e) => onLog(e),
+        ...(options.iam !== undefined ? { iam: options.iam } : {}),
+        ...(options.functionEnv ? { functionEnv: options.functionEnv } : {}),
+        ...(options.waitTimeSeconds !== undefined ? { waitTimeSeconds: options.waitTimeSeconds } : {}),
+        ...(options.onInvocation ? { onInvocation: options.onInvocation } : {}),
+        ...(options.onRefusal ? { onRefusal: options.onRefusal } : {}),
+      });
+      return { deployment: sub.deployment, outputs: sub.outputs, endpoint: sub.endpoint, stop: (o) => sub.stop(o) };
+    },
+  });
+  if (!fromApi) {
+    gateway.addService(cloudformationApiService({ stacks: cloudFormation, readObject: async (b, k) => Buffer.from(await readObject(b, k)).toString('utf8'), log }));
+    gateway.addService(stackFunctionsService({ stacks: cloudFormation, readObject, log }));
+  }
   const logStore = new LogStore(options.logEventsPerGroup !== undefined ? { maxEventsPerGroup: options.logEventsPerGroup } : {});
   const logListeners = new Set<(entry: LogEntry) => void>();
   if (options.onLog) logListeners.add(options.onLog);
@@ -398,8 +468,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const deployment = await deployTemplate({
       template: stack.template,
       stackName: stack.stackName,
-      assemblyDir,
-      endpoints,
+      ...(assemblyDir !== undefined ? { assemblyDir } : {}),
+      ...(fromApi?.parameters ? { parameters: fromApi.parameters } : {}),
+      ...(fromApi?.previous ? { previous: fromApi.previous } : {}),
+      ...(fromApi ? { deleteOnFailure: true } : {}),
+      // A stack deployed through the CloudFormation API creates (and later deletes, after updates that
+      // restart this stack's own gateway) its resources through the endpoint that outlives it.
+      endpoints: fromApi && options.emulators ? options.emulators : endpoints,
       log,
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
@@ -427,7 +502,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (dataDir !== undefined) writeDeploymentState(dataDir, { stackName: stack.stackName, id: deployment.id, prefix: deployment.prefix, names: Object.fromEntries(deployment.names) });
     // The deployment, assembly and template the stack runs now (a template change under `watch` replaces them).
     let current = deployment;
-    let currentAssembly = assemblyDir;
+    // '' when the template came through the CloudFormation API, or with --no-deploy.
+    let currentAssembly = assemblyDir ?? '';
     let currentTemplate = stack.template;
 
     targetAccount = accountInArns(deployment.resources.values()) ?? LOCAL_ACCOUNT_ID;
@@ -576,7 +652,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let api: { url: string } | undefined;
     let outputs: Record<string, string> = { ...deployment.outputs };
     const hasApi = deployment.model.ofType('AWS::ApiGatewayV2::Api').length > 0;
-    if (hasApi && options.api !== false) {
+    if (hasApi && options.api !== false && assemblyDir === undefined) {
+      throw new UnsupportedResourceError(`${deployment.model.ofType('AWS::ApiGatewayV2::Api').map((r) => r.logicalId).join(', ')} (AWS::ApiGatewayV2::Api): an HTTP API is served by the local API front only for a stack \`floodgate-local up\` deploys from its cloud assembly, not for one deployed through the CloudFormation API`);
+    }
+    if (hasApi && options.api !== false && assemblyDir !== undefined) {
       const front = await startApiFront({
         template: deployment.model,
         assemblyDir,
@@ -634,6 +713,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         endpoints,
         log,
         previous: before,
+        // A dev loop keeps its data: what could only be replaced is refused, naming it (restart to deploy it).
+        replacements: 'refuse',
         ...(options.allowUnsupported ? { allowUnsupported: true } : {}),
       });
       policies = readPolicies(updated.model, updated.resolve, (id) => updated.resources.get(id));
@@ -753,6 +834,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         };
       },
       deliveryFailures,
+      cloudFormation,
       dataDir,
       restored: previous !== undefined,
       async reset() {
@@ -769,6 +851,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         if (stopped) return;
         stopped = true;
         hotReload?.close();
+        // The stacks deployed through the CloudFormation API stop first (their resources stay, or go with the emulators).
+        await cloudFormation.stop();
         // Custom resources get their Delete when the stack's resources go (destroyed, or the emulators
         // stop with it), first, while everything runs (cr.Provider reaches its handler through the
         // endpoint's Lambda API); on shared emulators kept alive, or in a data directory, they stay like

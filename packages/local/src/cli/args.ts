@@ -1,7 +1,7 @@
 /** Command-line parsing for `floodgate-local` (pure, unit-tested). */
 import { parseArgs } from 'node:util';
 
-export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR] [--stack NAME] [--outputs-file FILE] [--keep] [--watch] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported] [--async-retry-delays MS,MS]
+export const USAGE = `Usage: floodgate-local up [--app CMD | --assembly DIR | --no-deploy] [--stack NAME] [--outputs-file FILE] [--keep] [--watch] [--json] [--data-dir DIR | --endpoint URL [--name-prefix P]] [--allow-unsupported] [--async-retry-delays MS,MS]
        floodgate-local fire NAME [--endpoint URL]
        floodgate-local reset [--endpoint URL]
        floodgate-local check
@@ -12,6 +12,9 @@ up                   synthesize (or read) the CDK app, start the emulators, depl
   --app CMD          the CDK app command, as \`cdk --app\` takes it (synthesized for this machine's
                      architecture into .floodgate/cdk.out); default: the app of ./cdk.json
   --assembly DIR     a synthesized cloud assembly instead (e.g. cdk.out)
+  --no-deploy        deploy nothing: serve the endpoint for the stock CDK CLI, which bootstraps,
+                     deploys, updates (--hotswap, watch) and destroys stacks on it through the
+                     CloudFormation API: AWS_ENDPOINT_URL=<endpoint> npx cdk bootstrap / deploy
   --stack NAME       the stack to deploy (name or artifact id); default: the only stack
   --outputs-file F   write the stack outputs to F in the \`cdk deploy --outputs-file\` format
   --keep             serve until SIGINT/SIGTERM (then stop everything); without it, up is a check:
@@ -82,6 +85,8 @@ export interface UpArgs {
   readonly stopOnStdinClose?: boolean;
   /** --no-iam: IAM enforcement off. */
   readonly noIam?: boolean;
+  /** --no-deploy: the endpoint alone, for the CDK CLI to deploy into. */
+  readonly noDeploy?: boolean;
   /** --async-retry-delays: waits before the retries of a failed asynchronous invocation, ms. */
   readonly asyncRetryDelaysMs?: readonly number[];
   /** --data-dir: keep the state in this directory. */
@@ -120,6 +125,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
       'no-iam': { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       'async-retry-delays': { type: 'string' },
+      'no-deploy': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -145,6 +151,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (command !== 'up') throw new UsageError(command === undefined ? 'missing command (up, fire, reset or check)' : `unknown command "${command}" (expected up, fire, reset or check)`);
   if (values.app !== undefined && values.assembly !== undefined) throw new UsageError('--app and --assembly are exclusive: give one');
   if (values.watch && values.assembly !== undefined) throw new UsageError('--watch synthesizes the app again on a change: give the app (cdk.json or --app), not --assembly');
+  if (values['no-deploy'] && (values.app !== undefined || values.assembly !== undefined || values.stack !== undefined)) throw new UsageError('--no-deploy deploys no app: it takes no --app, --assembly or --stack');
   const endpoint = values.endpoint ?? (env.FLOODGATE_ENDPOINT || undefined);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new UsageError(`--endpoint must be an http(s) URL (got "${endpoint}")`);
   let port: number | undefined;
@@ -181,5 +188,6 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     ...(values['no-iam'] ? { noIam: true } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
     ...(asyncRetryDelaysMs !== undefined ? { asyncRetryDelaysMs } : {}),
+    ...(values['no-deploy'] ? { noDeploy: true } : {}),
   };
 }

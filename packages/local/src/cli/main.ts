@@ -149,6 +149,7 @@ async function up(args: UpArgs): Promise<number> {
       ...(args.dataDir !== undefined ? { dataDir: resolve(args.dataDir) } : {}),
       ...(args.watch ? { watch: true } : {}),
       ...(args.asyncRetryDelaysMs ? { asyncRetryDelaysMs: args.asyncRetryDelaysMs } : {}),
+      ...(args.noDeploy ? { deploy: false } : {}),
       handleSignals: false,
       log: say,
       onLog: (e) => say(functionLogLine(e)),
@@ -157,7 +158,7 @@ async function up(args: UpArgs): Promise<number> {
     const summary = summarize(stack, { ...(outputsFile ? { outputsFile } : {}), ...(args.endpoint ? { upstream: args.endpoint } : {}) });
     if (args.json) process.stdout.write(`${JSON.stringify({ ...summary, iam: stack.iam ? 'enforced' : 'off' })}\n`);
     else {
-      const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, `stack=${summary.stack}`];
+      const lines = [`endpoint=${summary.endpoint}`, `region=${summary.region}`, args.noDeploy ? 'stack=none (--no-deploy: deploy with the CDK CLI)' : `stack=${summary.stack}`];
       if (!stack.iam) lines.push(args.noIam ? 'iam=off (--no-iam: function calls are not checked against their roles)' : 'iam=off (@cloud-copilot/iam-simulate is not installed)');
       if (outputsFile) lines.push(`outputs-file=${outputsFile}`);
       if (summary.apiUrl) lines.push(`api=${summary.apiUrl}`);

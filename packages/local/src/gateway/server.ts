@@ -29,6 +29,11 @@ export interface StartGatewayOptions {
   readonly deliveries?: DeliveryGate;
   /** Run before every service, in order; the first refusal wins. */
   readonly authorizers?: readonly GatewayAuthorizer[];
+  /**
+   * The URL clients are given in answers (queue URLs) instead of this gateway's own: a stack's own
+   * gateway behind the main endpoint tells the main endpoint's. @default this gateway's URL
+   */
+  readonly publicUrl?: string;
   /** One line per request, for debugging. */
   readonly onRequest?: (line: { method: string; path: string; service: string; operation?: string; status: number; ms: number }) => void;
 }
@@ -63,7 +68,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Gatewa
   const context: GatewayContext = {
     region: options.region,
     upstreams: options.upstreams,
-    url: () => url,
+    url: () => options.publicUrl ?? url,
     stack: () => attached,
     signingNames: () => [...new Set(services.flatMap((s) => s.signingNames))],
     ...(options.deliveries ? { deliveries: options.deliveries } : {}),

@@ -13,6 +13,7 @@ import { logsService } from './logs/handler.js';
 import { s3Service } from './s3/handler.js';
 import { snsService } from './sns/handler.js';
 import { sqsService } from './sqs/handler.js';
+import { stsService } from './sts/handler.js';
 
 // The console (and the health route) first: it claims only its own unsigned paths, which would otherwise fall to S3.
-export const SERVICES: readonly GatewayServiceFactory[] = [consoleService, controlService, dynamodbService, lambdaService, logsService, cloudformationService, sqsService, snsService, eventsService, s3Service];
+export const SERVICES: readonly GatewayServiceFactory[] = [consoleService, controlService, dynamodbService, lambdaService, logsService, cloudformationService, stsService, sqsService, snsService, eventsService, s3Service];

@@ -1,6 +1,6 @@
 /**
  * Types the local stack passes over with a note: they move, transform or deliver no message (alarms,
- * dashboards, log groups, keys, parameters, versions, metadata). Ref and Arn get plausible values so
+ * dashboards, log groups, keys, versions, metadata). Ref and Arn get plausible values so
  * outputs and environments that mention them still resolve. A type that can move a message never
  * belongs here: without a provisioner it is refused (services/support.ts).
  */
@@ -16,7 +16,6 @@ export const NOT_EMULATED = [
   'AWS::KMS::Alias',
   'AWS::Lambda::Version',
   'AWS::Lambda::Alias',
-  'AWS::SSM::Parameter',
   'AWS::CDK::Metadata',
 ] as const;
 const SET = new Set<string>(NOT_EMULATED);

@@ -11,6 +11,8 @@ import { eventRule } from './events/rule.js';
 import { eventSourceMapping } from './lambda/event-source-mapping.js';
 import { eventInvokeConfig } from './lambda/event-invoke-config.js';
 import { iam } from './iam/role-and-policy.js';
+import { ecrRepository } from './ecr/repository.js';
+import { ssmParameter } from './ssm/parameter.js';
 import { lambdaFunction } from './lambda/function.js';
 import { notEmulated } from './not-emulated.js';
 import { s3Bucket } from './s3/bucket.js';
@@ -27,7 +29,7 @@ import { provisionerFor as findProvisioner } from './support.js';
 
 // Order matters: the first that handles a type wins. `customResource` takes any Custom::* that no native
 // provisioner before it handles (keep native Custom::... provisioners above it).
-export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, eventInvokeConfig, iam, apiFront, eventBus, eventRule, schedulerSchedule, customResource, notEmulated];
+export const PROVISIONERS: readonly Provisioner[] = [sqsQueue, sqsQueuePolicy, s3Bucket, s3BucketPolicy, s3BucketNotifications, snsTopic, snsSubscription, snsTopicPolicy, dynamodbTable, lambdaFunction, eventSourceMapping, eventInvokeConfig, iam, apiFront, eventBus, eventRule, schedulerSchedule, ssmParameter, ecrRepository, customResource, notEmulated];
 
 export function provisionerFor(type: string, provisioners: readonly Provisioner[] = PROVISIONERS): Provisioner | undefined {
   return findProvisioner(type, provisioners);

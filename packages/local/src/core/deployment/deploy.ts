@@ -57,10 +57,17 @@ export interface LocalDeployment {
   readonly provisioned: ReadonlyMap<string, ProvisionedResource>;
   /** An update's changes against `previous` (empty for a first deployment). */
   readonly changes: readonly ResourceChange[];
+  /** The parameter values this deployment used (given ones, else Defaults). */
+  readonly parameters: Readonly<Record<string, string | string[]>>;
   /** Resolves intrinsics against this deployment (for the API front and tools). */
   resolve(value: unknown): unknown;
   /** Deletes the queues, tables and buckets this deployment created (best effort). */
   destroy(): Promise<void>;
+  /**
+   * After an update: deletes what the previous deployment had and this one no longer has (removed and
+   * replaced resources, custom resources' Delete first), in reverse creation order. Returns the failures.
+   */
+  retire(): Promise<readonly Error[]>;
   /**
    * Empties what this deployment created and keeps it (the reset): every queue's messages (in flight
    * and delayed too), every table's items, every bucket's objects. All at once; the first failure
@@ -68,11 +75,6 @@ export interface LocalDeployment {
    * emulators); @default the deployment's own (through the endpoint).
    */
   empty(clients?: EmptyClients): Promise<EmptyReport>;
-  /**
-   * After an update: deletes what the previous deployment had and this one no longer has, in reverse
-   * creation order (custom resources' Delete first). Returns the failures (each is logged).
-   */
-  retire(): Promise<readonly Error[]>;
   /**
    * Runs what deleting the stack runs on its own functions (custom resources' Delete), in reverse
    * creation order, once; call it while the Lambda host still runs. Returns the failures (each is logged).
@@ -103,13 +105,20 @@ export interface ResourceChange {
   readonly logicalId: string;
   readonly type: string;
   readonly action: 'Add' | 'Modify' | 'Remove';
+  /** Modify only: whether the resource was replaced (a new physical resource) or updated in place. */
+  readonly replacement?: boolean;
 }
 
 export interface DeployOptions {
   readonly template: CfnTemplate;
   readonly stackName: string;
-  /** Directory of the cloud assembly (function code is found there). */
-  readonly assemblyDir: string;
+  /**
+   * Directory of the cloud assembly (function code is found there). Without it (a template deployed
+   * through the CloudFormation API), a function's code is read from the S3 object its Code names.
+   */
+  readonly assemblyDir?: string;
+  /** Parameter values (a changeset's Parameters); the others take their Default. */
+  readonly parameters?: Readonly<Record<string, string>>;
   readonly endpoints: LocalEndpoints;
   /**
    * A prefix for every physical name, for an endpoint shared with other deployments (`--name-prefix`).
@@ -140,15 +149,24 @@ export interface DeployOptions {
   /** The deployment's id (a previous deployment's, from a data directory). @default random */
   readonly id?: string;
   /**
-   * The deployment this one updates (a template changed under `up --watch`). Resources whose type and
-   * resolved properties are unchanged are kept as they are, with their data. A changed resource is
-   * updated in place: created ones by their provisioner's `update` (a queue's attributes), the others
-   * (functions, mappings, policies: nothing of them in the target) provisioned again under the same
-   * name. A changed resource that lives in the target and cannot be updated in place (a table, a bucket,
-   * a renamed queue) is refused, naming it: replacing it would lose its data. Removed resources are
-   * deleted by `retire()` of the result; the previous deployment stays valid until then.
+   * The deployment this one updates (a CloudFormation change set, a template changed under `up
+   * --watch`). Resources whose type and resolved properties are unchanged are kept as they are, with
+   * their data. A changed resource is updated in place when its provisioner can (`update`: a queue's
+   * attributes) or when nothing of it lives in the target (functions, mappings, policies: provisioned
+   * again under the same name); otherwise it is replaced (see `replacements`), and a replacement of a
+   * resource whose name the template writes is refused, as CloudFormation refuses it. Removed and
+   * replaced resources are deleted by `retire()` of the result; the previous deployment stays valid
+   * until then.
    */
   readonly previous?: LocalDeployment;
+  /** A failed deployment deletes the queues, tables and buckets it created (CloudFormation's rollback). @default only on an update */
+  readonly deleteOnFailure?: boolean;
+  /**
+   * What an update does with a changed resource that can only be replaced (a new table or bucket, the old
+   * one deleted by `retire()`): `replace`, as CloudFormation does, or `refuse`, naming it, because its data
+   * would be lost (`up --watch`: restart to deploy it). @default 'replace'
+   */
+  readonly replacements?: 'replace' | 'refuse';
 }
 
 /** The local Lambda host as the deployer uses it (given by the composition root, stack.ts). */
@@ -193,7 +211,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
   const clients = localClients(endpoints);
   const resources = new Map<string, PhysicalResource>();
   // The template is read once, here; every later consumer (IAM, the API front) reads this model.
-  const model = deploymentModel(template, { stackName, region, accountId });
+  const model = deploymentModel(template, { stackName, region, accountId, ...(options.parameters ? { parameters: options.parameters } : {}) });
   const ctx: ResolveContext = { stackName, region, accountId, resources, parameters: model.parameters, conditions: template.Conditions ?? {} };
   const resolve = (v: unknown): unknown => resolveValue(v, ctx);
   const arn = (service: string, resource: string, withRegion = true): string => `arn:aws:${service}:${withRegion ? region : ''}:${accountId}:${resource}`;
@@ -261,6 +279,7 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
     unsupported,
     apiResources,
     names,
+    parameters: model.parameters,
     provisioned,
     changes,
     resolve,
@@ -316,8 +335,23 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         continue;
       }
       const provisioner = provisionerOf(logicalId, r);
-      const update = before !== undefined && before.type === r.Type;
-      if (update && (provisioner.kind === 'created' ? !provisioner.update : before.result.teardown !== undefined)) {
+      // How a changed resource is applied, as CloudFormation applies an update: in place when its
+      // provisioner updates it (a queue's attributes), or when nothing of it lives in the target (a
+      // function, a mapping, a policy: provisioned again under the same name); otherwise it is replaced by
+      // a new one, and the old one is deleted by retire().
+      const mode: 'new' | 'update' | 'in-place' | 'replace' =
+        before === undefined || before.type !== r.Type
+          ? 'new'
+          : provisioner.kind === 'created'
+            ? provisioner.update
+              ? 'update'
+              : provisioner.updatesInPlace
+                ? 'in-place'
+                : 'replace'
+            : before.result.teardown === undefined
+              ? 'in-place'
+              : 'replace';
+      if (mode === 'replace' && options.replacements === 'refuse') {
         throw new UnsupportedResourceError(
           `${logicalId} (${r.Type}) changed, and the local stack cannot update it in place: ${provisioner.kind === 'created' ? 'replacing it would lose its data' : 'its custom resource handler would have to run its Update'}. Nothing was changed. Restart \`up\` to deploy the new template.`,
         );
@@ -331,36 +365,46 @@ export async function deployTemplate(options: DeployOptions): Promise<LocalDeplo
         stackName,
         region,
         accountId,
-        assemblyDir,
+        ...(assemblyDir !== undefined ? { assemblyDir } : {}),
         clients,
         resources,
         log,
+        endpoint: endpoints.endpoint,
         arn,
         functions,
         ...(lambda ? { lambda } : {}),
         // An update keeps the name it gave before, unless the template now writes another one; a data
-        // directory's deployment gives its names again.
-        name: (explicit: unknown, rules: NameRules): string =>
-          (given =
-            update && before.name !== undefined && (typeof explicit !== 'string' || explicit === '' || resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules) === before.name)
-              ? before.name
-              : (previousName(options.previousNames?.[logicalId], explicit, rules) ?? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules))),
+        // directory's deployment gives its names again. A replacement cannot take a name the template
+        // writes while the old resource still has it (CloudFormation refuses that update too).
+        name: (explicit: unknown, rules: NameRules): string => {
+          const wanted = typeof explicit === 'string' && explicit !== '' ? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules) : undefined;
+          if (mode === 'replace' && wanted !== undefined && wanted === before!.name) {
+            throw new UnsupportedResourceError(`${logicalId} (${r.Type}): this update changes it in a way the local stack applies by replacing the resource, and its name "${wanted}" is written in the template, so a replacement cannot be created next to it (CloudFormation refuses this update too). Change its name, or destroy the stack and deploy again.`);
+          }
+          given = wanted ?? ((mode === 'update' || mode === 'in-place') && before!.name !== undefined ? before!.name : undefined) ?? previousName(options.previousNames?.[logicalId], explicit, rules) ?? resourceName({ explicit, namePrefix: prefix, stackName, logicalId }, rules);
+          return given;
+        },
       };
-      const result = update && provisioner.kind === 'created' ? await provisioner.update!(ctx, before.result) : await provisioner.provision(ctx);
+      const result = mode === 'update' ? await provisioner.update!(ctx, before!.result) : await provisioner.provision(ctx);
       const entry: ProvisionedResource = { type: r.Type, props, ...(given !== undefined ? { name: given } : {}), result };
       collect(logicalId, entry);
-      if (update) changes.push({ logicalId, type: r.Type, action: 'Modify' });
-      else {
+      if (mode === 'new') {
         created.push([logicalId, entry]);
         if (previous) changes.push({ logicalId, type: r.Type, action: 'Add' });
+      } else {
+        changes.push({ logicalId, type: r.Type, action: 'Modify', replacement: mode === 'replace' });
+        if (mode === 'replace') {
+          created.push([logicalId, entry]);
+          retiring.push([logicalId, before!]);
+        }
       }
     }
   } catch (err) {
-    // As CloudFormation rolls back: what was created is deleted (custom resources get their Delete); on
-    // an update the new queues, tables and buckets go too, and the kept ones stay.
+    // As CloudFormation rolls back: what this deployment created is deleted (custom resources get their
+    // Delete); on an update (or when asked) the new queues, tables and buckets go too, and the kept ones stay.
     if (created.some(([, e]) => e.result.teardown)) log('local deploy: rolling back');
     await teardownOf(created);
-    if (previous) for (const [, { result }] of created.reverse()) await result.destroy?.().catch(() => undefined);
+    if (previous || options.deleteOnFailure) for (const [, { result }] of created.reverse()) await result.destroy?.().catch(() => undefined);
     throw err;
   }
   for (const [logicalId, entry] of previous?.provisioned ?? []) {

@@ -36,14 +36,27 @@ export interface DeploymentModel {
 const MODELS = new WeakMap<CfnTemplate, Map<string, DeploymentModel>>();
 
 /** Reads `template` once per (template, stack name); later calls return the same model. */
-export function deploymentModel(template: CfnTemplate, opts: { readonly stackName: string; readonly region: string; readonly accountId: string }): DeploymentModel {
+export function deploymentModel(
+  template: CfnTemplate,
+  opts: {
+    readonly stackName: string;
+    readonly region: string;
+    readonly accountId: string;
+    /** Parameter values given with the deployment (a CloudFormation changeset's Parameters); the rest take their Default. */
+    readonly parameters?: Readonly<Record<string, string>>;
+  },
+): DeploymentModel {
   let byStack = MODELS.get(template);
-  const key = `${opts.stackName}|${opts.region}|${opts.accountId}`;
+  const key = `${opts.stackName}|${opts.region}|${opts.accountId}|${JSON.stringify(opts.parameters ?? {})}`;
   const cached = byStack?.get(key);
   if (cached) return cached;
   const parameters: Record<string, string | string[]> = {};
   for (const [name, p] of Object.entries(template.Parameters ?? {})) {
-    if (p.Default !== undefined) parameters[name] = Array.isArray(p.Default) ? p.Default.map(String) : String(p.Default);
+    const given = opts.parameters?.[name];
+    const value = given ?? p.Default;
+    if (value === undefined) continue;
+    // A List<...> or CommaDelimitedList parameter is a list whether given as a string or written as one.
+    parameters[name] = Array.isArray(value) ? value.map(String) : /^(List<|CommaDelimitedList)/.test(p.Type) ? String(value).split(',').filter((x, i, a) => x !== '' || a.length > 1) : String(value);
   }
   // Conditions may only reference parameters and pseudo parameters: no resource is needed to evaluate them.
   const ctx: ResolveContext = { stackName: opts.stackName, region: opts.region, accountId: opts.accountId, resources: new Map(), parameters, conditions: template.Conditions ?? {} };

@@ -107,11 +107,14 @@ export interface ProvisionContext {
   readonly stackName: string;
   readonly region: string;
   readonly accountId: string;
-  readonly assemblyDir: string;
+  /** The cloud assembly directory; absent when the template came through the CloudFormation API (code is then in S3). */
+  readonly assemblyDir?: string;
   readonly clients: { readonly sqs: SQSClient; readonly s3: S3Client; readonly dynamodb: DynamoDBClient; readonly sns: SNSClient };
   /** Resources created so far (every dependency of this one). */
   readonly resources: ReadonlyMap<string, PhysicalResource>;
   readonly log: (line: string) => void;
+  /** The endpoint the resources are created on (for services without an SDK client here, e.g. SSM). */
+  readonly endpoint: string;
   /** `arn:aws:<service>:<region>:<account>:<resource>` (region left empty when `withRegion` is false). */
   arn(service: string, resource: string, withRegion?: boolean): string;
   /** Functions deployed so far (every dependency of this resource). */
@@ -173,6 +176,11 @@ export interface Provisioner {
   /** Resource types handled (exact), or a predicate for families (`AWS::ApiGatewayV2::*`, `Custom::*`). */
   readonly handles: readonly string[] | ((type: string) => boolean);
   readonly kind: ProvisionKind;
+  /**
+   * provision() with the name it gave before updates that resource in place (create-or-update): an
+   * update of the stack then keeps it instead of replacing it. @default false for 'created' kinds
+   */
+  readonly updatesInPlace?: boolean;
   /** Refuses, before anything is created, a shape of the type this provisioner cannot run. */
   refuse?(logicalId: string, resource: CfnResource, template: CfnTemplate): ProvisionRefusal | undefined;
   provision(ctx: ProvisionContext): Promise<ProvisionResult>;

@@ -40,14 +40,14 @@ export function stackView(stack: AttachedStack): StackView {
 
 const tag = (name: string, value: string | undefined): string => (value === undefined ? '' : `<${name}>${escapeXml(value)}</${name}>`);
 
-export function describeStacksXml(v: StackView, requestId: string): string {
+/** One stack of a DescribeStacks answer (its <member> content). */
+export function stackMemberXml(v: StackView): string {
   const outputs = v.outputs.map((o) => `<member>${tag('OutputKey', o.key)}${tag('OutputValue', o.value)}${tag('Description', o.description)}${tag('ExportName', o.exportName)}</member>`).join('');
-  return (
-    `<DescribeStacksResponse xmlns="${NS}"><DescribeStacksResult><Stacks><member>` +
-    `${tag('StackName', v.stackName)}${tag('StackId', v.stackId)}${tag('CreationTime', v.createdAt)}${tag('StackStatus', 'CREATE_COMPLETE')}` +
-    `<DisableRollback>false</DisableRollback><Outputs>${outputs}</Outputs>` +
-    `</member></Stacks></DescribeStacksResult><ResponseMetadata>${tag('RequestId', requestId)}</ResponseMetadata></DescribeStacksResponse>`
-  );
+  return `${tag('StackName', v.stackName)}${tag('StackId', v.stackId)}${tag('CreationTime', v.createdAt)}${tag('StackStatus', 'CREATE_COMPLETE')}<DisableRollback>false</DisableRollback><Outputs>${outputs}</Outputs>`;
+}
+
+export function describeStacksXml(v: StackView, requestId: string): string {
+  return `<DescribeStacksResponse xmlns="${NS}"><DescribeStacksResult><Stacks><member>${stackMemberXml(v)}</member></Stacks></DescribeStacksResult><ResponseMetadata>${tag('RequestId', requestId)}</ResponseMetadata></DescribeStacksResponse>`;
 }
 
 export function listStackResourcesXml(v: StackView, requestId: string): string {
