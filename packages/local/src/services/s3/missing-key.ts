@@ -15,7 +15,9 @@ export function missingKeyNeedsListBucket(method: string, authorizations: readon
   if (a.action !== 's3:GetObject' && a.action !== 's3:GetObjectVersion') return undefined;
   const m = /^arn:aws:s3:::([^/]+)\/(.+)$/.exec(a.resource);
   if (!m) return undefined;
-  return { check: { action: 's3:ListBucket', resource: `arn:aws:s3:::${m[1]}` }, bucket: m[1]!, key: m[2]! };
+  // As a listing of that very key would be asked: a ListBucket grant narrowed by s3:prefix (e.g. to
+  // `uploads/*`) answers for the keys under its prefix.
+  return { check: { action: 's3:ListBucket', resource: `arn:aws:s3:::${m[1]}`, context: { 's3:prefix': m[2]! } }, bucket: m[1]!, key: m[2]! };
 }
 
 /** Whether the key exists on the S3 upstream (a HEAD of it). */
