@@ -76,6 +76,7 @@ export interface TestLocalStack extends LocalStackSummary {
    * source mappings stay. For `beforeEach`/`afterEach`.
    */
   reset(): Promise<ResetReport>;
+  /**
    * Scheduled rules and Scheduler schedules: `fire(name)` runs one now (rule or schedule name, or logical
    * id) and resolves with what it delivered, so a test need not wait for its time. Rejects when the stack
    * has no such rule or schedule.
