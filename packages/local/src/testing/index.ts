@@ -120,8 +120,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
   if (options.outputsFile !== undefined) args.push('--outputs-file', options.outputsFile);
   if (options.namePrefix !== undefined) args.push('--name-prefix', options.namePrefix);
   if (options.allowUnsupported) args.push('--allow-unsupported');
+  if (options.dataDir !== undefined) args.push('--data-dir', options.dataDir);
   if (options.asyncRetryDelaysMs !== undefined) args.push('--async-retry-delays', options.asyncRetryDelaysMs.join(','));
-        reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? process.cwd(),
     env: { ...process.env, ...options.env },
@@ -180,15 +180,8 @@ export function startLocalStack(options: StartLocalStackOptions = {}): Promise<T
       resolve({
         ...summary,
         clients,
-        env: {
-          AWS_ENDPOINT_URL: summary.endpoint,
-          AWS_REGION: summary.region,
-          AWS_DEFAULT_REGION: summary.region,
-          AWS_ACCESS_KEY_ID: summary.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: summary.credentials.secretAccessKey,
-        },
-        reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
         env,
+        reset: () => postReset(summary.endpoint, summary.region, summary.credentials),
         schedules: { fire: (name: string) => fireSchedule(name, { ...process.env, ...options.env, ...env }) },
         stop: () =>
           (stopping ??= (async () => {
