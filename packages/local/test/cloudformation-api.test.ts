@@ -4,6 +4,7 @@
  * the deployer's update (kept, in place, replaced, removed resources) on real queues.
  */
 import { GetQueueAttributesCommand, ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,10 @@ import { parseCli } from '../src/cli/args';
 import { localClients, localEndpoints } from '../../../test/support/local-env';
 
 const QUEUE = (props: Record<string, unknown> = {}) => ({ Type: 'AWS::SQS::Queue', Properties: props });
+const TABLE = (key: string, TableName?: string) => ({
+  Type: 'AWS::DynamoDB::Table',
+  Properties: { ...(TableName ? { TableName } : {}), BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }] },
+});
 
 describe('templates as the CLI sends them', () => {
   it('reads JSON, and YAML with the short-form tags', () => {
@@ -184,38 +189,51 @@ describe('CloudFormation stacks over a deployer', () => {
 });
 
 describe('an update of a deployment on the emulators', () => {
-  it('keeps unchanged queues with their messages, replaces a changed unnamed one, refuses a changed named one, deletes a removed one', async () => {
+  it('keeps unchanged resources with their data, updates a changed queue in place, replaces a changed unnamed table, refuses a changed named one, deletes a removed one', async () => {
     const endpoints = localEndpoints();
     const clients = localClients();
     const tag = `u${Date.now().toString(36)}`;
-    const v1: CfnTemplate = { Resources: { Kept: QUEUE({ QueueName: `${tag}-kept` }), Changed: QUEUE({ DelaySeconds: 0 }), Removed: QUEUE() } };
+    const v1: CfnTemplate = { Resources: { Kept: QUEUE({ QueueName: `${tag}-kept` }), Changed: QUEUE({ DelaySeconds: 0 }), Removed: QUEUE(), Table: TABLE('pk') } };
     const first = await deployTemplate({ template: v1, stackName: tag, endpoints, log: () => undefined });
     const keptUrl = first.resources.get('Kept')!.ref;
     const changedUrl = first.resources.get('Changed')!.ref;
     const removedUrl = first.resources.get('Removed')!.ref;
+    const tableName = first.resources.get('Table')!.ref;
     await clients.sqs.send(new SendMessageCommand({ QueueUrl: keptUrl, MessageBody: 'kept' }));
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: changedUrl, MessageBody: 'changed' }));
 
-    const v2: CfnTemplate = { Resources: { Kept: QUEUE({ QueueName: `${tag}-kept` }), Changed: QUEUE({ DelaySeconds: 3 }), Added: QUEUE() } };
+    const v2: CfnTemplate = { Resources: { Kept: QUEUE({ QueueName: `${tag}-kept` }), Changed: QUEUE({ DelaySeconds: 3 }), Added: QUEUE(), Table: TABLE('id') } };
     const second = await deployTemplate({ template: v2, stackName: tag, endpoints, previous: first, log: () => undefined });
     expect(second.changes).toEqual([
       { logicalId: 'Added', type: 'AWS::SQS::Queue', action: 'Add' },
-      { logicalId: 'Changed', type: 'AWS::SQS::Queue', action: 'Modify', replacement: true },
+      { logicalId: 'Changed', type: 'AWS::SQS::Queue', action: 'Modify', replacement: false },
+      { logicalId: 'Table', type: 'AWS::DynamoDB::Table', action: 'Modify', replacement: true },
       { logicalId: 'Removed', type: 'AWS::SQS::Queue', action: 'Remove' },
     ]);
+    // Unchanged and updated in place: the same queues, their messages kept; the new setting applied.
     expect(second.resources.get('Kept')!.ref).toBe(keptUrl);
-    expect(second.resources.get('Changed')!.ref).not.toBe(changedUrl);
+    expect(second.resources.get('Changed')!.ref).toBe(changedUrl);
+    const changed = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: changedUrl, AttributeNames: ['DelaySeconds', 'ApproximateNumberOfMessages'] }));
+    expect(changed.Attributes).toMatchObject({ DelaySeconds: '3', ApproximateNumberOfMessages: '1' });
     const attrs = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: keptUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
     expect(attrs.Attributes?.ApproximateNumberOfMessages).toBe('1');
+    // A new key schema cannot be applied to a table: a new table, the old one deleted by retire().
+    expect(second.resources.get('Table')!.ref).not.toBe(tableName);
     expect(await second.retire()).toEqual([]);
     const left = (await clients.sqs.send(new ListQueuesCommand({ QueueNamePrefix: tag }))).QueueUrls ?? [];
     expect(left).not.toContain(removedUrl);
-    expect(left).not.toContain(changedUrl);
+    expect(left).toContain(changedUrl);
     expect(left).toContain(keptUrl);
+    const tables = (await clients.dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
+    expect(tables).not.toContain(tableName);
+    expect(tables).toContain(second.resources.get('Table')!.ref);
 
-    // A named queue cannot be replaced next to itself: refused before anything is created.
-    const v3: CfnTemplate = { Resources: { ...v2.Resources, Kept: QUEUE({ QueueName: `${tag}-kept`, DelaySeconds: 7 }) } };
-    await expect(deployTemplate({ template: v3, stackName: tag, endpoints, previous: second, log: () => undefined })).rejects.toThrow(/Kept \(AWS::SQS::Queue\).*name "[^"]+-kept" is written in the template/);
-    await second.destroy();
+    // A named table cannot be replaced next to itself: refused before anything is created.
+    const v3: CfnTemplate = { Resources: { ...v2.Resources, Named: TABLE('pk', `${tag}-named`) } };
+    const third = await deployTemplate({ template: v3, stackName: tag, endpoints, previous: second, log: () => undefined });
+    const v4: CfnTemplate = { Resources: { ...v2.Resources, Named: TABLE('id', `${tag}-named`) } };
+    await expect(deployTemplate({ template: v4, stackName: tag, endpoints, previous: third, log: () => undefined })).rejects.toThrow(/Named \(AWS::DynamoDB::Table\).*name "[^"]+-named" is written in the template/);
+    await third.destroy();
     clients.destroy();
   });
 });

@@ -11,7 +11,7 @@ import { parse as parseYaml, type Tags } from 'yaml';
 import type { CfnTemplate } from '../../core/deployment/assembly.js';
 import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 import type { GatewayContext, GatewayService, GatewayServiceFactory } from '../../gateway/types.js';
-import { cloudformationService, stackMemberXml, stackView } from './handler.js';
+import { cloudformationService, queryParams, sendXml, stackMemberXml, stackView } from './handler.js';
 import { CloudFormationApiError, type CfnStack, type ChangeSet, type CloudFormationStacks } from './stacks.js';
 
 const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -124,11 +124,6 @@ function resourcesOf(stack: CfnStack): Array<{ logicalId: string; physicalId: st
   return [...(stack.runtime?.deployment.resources ?? [])].map(([logicalId, r]) => ({ logicalId, physicalId: r.ref, type: r.type }));
 }
 
-function sendXml(res: ServerResponse, body: string): void {
-  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
-
 export interface CloudFormationApiOptions {
   readonly stacks: CloudFormationStacks;
   /** Reads an S3 object of the endpoint (a TemplateURL). */
@@ -146,8 +141,7 @@ export function cloudformationApiService(options: CloudFormationApiOptions): Gat
       signingNames: ['cloudformation'],
       claims: (r) => r.action !== undefined && r.version === '2010-05-15',
       async handle(req, res) {
-        const params = new URLSearchParams(req.rawQuery);
-        if (req.method === 'POST') for (const [k, v] of new URLSearchParams((await req.body()).toString('utf8'))) params.set(k, v);
+        const params = await queryParams(req);
         const action = params.get('Action') ?? '';
         const requestId = crypto.randomUUID();
         const stackName = params.get('StackName') ?? undefined;

@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { stackId } from './stack-id.js';
-import type { AttachedStack, GatewayContext, GatewayService } from '../../gateway/types.js';
+import type { AttachedStack, GatewayContext, GatewayRequest, GatewayService } from '../../gateway/types.js';
 import { escapeXml, queryError } from '../../gateway/protocol-errors.js';
 
 const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -57,9 +57,17 @@ export function listStackResourcesXml(v: StackView, requestId: string): string {
   return `<ListStackResourcesResponse xmlns="${NS}"><ListStackResourcesResult><StackResourceSummaries>${members}</StackResourceSummaries></ListStackResourcesResult><ResponseMetadata>${tag('RequestId', requestId)}</ResponseMetadata></ListStackResourcesResponse>`;
 }
 
-function sendXml(res: ServerResponse, body: string): void {
+/** A 200 answer of the query protocol. */
+export function sendXml(res: ServerResponse, body: string): void {
   res.writeHead(200, { 'content-type': 'text/xml', 'content-length': String(Buffer.byteLength(body)) });
   res.end(body);
+}
+
+/** The query protocol's parameters: the query string, and the form body of a POST (which wins). */
+export async function queryParams(req: GatewayRequest): Promise<URLSearchParams> {
+  const params = new URLSearchParams(req.rawQuery);
+  if (req.method === 'POST') for (const [k, v] of new URLSearchParams((await req.body()).toString('utf8'))) params.set(k, v);
+  return params;
 }
 
 export function cloudformationService(ctx: GatewayContext): GatewayService {
@@ -68,8 +76,7 @@ export function cloudformationService(ctx: GatewayContext): GatewayService {
     signingNames: ['cloudformation'],
     claims: (r) => r.action !== undefined && r.version === '2010-05-15',
     async handle(req, res) {
-      const params = new URLSearchParams(req.rawQuery);
-      if (req.method === 'POST') for (const [k, v] of new URLSearchParams((await req.body()).toString('utf8'))) params.set(k, v);
+      const params = await queryParams(req);
       const action = params.get('Action') ?? '';
       const stack = ctx.stack();
       const requestId = crypto.randomUUID();
