@@ -214,7 +214,9 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
     rule.timer.unref?.();
   };
 
-  const putRule: EventsRuntime['putRule'] = (input) => {
+  // `templateArn`: a template's rule keeps the ARN its Fn::GetAtt gave the template (its target policies'
+  // aws:SourceArn), whose account is the deployment's even when the target endpoint has another (moto's).
+  const putRule = (input: Parameters<EventsRuntime['putRule']>[0], templateArn?: string): RuleState => {
     if (!RULE_NAME.test(input.Name ?? '')) throw new EventsApiError(400, 'ValidationException', `Rule name ${JSON.stringify(input.Name)} must match [.-_A-Za-z0-9]{1,64}.`);
     const bus = busName(input.EventBusName);
     if (!input.EventPattern && !input.ScheduleExpression) throw new EventsApiError(400, 'ValidationException', 'Parameter(s) EventPattern or ScheduleExpression must be specified.');
@@ -231,7 +233,7 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
       throw new EventsApiError(400, 'InvalidEventPatternException', (err as Error).message);
     }
     const existing = rules.get(key(bus, input.Name));
-    const rule: RuleState = existing ?? { name: input.Name, bus, arn: `arn:aws:events:${region}:${account}:rule/${bus === 'default' ? '' : `${bus}/`}${input.Name}`, state: 'ENABLED', targets: [], stats: { ...newStats(), matchedEvents: 0, triggeredRules: 0 } };
+    const rule: RuleState = existing ?? { name: input.Name, bus, arn: templateArn ?? `arn:aws:events:${region}:${account}:rule/${bus === 'default' ? '' : `${bus}/`}${input.Name}`, state: 'ENABLED', targets: [], stats: { ...newStats(), matchedEvents: 0, triggeredRules: 0 } };
     rule.state = input.State === 'DISABLED' ? 'DISABLED' : 'ENABLED';
     if (input.Description !== undefined) rule.description = input.Description;
     rule.eventPattern = input.EventPattern;
@@ -278,7 +280,7 @@ export function createEventsRuntime(options: EventsRuntimeOptions): EventsRuntim
       ...(p.ScheduleExpression !== undefined ? { ScheduleExpression: String(p.ScheduleExpression) } : {}),
       ...(p.State !== undefined ? { State: String(p.State) } : {}),
       ...(p.Description !== undefined ? { Description: String(p.Description) } : {}),
-    });
+    }, typeof p.Arn === 'string' ? p.Arn : undefined);
     rule.logicalId = r.logicalId;
     rule.targets = ((p.Targets as RuleTarget[] | undefined) ?? []).map((t) => ({ ...t }));
   }
