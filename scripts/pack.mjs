@@ -3,16 +3,25 @@
 //   --no-build   skip the build (the new-user test passes it: `pretest` has just built, and rebuilding
 //                dist/ while other test files import it would race)
 //   --json       print a JSON array of { name, version, path, files } instead of the paths
+//   --out DIR    write the tarballs into DIR instead of dist/packages/ (test files that pack side by
+//                side each use their own: one emptying dist/packages/ would pull another's tarballs away)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const outAt = argv.indexOf('--out');
+const outDir = outAt >= 0 ? argv[outAt + 1] : undefined;
+if (outAt >= 0 && (outDir === undefined || outDir.startsWith('--'))) {
+  console.error('pack: --out needs a directory');
+  process.exit(2);
+}
+const args = new Set(outAt >= 0 ? [...argv.slice(0, outAt), ...argv.slice(outAt + 2)] : argv);
 const unknown = [...args].filter((a) => a !== '--no-build' && a !== '--json');
 if (unknown.length > 0) {
-  console.error(`pack: unknown argument(s) ${unknown.join(' ')}; usage: npm run pack [-- --no-build] [-- --json]`);
+  console.error(`pack: unknown argument(s) ${unknown.join(' ')}; usage: npm run pack [-- --no-build] [-- --json] [-- --out DIR]`);
   process.exit(2);
 }
 
@@ -29,7 +38,7 @@ function npm(npmArgs, { capture }) {
 }
 
 const workspaces = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).workspaces;
-const destination = join(root, 'dist', 'packages');
+const destination = outDir !== undefined ? resolve(outDir) : join(root, 'dist', 'packages');
 
 // Each package's build starts from an empty dist/, so no output of a removed source file ships.
 if (!args.has('--no-build')) npm(['run', 'build', '--silent'], { capture: false });

@@ -54,7 +54,7 @@ let packages: PackedPackage[];
 
 beforeAll(async () => {
   sandbox = makeSandbox('floodgate-new-user-');
-  packages = await packPackages(sandbox.env);
+  packages = await packPackages(sandbox.env, { ownFolder: false });
 }, STEP_TIMEOUT);
 
 afterAll(() => {

@@ -246,7 +246,11 @@ export interface LocalStack {
   /** Starts the event source runners (when created with startRunners: false). */
   startRunners(): void;
   /** Stops runners, API, execution environments, and the emulators if this stack started them. */
-  stop(options?: { destroy?: boolean }): Promise<void>;
+  /**
+   * `handBack`: the pollers' receives in progress finish and hand their messages back (a restart of the
+   * stack, such as a CloudFormation update or hotswap, must not leave messages invisible).
+   */
+  stop(options?: { destroy?: boolean; handBack?: boolean }): Promise<void>;
   /** The stacks deployed on this endpoint through the CloudFormation API (the stock CDK CLI). */
   readonly cloudFormation: CloudFormationStacks;
   /** The data directory (`dataDir`), when the stack keeps its state. */
@@ -609,8 +613,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
     // Runners stop before the hosts (cleanups run in reverse).
+    let handBackOnStop = false;
     cleanups.push(async () => {
-      await Promise.all([...runners.values()].map((r) => r.stop()));
+      await Promise.all([...runners.values()].map((r) => r.stop({ handBack: handBackOnStop })));
       await Promise.all([...streamPollers.values()].map((p) => p.stop()));
     });
 
@@ -850,6 +855,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop(opts = {}) {
         if (stopped) return;
         stopped = true;
+        handBackOnStop = opts.handBack === true;
         hotReload?.close();
         // The stacks deployed through the CloudFormation API stop first (their resources stay, or go with the emulators).
         await cloudFormation.stop();

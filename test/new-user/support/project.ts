@@ -67,9 +67,12 @@ export interface PackedPackage {
   readonly files: readonly string[];
 }
 
-export async function packPackages(env: NodeJS.ProcessEnv): Promise<PackedPackage[]> {
+/** `ownFolder: false`: into dist/packages/, as `npm run pack` does for a user (one test file checks that). */
+export async function packPackages(env: NodeJS.ProcessEnv, { ownFolder = true }: { ownFolder?: boolean } = {}): Promise<PackedPackage[]> {
   // --no-build: `pretest` has just built dist/, and rebuilding it while other test files import it would race.
-  const { stdout } = await run('npm', ['run', 'pack', '--silent', '--', '--no-build', '--json'], { cwd: REPO_ROOT, env });
+  // A folder of its own: test files pack side by side, and pack empties its destination first.
+  const out = ownFolder ? ['--out', mkdtempSync(join(tmpdir(), 'floodgate-packs-'))] : [];
+  const { stdout } = await run('npm', ['run', 'pack', '--silent', '--', '--no-build', '--json', ...out], { cwd: REPO_ROOT, env });
   return JSON.parse(stdout) as PackedPackage[];
 }
 

@@ -18,7 +18,7 @@ export interface StackRuntime {
   /** The stack's own gateway URL (its functions' endpoint; Lambda calls for its functions are forwarded there). */
   readonly endpoint: string;
   /** Stops the functions and pollers; `destroy` also deletes the stack's resources. */
-  stop(options?: { destroy?: boolean }): Promise<void>;
+  stop(options?: { destroy?: boolean; handBack?: boolean }): Promise<void>;
 }
 
 export interface DeployRequest {
@@ -304,7 +304,7 @@ export class CloudFormationStacks {
       try {
         // The running functions and pollers stop first (in-flight invocations finish); the kept
         // resources, and their data, are handed to the new deployment.
-        await previous?.stop();
+        await previous?.stop({ handBack: true });
         runtime = await this.#opts.deploy({ stackName: stack.name, template: cs.template, parameters: cs.parameters, ...(previous ? { previous: previous.deployment } : {}) });
       } catch (err) {
         const reason = (err as Error).message;
@@ -404,7 +404,7 @@ export class CloudFormationStacks {
     provisioned.set(logicalId, { ...entry, result: { ...entry.result, function: { ...fn, assetDir } } });
     const previous: LocalDeployment = { ...runtime.deployment, provisioned };
     const run = (async () => {
-      await runtime.stop();
+      await runtime.stop({ handBack: true });
       try {
         stack.runtime = await this.#opts.deploy({ stackName: stack.name, template: stack.template!, parameters: stack.parameters, previous });
       } catch (err) {

@@ -160,7 +160,13 @@ export interface EventSourceRunner {
   update(change: RunnerUpdate): RunnerSettings;
   settings(): RunnerSettings;
   /** Stops polling, waits for running invocations to be settled. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling; invocations in flight finish. `handBack`: receives in progress are not cut off but
+   * finish, and what they bring back goes to the queue at once (a restart: an update, a hotswap), since an
+   * emulator may already have taken messages for a cut receive, which then stay invisible for their
+   * visibility timeout. Costs up to one short receive (controlLatencySeconds).
+   */
+  stop(options?: { readonly handBack?: boolean }): Promise<void>;
   stats(): RunnerStats;
 }
 
@@ -234,6 +240,7 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
   const telemetry = new RunnerTelemetry(options.telemetryCapacity);
   const c = telemetry.counters;
   const abort = new AbortController();
+  let handBackOnStop = false;
   /** One per receive in progress: aborted when a change must stop receives at once. */
   const cycles = new Set<AbortController>();
   const groupsInFlight = new InFlightGroups();
@@ -290,7 +297,9 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
       if (gate.inUse >= gate.limit) saturated = true;
       if (!(await gate.acquire(abort.signal))) return;
       const cycle = new AbortController();
-      const onStop = (): void => cycle.abort();
+      const onStop = (): void => {
+        if (!handBackOnStop) cycle.abort();
+      };
       abort.signal.addEventListener('abort', onStop, { once: true });
       cycles.add(cycle);
       let batch: Message[] = [];
@@ -391,7 +400,8 @@ export function createEventSourceRunner(options: EventSourceRunnerOptions): Even
     },
     settings: () => settings,
     state: () => (settings.enabled ? 'Enabled' : cycles.size > 0 ? 'Disabling' : 'Disabled'),
-    async stop() {
+    async stop(stopOptions = {}) {
+      handBackOnStop = stopOptions.handBack === true;
       abort.abort();
       for (const t of timers) clearInterval(t);
       await Promise.allSettled(loops);
