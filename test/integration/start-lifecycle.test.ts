@@ -3,11 +3,12 @@
  * stops everything it started (DynamoDB Local JVM, execution environments) and exits 130.
  */
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { assemblyDir } from '../support/local-stack';
 import { onExternalEndpoint } from '../support/target';
+import { descendants } from '../support/listeners';
 
 const run = promisify(execFile);
 const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'local/start.ts', ...args], { timeout: 60_000 });
@@ -24,25 +25,6 @@ it('rejects unknown flags and a missing --images directory with exit code 2', as
   }
 });
 
-/** Every descendant pid of `pid` (from /proc). */
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // process gone
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const [child, pp] of parent) if (pp === p) (out.push(child), walk(child));
-  };
-  walk(pid);
-  return out;
-}
 
 const alive = (pid: number): boolean => {
   try {

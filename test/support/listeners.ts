@@ -74,6 +74,11 @@ export function processTree(root: number): number[] {
   return [...tree];
 }
 
+/** Every descendant of `root` (children of children included), without `root`. */
+export function descendants(root: number): number[] {
+  return processTree(root).filter((pid) => pid !== root);
+}
+
 function socketInodes(pid: number): Set<number> {
   const inodes = new Set<number>();
   let fds: string[];
